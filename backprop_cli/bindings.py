@@ -1,0 +1,119 @@
+"""`--at` text → exact values for the program's inputs.
+
+A value is a constant expression in the program language (`1/3`, `-pi/4`,
+`sqrt(2)`, `2e-3`), parsed and evaluated by the same pipeline as a program,
+never by `eval` or `sympify`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from backprop_cli import limits
+from backprop_cli.errors import BackpropError, Span
+from backprop_cli.forward import run_forward
+from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.parse import parse_program, suggest
+from backprop_cli.source import BindingText, read_limited
+
+
+@dataclass(frozen=True)
+class Binding:
+    name: str
+    value: sp.Expr
+    origin: str
+
+
+def split_top_level(text: str) -> list[tuple[str, int]]:
+    """Split at commas, semicolons and newlines outside brackets: (piece, offset)."""
+    pieces: list[tuple[str, int]] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char in ",;\n" and depth <= 0:
+            pieces.append((text[start:i], start))
+            start = i + 1
+    pieces.append((text[start:], start))
+    return [(p, o) for p, o in pieces if p.strip()]
+
+
+def constant_value(text: str, origin: str) -> sp.Expr:
+    """Evaluate a constant expression exactly (or as a 50-digit decimal if it must)."""
+    if len(text) > limits.MAX_BINDING_CHARS:
+        raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
+    statements = parse_program(text)
+    if len(statements) != 1 or statements[0].target is not None:
+        raise BackpropError("a value must be a single constant expression", Span(0, len(text)),
+                            source=text, origin=origin)
+    graph = build_graph(statements, text)
+    if graph.inputs:
+        name = graph.nodes[graph.inputs[0]].name
+        raise BackpropError(f"a value cannot use the name '{name}'", graph.nodes[graph.inputs[0]].span,
+                            hint="values are numbers and constants such as 1/3, -pi/4, sqrt(2), 2e-3",
+                            source=text, origin=origin)
+    try:
+        value = run_forward(graph, {}).values[graph.output]
+    except BackpropError as error:
+        raise error.located(text, origin)
+    if value.exact is not None:
+        return value.exact
+    return sp.Float(value.approx, limits.DECIMAL_DIGITS)
+
+
+def parse_bindings(binding: BindingText) -> list[tuple[str, str, str]]:
+    """`x=2, w=3` → [(name, value text, origin)]; `@PATH` reads the file."""
+    text = binding.text.strip()
+    origin = binding.origin
+    if text.startswith("@"):
+        path = text[1:]
+        text = read_limited(path, "bindings file")
+        origin = path
+    result = []
+    for piece, offset in split_top_level(text):
+        name, equals, value = piece.partition("=")
+        name = name.strip()
+        if not equals:
+            raise BackpropError(f"a binding needs the form name=value, got '{piece.strip()[:60]}'",
+                                Span(offset, offset + len(piece)), hint="e.g. --at x=2,w=3",
+                                source=text, origin=origin)
+        if not name.isidentifier() or not name.isascii():
+            raise BackpropError(f"'{name[:60]}' is not a name", Span(offset, offset + len(piece)),
+                                source=text, origin=origin)
+        if not value.strip():
+            raise BackpropError(f"'{name}' is given no value", Span(offset, offset + len(piece)),
+                                source=text, origin=origin)
+        result.append((name, value.strip(), f"{origin} ({name})"))
+    return result
+
+
+def resolve(graph: Graph, from_program: list[BindingText], from_command_line: list[BindingText]) -> dict[str, sp.Expr]:
+    """The bound inputs: the program's `# at:` lines, overridden name by name by --at."""
+    inputs = [graph.nodes[i].name for i in graph.inputs]
+    values: dict[str, sp.Expr] = {}
+    for layer in (from_program, from_command_line):
+        seen: set[str] = set()
+        for binding in layer:
+            for name, text, origin in parse_bindings(binding):
+                if name in seen:
+                    raise BackpropError(f"'{name}' is bound twice ({origin})", hint="give each input one value")
+                seen.add(name)
+                if name not in inputs:
+                    raise _not_an_input(graph, name, inputs)
+                values[name] = constant_value(text, origin)
+    return values
+
+
+def _not_an_input(graph: Graph, name: str, inputs: list[str]) -> BackpropError:
+    listing = ", ".join(inputs) if inputs else "none"
+    if name in graph.names and graph.nodes[graph.names[name]].kind is not NodeKind.INPUT:
+        message = f"'{name}' is assigned in the program, so it cannot be bound; the inputs are: {listing}"
+    else:
+        guess = suggest(name, inputs)
+        message = (f"'{name}' is not an input of the program" + (f" (did you mean '{guess}'?)" if guess else "")
+                   + f"; the inputs are: {listing}")
+    return BackpropError(message)

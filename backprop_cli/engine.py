@@ -1,0 +1,119 @@
+"""The core: one call from a request to a report.
+
+text → parse → graph → forward → backward → check. The CLI builds a
+`Request`, calls `run`, and hands the `Report` to a renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+
+from backprop_cli import limits
+from backprop_cli.backward import Trace, run_backward
+from backprop_cli.bindings import constant_value, resolve
+from backprop_cli.check import METHOD, GradientCheck, check_gradients
+from backprop_cli.errors import BackpropError
+from backprop_cli.forward import run_forward
+from backprop_cli.graph import NodeKind, build_graph
+from backprop_cli.numbers import Value, exact_is_small
+from backprop_cli.parse import parse_program, suggest
+from backprop_cli.source import BindingText, ProgramSource
+
+
+@dataclass(frozen=True)
+class Request:
+    source: ProgramSource
+    at: list[BindingText] = field(default_factory=list)
+    of: str | None = None
+    wrt: list[str] | None = None
+    lr: str | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    node: int
+    old: Value
+    new: Value
+
+
+@dataclass
+class Report:
+    trace: Trace
+    wrt: list[int]  # the nodes whose gradients are reported, in order
+    checks: list[GradientCheck]
+    method: str
+    learning_rate: sp.Expr | None = None
+    updates: list[Update] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+
+def parse_wrt(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
+def run(request: Request) -> Report:
+    source = request.source
+    statements = parse_program(source.text)
+    graph = build_graph(statements, source.text, of=request.of)
+    bindings = resolve(graph, source.bindings, request.at)
+    forward = run_forward(graph, bindings)
+    trace = run_backward(forward)
+    wrt = _reported_nodes(trace, request.wrt)
+    checks = check_gradients(trace, wrt)
+    report = Report(trace, wrt, checks, METHOD)
+    if request.lr is not None:
+        _gradient_step(report, request.lr)
+    return report
+
+
+def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
+    graph = trace.forward.graph
+    if names is None:
+        reached = graph.ancestors_of(trace.output)
+        return [i for i in graph.inputs if reached[i]]
+    result = []
+    for name in names:
+        if name not in graph.names:
+            guess = suggest(name, graph.names)
+            raise BackpropError(f"--wrt {name}: the program has no name '{name}'"
+                                + (f" (did you mean '{guess}'?)" if guess else ""),
+                                hint="names: " + ", ".join(graph.names))
+        index = graph.names[name]
+        if not graph.nodes[index].depends_on_input:
+            raise BackpropError(f"--wrt {name}: '{name}' is a constant; it has no gradient to report")
+        if index > trace.output or not graph.ancestors_of(trace.output)[index]:
+            trace.gradients.setdefault(index, Value(sp.Integer(0), mpmath.mpf(0)))
+        result.append(index)
+    return result
+
+
+def _gradient_step(report: Report, lr_text: str) -> None:
+    """One step of gradient descent: new = old − η·∂L/∂p for each reported input."""
+    eta = constant_value(lr_text, "--lr")
+    report.learning_rate = eta
+    values = report.trace.forward.values
+    graph = report.trace.forward.graph
+    with mpmath.workdps(limits.DECIMAL_DIGITS):
+        eta_decimal = mpmath.mpf(sp.Float(sp.N(eta, limits.DECIMAL_DIGITS + 5), limits.DECIMAL_DIGITS + 5)._mpf_)
+        for index in report.wrt:
+            if graph.nodes[index].kind is not NodeKind.INPUT:
+                continue
+            old, gradient = values[index], report.trace.gradients[index]
+            exact = None
+            if old.exact is not None and gradient.exact is not None:
+                exact = old.exact - eta * gradient.exact
+                if old.approx is not None and not exact_is_small(exact):
+                    exact = None
+            approx = None
+            if old.approx is not None and gradient.approx is not None:
+                approx = old.approx - eta_decimal * gradient.approx
+            report.updates.append(Update(index, old, Value(exact, approx)))

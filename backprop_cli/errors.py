@@ -1,0 +1,87 @@
+"""The one error type: a message, where it points, and a hint.
+
+Every stage raises `BackpropError` for a user's mistake; only the CLI turns it
+into text on stderr and an exit code (`EXIT_USAGE`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Span:
+    """Character offsets [start, end) into the text the error is about."""
+
+    start: int
+    end: int
+
+
+class BackpropError(Exception):
+    """A user's mistake: bad syntax, unknown name, bad binding, domain error, limit."""
+
+    def __init__(
+        self,
+        message: str,
+        span: Span | None = None,
+        hint: str | None = None,
+        source: str | None = None,
+        origin: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.source = source  # the text `span` points into
+        self.origin = origin  # what that text is: "program", "--at", "--expect", a file name
+
+    def located(self, source: str, origin: str | None = None) -> "BackpropError":
+        """Attach the text the span refers to, unless already attached."""
+        if self.source is None:
+            self.source = source
+            self.origin = origin if origin is not None else self.origin
+        return self
+
+    def caret_lines(self) -> list[str]:
+        """The offending line with a caret underline, as shown under the message."""
+        if self.source is None or self.span is None:
+            return []
+        text = self.source
+        start = max(0, min(self.span.start, len(text)))
+        end = max(start + 1, min(self.span.end, len(text)))
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        if line_end == -1:
+            line_end = len(text)
+        line = text[line_start:line_end]
+        column = start - line_start
+        width = max(1, min(end, line_end) - start)
+        # Very long lines (a 4 MB one-liner) are cut to a window around the caret.
+        window = 100
+        prefix = ""
+        if len(line) > window:
+            lo = max(0, column - window // 2)
+            hi = min(len(line), lo + window)
+            prefix = "…" if lo > 0 else ""
+            line = prefix + line[lo:hi] + ("…" if hi < len(line) else "")
+            column = column - lo + len(prefix)
+            width = min(width, window)
+        lines = []
+        line_number = text.count("\n", 0, line_start) + 1
+        if "\n" in text or self.origin not in (None, "program"):
+            where = f"{self.origin or 'program'}, line {line_number}, column {column + 1 - len(prefix)}"
+            lines.append(f"  --> {where}")
+        lines.append("  " + line.replace("\t", " "))
+        lines.append("  " + " " * column + "^" * width)
+        return lines
+
+    def render(self) -> str:
+        parts = [f"error: {self.message}"]
+        parts.extend(self.caret_lines())
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)

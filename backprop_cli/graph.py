@@ -1,0 +1,210 @@
+"""Syntax tree → computational graph, exactly as written.
+
+`w*x + b` is a multiply node feeding an add node; `x - y` is a subtract and
+`x/y` a divide (SymPy never sees the user's expression, so it cannot reshape
+it); a name used twice is one node with two outgoing edges; `x*x` keeps both.
+Nodes are stored in creation order, which is a topological order: every
+node's arguments come before it. The walk over each expression is iterative,
+so a left-deep chain of 100,000 additions does not recurse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import sympy as sp
+
+from backprop_cli import limits
+from backprop_cli.errors import BackpropError, Span
+from backprop_cli.parse import BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp, source_text, suggest
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED
+
+BARE_OUTPUT_NAME = "f"
+
+
+class NodeKind(str, Enum):
+    INPUT = "input"
+    CONSTANT = "constant"
+    OPERATION = "operation"
+
+
+@dataclass(frozen=True)
+class Node:
+    index: int
+    kind: NodeKind
+    op: str | None  # key into PRIMITIVES for operations
+    args: tuple[int, ...]  # argument node indices, in order, duplicates kept
+    name: str | None  # the user's name: an input, or an assignment's target
+    text: str  # the user's text for this node (whitespace collapsed)
+    span: Span
+    constant: sp.Expr | None = None  # the value of a literal or pi/E
+    depends_on_input: bool = True  # False for literals and arithmetic on them
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.text
+
+
+@dataclass
+class Graph:
+    source: str
+    nodes: list[Node]
+    names: dict[str, int]  # every name (input or assigned) → node index
+    inputs: list[int]  # input nodes, in order of first use
+    output: int
+    statements: list[tuple[str, int, Span]] = field(default_factory=list)  # (name, node, span)
+
+    def consumers(self) -> list[list[int]]:
+        """For each node, the nodes that use it (once per use)."""
+        result: list[list[int]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for arg in node.args:
+                result[arg].append(node.index)
+        return result
+
+    def ancestors_of(self, index: int) -> list[bool]:
+        """Which nodes the given node depends on (itself included)."""
+        mark = [False] * len(self.nodes)
+        mark[index] = True
+        for node in reversed(self.nodes[: index + 1]):
+            if mark[node.index]:
+                for arg in node.args:
+                    mark[arg] = True
+        return mark
+
+
+class _Builder:
+    def __init__(self, source: str):
+        self.source = source
+        self.nodes: list[Node] = []
+        self.names: dict[str, int] = {}
+        self.inputs: list[int] = []
+        self.input_spans: dict[str, Span] = {}
+        self.assigned_spans: dict[str, Span] = {}
+
+    def add(self, **fields) -> int:
+        if len(self.nodes) >= limits.MAX_NODES:
+            raise BackpropError(
+                f"the graph has more than {limits.MAX_NODES:,} nodes; the limit is {limits.MAX_NODES:,}",
+                fields.get("span"),
+            )
+        index = len(self.nodes)
+        self.nodes.append(Node(index=index, **fields))
+        return index
+
+    def name_reference(self, expr: Name) -> int:
+        name = expr.id
+        if name in self.names:
+            return self.names[name]
+        if name in CONSTANTS:
+            return self.add(kind=NodeKind.CONSTANT, op=None, args=(), name=None, text=name,
+                            span=expr.span, constant=CONSTANTS[name], depends_on_input=False)
+        if name in FUNCTIONS:
+            raise BackpropError(f"'{name}' is a function; call it as {name}(...)", expr.span)
+        index = self.add(kind=NodeKind.INPUT, op=None, args=(), name=name, text=name, span=expr.span)
+        self.names[name] = index
+        self.inputs.append(index)
+        self.input_spans[name] = expr.span
+        return index
+
+    def expression(self, root: Expr) -> int:
+        """Post-order walk with an explicit stack: children first, then the node."""
+        built: dict[int, int] = {}  # id(expr) → node index
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            expr, children_done = stack.pop()
+            if isinstance(expr, Number):
+                built[id(expr)] = self.add(
+                    kind=NodeKind.CONSTANT, op=None, args=(), name=None,
+                    text=source_text(self.source, expr.span), span=expr.span,
+                    constant=sp.Rational(expr.value.numerator, expr.value.denominator),
+                    depends_on_input=False)
+                continue
+            if isinstance(expr, Name):
+                built[id(expr)] = self.name_reference(expr)
+                continue
+            children = _children(expr)
+            if not children_done:
+                stack.append((expr, True))
+                for child in reversed(children):
+                    stack.append((child, False))
+                continue
+            arg_nodes = tuple(built[id(c)] for c in children)
+            if isinstance(expr, UnaryOp) and expr.op == "pos":
+                built[id(expr)] = arg_nodes[0]  # unary plus changes nothing: no node
+                continue
+            op = expr.function if isinstance(expr, Call) else expr.op
+            built[id(expr)] = self.add(
+                kind=NodeKind.OPERATION, op=op, args=arg_nodes, name=None,
+                text=source_text(self.source, expr.span), span=expr.span,
+                depends_on_input=any(self.nodes[a].depends_on_input for a in arg_nodes))
+        return built[id(root)]
+
+    def statement(self, statement: Statement, taken_names: set[str]) -> tuple[str, int]:
+        target = statement.target
+        if target is None:
+            target = BARE_OUTPUT_NAME
+            if target in taken_names:
+                raise BackpropError(
+                    f"the last expression would be called '{target}', but '{target}' is already used",
+                    statement.span, hint=f"give the last expression its own name: L = ...")
+        else:
+            span = statement.target_span
+            if target in RESERVED:
+                kind = "constant" if target in CONSTANTS else "function"
+                raise BackpropError(f"'{target}' is a {kind} and cannot be assigned", span,
+                                    hint="choose another name")
+            if target in self.assigned_spans:
+                first = self.assigned_spans[target]
+                line = self.source.count("\n", 0, first.start) + 1
+                raise BackpropError(f"'{target}' is assigned twice (first on line {line})", span,
+                                    hint="a name is assigned at most once; use a new name")
+            if target in self.input_spans:
+                raise BackpropError(
+                    f"'{target}' is used before it is assigned, so it is an input; it cannot be assigned later",
+                    span, hint=f"assign {target} before its first use, or rename the input")
+        index = self.expression(statement.expr)
+        node = self.nodes[index]
+        if node.name is not None or node.kind is not NodeKind.OPERATION:
+            # `y = x` or `y = 3`: a named copy, so ∂L/∂y has a node of its own.
+            index = self.add(kind=NodeKind.OPERATION, op="copy", args=(index,), name=target,
+                             text=source_text(self.source, statement.expr.span),
+                             span=statement.expr.span, depends_on_input=node.depends_on_input)
+        else:
+            self.nodes[index] = replace(node, name=target)
+        self.names[target] = index
+        self.assigned_spans[target] = statement.target_span or statement.span
+        return target, index
+
+
+def _children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, BinaryOp):
+        return (expr.left, expr.right)
+    if isinstance(expr, UnaryOp):
+        return (expr.operand,)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
+
+
+def build_graph(statements: list[Statement], source: str, of: str | None = None) -> Graph:
+    builder = _Builder(source)
+    try:
+        assigned = {s.target for s in statements if s.target is not None}
+        named: list[tuple[str, int, Span]] = []
+        for statement in statements:
+            name, index = builder.statement(statement, assigned)
+            named.append((name, index, statement.span))
+    except BackpropError as error:
+        raise error.located(source, "program")
+    output = named[-1][1]
+    if of is not None:
+        if of not in builder.names or builder.nodes[builder.names[of]].kind is NodeKind.INPUT:
+            assigned_names = [n for n, _, _ in named]
+            guess = suggest(of, assigned_names)
+            raise BackpropError(
+                f"--of {of}: no statement assigns '{of}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+                hint="assigned names: " + ", ".join(assigned_names))
+        output = builder.names[of]
+    return Graph(source, builder.nodes, builder.names, builder.inputs, output, named)

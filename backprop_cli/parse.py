@@ -1,0 +1,465 @@
+"""Text → syntax tree, with a small hand-written grammar.
+
+Nothing here evaluates anything: the tokenizer accepts only the characters of
+the language, the parser only its grammar, and every node keeps its source
+span for error carets. Recursion is bounded by `MAX_NESTING`; chains of binary
+operators are parsed in loops, so `x+x+...+x` of any length never recurses.
+
+    program   := statement ((";" | newline) statement)*
+    statement := NAME "=" expr | expr              (a bare expression only last)
+    expr      := term (("+" | "-") term)*
+    term      := unary (("*" | "/") unary)*
+    unary     := ("-" | "+") unary | power
+    power     := primary (("^" | "**") unary)?    (right-associative; -x^2 = -(x^2))
+    primary   := NUMBER | NAME | NAME "(" expr ("," expr)* ")" | "(" expr ")"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Union
+
+from backprop_cli import limits
+from backprop_cli.errors import BackpropError, Span
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, PRIMITIVES
+
+# ---------------------------------------------------------------- syntax tree
+
+
+@dataclass(frozen=True)
+class Number:
+    value: Fraction
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple["Expr", ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class BinaryOp:
+    op: str  # "add" | "sub" | "mul" | "div" | "pow"
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    op: str  # "neg" | "pos"
+    operand: "Expr"
+    span: Span
+
+
+Expr = Union[Number, Name, Call, BinaryOp, UnaryOp]
+
+
+@dataclass(frozen=True)
+class Statement:
+    target: str | None  # None for a bare expression
+    target_span: Span | None
+    expr: Expr
+    span: Span
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "number" "name" "op" "(" ")" "," "=" "sep" "end"
+    text: str
+    start: int
+    end: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+_OPERATOR_CHARS = "+-*/^"
+_LOOKALIKES = {
+    "−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "∙": "*", "÷": "/",
+    "²": "^2", "³": "^3", "（": "(", "）": ")", "，": ",", "；": ";", "＝": "=",
+}
+
+
+def _unexpected_character(text: str, i: int) -> BackpropError:
+    char = text[i]
+    name = unicodedata.name(char, f"U+{ord(char):04X}")
+    hint = None
+    if char in _LOOKALIKES:
+        hint = f"write '{_LOOKALIKES[char]}' instead"
+    elif unicodedata.normalize("NFKC", char) != char and unicodedata.normalize("NFKC", char).isascii():
+        hint = f"this looks like '{unicodedata.normalize('NFKC', char)}'; type it in plain ASCII"
+    elif char in "\"'":
+        hint = "the language has no strings; names and numbers only"
+    elif char == "[" or char == "{":
+        hint = "use round brackets ( ) for grouping"
+    elif char.isalpha():
+        hint = "names are ASCII letters, digits and _"
+    shown = char if char.isprintable() else f"U+{ord(char):04X}"
+    return BackpropError(f"unexpected character '{shown}' ({name})", Span(i, i + 1), hint)
+
+
+def _number_token(text: str, i: int) -> Token:
+    start = i
+    n = len(text)
+    while i < n and text[i].isdigit() and text[i].isascii():
+        i += 1
+    if i < n and text[i] == ".":
+        i += 1
+        while i < n and text[i].isdigit() and text[i].isascii():
+            i += 1
+    if i < n and text[i] in "eE":
+        j = i + 1
+        if j < n and text[j] in "+-":
+            j += 1
+        if j < n and text[j].isdigit() and text[j].isascii():
+            while j < n and text[j].isdigit() and text[j].isascii():
+                j += 1
+            i = j
+    if text[start:i] == ".":
+        raise BackpropError("a '.' must belong to a number like 0.5", Span(start, i))
+    if i - start > limits.MAX_NUMBER_LITERAL_CHARS:
+        raise BackpropError(
+            f"the number has {i - start:,} characters; the limit is {limits.MAX_NUMBER_LITERAL_CHARS:,}",
+            Span(start, i),
+        )
+    if i < n and (text[i].isalpha() or text[i] == "_") and text[i].isascii():
+        j = i
+        while j < n and (text[j].isalnum() or text[j] == "_") and text[j].isascii():
+            j += 1
+        raise BackpropError(
+            f"a number cannot run into a name: '{text[start:j]}'",
+            Span(start, j),
+            hint=f"write {text[start:i]}*{text[i:j]} to multiply",
+        )
+    return Token("number", text[start:i], start, i)
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    depth = 0  # newlines inside brackets do not end a statement
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j == -1 else j
+        elif c == "\n" or c == ";":
+            if depth == 0 or c == ";":
+                tokens.append(Token("sep", c, i, i + 1))
+            i += 1
+        elif c in " \t\r\f\v":
+            i += 1
+        elif c.isascii() and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit())):
+            token = _number_token(text, i)
+            tokens.append(token)
+            i = token.end
+        elif c.isascii() and (c.isalpha() or c == "_"):
+            j = i
+            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            if j - i > limits.MAX_NAME_LENGTH:
+                raise BackpropError(
+                    f"the name has {j - i:,} characters; the limit is {limits.MAX_NAME_LENGTH}",
+                    Span(i, j),
+                )
+            tokens.append(Token("name", text[i:j], i, j))
+            i = j
+        elif c == "*" and text.startswith("**", i):
+            tokens.append(Token("op", "^", i, i + 2))
+            i += 2
+        elif c in _OPERATOR_CHARS:
+            tokens.append(Token("op", c, i, i + 1))
+            i += 1
+        elif c in "(),=":
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth = max(0, depth - 1)
+            tokens.append(Token(c, c, i, i + 1))
+            i += 1
+        else:
+            raise _unexpected_character(text, i)
+    tokens.append(Token("end", "", n, n))
+    return tokens
+
+
+def parse_number(text: str, span: Span) -> Fraction:
+    """A decimal literal as an exact fraction: 0.1 is 1/10, 2e-3 is 1/500."""
+    mantissa, _, exponent_text = text.lower().partition("e")
+    whole, _, fraction_digits = mantissa.partition(".")
+    exponent = int(exponent_text) if exponent_text else 0
+    digits = len(whole.lstrip("0")) + len(fraction_digits)
+    if abs(exponent) > limits.MAX_EXACT_DIGITS or digits > limits.MAX_EXACT_DIGITS:
+        raise BackpropError(
+            f"the number {text[:40]}{'…' if len(text) > 40 else ''} is too large or too precise; "
+            f"exact numbers are limited to {limits.MAX_EXACT_DIGITS:,} digits",
+            span,
+        )
+    value = Fraction(int(whole or "0") * 10 ** len(fraction_digits) + int(fraction_digits or "0"),
+                     10 ** len(fraction_digits))
+    return value * (Fraction(10) ** exponent)
+
+
+# ---------------------------------------------------------------- parser
+
+_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+
+
+def suggest(name: str, candidates) -> str | None:
+    matches = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.7)
+    return matches[0] if matches else None
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.depth = 0
+
+    # -- helpers
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def describe(self, token: Token) -> str:
+        if token.kind == "end":
+            return "the end of the program"
+        if token.kind == "sep":
+            return "the end of the line" if token.text == "\n" else "';'"
+        return f"'{token.text}'"
+
+    def expect(self, kind: str, what: str) -> Token:
+        if self.token.kind != kind:
+            raise BackpropError(f"expected {what}, found {self.describe(self.token)}", self.token.span)
+        return self.advance()
+
+    def enter(self, at: Token) -> None:
+        self.depth += 1
+        if self.depth > limits.MAX_NESTING:
+            raise BackpropError(
+                f"the expression nests more than {limits.MAX_NESTING} levels deep "
+                f"(brackets, calls, signs and powers); the limit is {limits.MAX_NESTING}",
+                at.span,
+                hint="split it into several statements: h = ...; y = f(h)",
+            )
+
+    # -- grammar
+    def program(self) -> list[Statement]:
+        statements: list[Statement] = []
+        while True:
+            while self.token.kind == "sep":
+                self.advance()
+            if self.token.kind == "end":
+                break
+            statement = self.statement()
+            if statements and statements[-1].target is None:
+                last = statements[-1]
+                raise BackpropError(
+                    "a bare expression can only be the last statement",
+                    last.span,
+                    hint="give it a name: f = ...",
+                )
+            statements.append(statement)
+            if len(statements) > limits.MAX_STATEMENTS:
+                raise BackpropError(
+                    f"the program has more than {limits.MAX_STATEMENTS:,} statements; "
+                    f"the limit is {limits.MAX_STATEMENTS:,}",
+                    statement.span,
+                )
+            if self.token.kind not in ("sep", "end"):
+                raise self.unexpected_after_expression()
+        if not statements:
+            raise BackpropError("the program is empty", Span(0, len(self.text)),
+                                hint='write an expression, e.g. "y = w*x + b; L = (y - t)^2/2"')
+        return statements
+
+    def unexpected_after_expression(self) -> BackpropError:
+        token = self.token
+        if token.kind == "=":
+            return BackpropError("only a single name can be assigned", token.span,
+                                 hint="write name = expression")
+        if token.kind in ("name", "number", "("):
+            return BackpropError(f"expected an operator before {self.describe(token)}", token.span,
+                                 hint="multiplication needs an explicit '*', e.g. 2*x")
+        if token.kind == ")":
+            return BackpropError("unmatched ')'", token.span)
+        return BackpropError(f"unexpected {self.describe(token)}", token.span)
+
+    def statement(self) -> Statement:
+        first = self.token
+        if first.kind == "name" and self.tokens[self.pos + 1].kind == "=":
+            self.advance()
+            self.advance()
+            if self.token.kind in ("sep", "end"):
+                raise BackpropError(f"'{first.text}' is assigned nothing", self.token.span,
+                                    hint=f"write {first.text} = expression")
+            expr = self.expr()
+            return Statement(first.text, first.span, expr, Span(first.start, _span(expr).end))
+        expr = self.expr()
+        return Statement(None, None, expr, _span(expr))
+
+    def expr(self) -> Expr:
+        left = self.term()
+        while self.token.kind == "op" and self.token.text in "+-":
+            op = _BINARY[self.advance().text]
+            right = self.term()
+            left = BinaryOp(op, left, right, Span(_span(left).start, _span(right).end))
+        return left
+
+    def term(self) -> Expr:
+        left = self.unary()
+        while self.token.kind == "op" and self.token.text in "*/":
+            op = _BINARY[self.advance().text]
+            right = self.unary()
+            left = BinaryOp(op, left, right, Span(_span(left).start, _span(right).end))
+        return left
+
+    def unary(self) -> Expr:
+        token = self.token
+        if token.kind == "op" and token.text in "+-":
+            self.advance()
+            self.enter(token)
+            operand = self.unary()
+            self.depth -= 1
+            return UnaryOp("neg" if token.text == "-" else "pos", operand,
+                           Span(token.start, _span(operand).end))
+        return self.power()
+
+    def power(self) -> Expr:
+        base = self.primary()
+        if self.token.kind == "op" and self.token.text == "^":
+            token = self.advance()
+            self.enter(token)
+            exponent = self.unary()
+            self.depth -= 1
+            return BinaryOp("pow", base, exponent, Span(_span(base).start, _span(exponent).end))
+        return base
+
+    def primary(self) -> Expr:
+        token = self.token
+        if token.kind == "number":
+            self.advance()
+            return Number(parse_number(token.text, token.span), token.span)
+        if token.kind == "name":
+            self.advance()
+            if self.token.kind == "(":
+                return self.call(token)
+            return Name(token.text, token.span)
+        if token.kind == "(":
+            self.advance()
+            self.enter(token)
+            if self.token.kind == ")":
+                raise BackpropError("empty brackets", Span(token.start, self.token.end))
+            inner = self.expr()
+            self.depth -= 1
+            if self.token.kind != ")":
+                raise BackpropError(f"'(' is never closed; found {self.describe(self.token)}",
+                                    token.span, hint="add the missing ')'")
+            close = self.advance()
+            # The brackets belong to the node: its text reads "(y - t)" and a
+            # power of it spans "(y - t)^2".
+            return dataclasses.replace(inner, span=Span(token.start, close.end))
+        if token.kind == ")":
+            raise BackpropError("unmatched ')'" if self.depth == 0 else "expected a value before ')'",
+                                token.span)
+        if token.kind == "op":
+            raise BackpropError(f"expected a value before '{token.text}'", token.span)
+        if token.kind == "=":
+            raise BackpropError("'=' is for assignment: name = expression", token.span,
+                                hint="only a single name can stand left of '='")
+        raise BackpropError(f"expected a value, found {self.describe(token)}", token.span)
+
+    def call(self, name: Token) -> Call:
+        function = name.text
+        if function not in FUNCTIONS:
+            guess = suggest(function, FUNCTIONS)
+            if function in CONSTANTS:
+                message, hint = f"'{function}' is a constant, not a function", f"write {function}*(...)"
+            else:
+                message = f"unknown function '{function}'" + (f" (did you mean '{guess}'?)" if guess else "")
+                hint = None if guess else "functions: " + ", ".join(sorted(FUNCTIONS))
+                if not guess and not function.startswith("_"):
+                    hint = f"to multiply, write {function}*(...); " + hint
+            raise BackpropError(message, name.span, hint=hint)
+        open_paren = self.advance()
+        self.enter(open_paren)
+        args: list[Expr] = []
+        if self.token.kind != ")":
+            args.append(self.expr())
+            while self.token.kind == ",":
+                self.advance()
+                args.append(self.expr())
+        if self.token.kind != ")":
+            raise BackpropError(f"'(' of {function}(...) is never closed; found {self.describe(self.token)}",
+                                open_paren.span, hint="add the missing ')'")
+        close = self.advance()
+        self.depth -= 1
+        primitive = PRIMITIVES[function]
+        if len(args) not in primitive.arity:
+            counts = " or ".join(str(a) for a in primitive.arity)
+            raise BackpropError(
+                f"{function} takes {counts} argument{'s' if primitive.arity != (1,) else ''}, given {len(args)}",
+                Span(name.start, close.end),
+            )
+        return Call(function, tuple(args), Span(name.start, close.end), name.span)
+
+
+def _span(expr: Expr) -> Span:
+    return expr.span
+
+
+def parse_program(text: str) -> list[Statement]:
+    """Parse a whole program. Raises BackpropError with a span into `text`."""
+    if len(text) > limits.MAX_PROGRAM_CHARS:
+        raise BackpropError(
+            f"the program has {len(text):,} characters; the limit is {limits.MAX_PROGRAM_CHARS:,}"
+        )
+    try:
+        return _Parser(text).program()
+    except BackpropError as error:
+        raise error.located(text, "program")
+
+
+def parse_expression(text: str, origin: str) -> Expr:
+    """Parse a single expression (a binding's value, a claimed formula)."""
+    try:
+        parser = _Parser(text)
+        while parser.token.kind == "sep" and parser.token.text == "\n":
+            parser.advance()
+        if parser.token.kind == "end":
+            raise BackpropError("expected a value, found nothing", Span(0, len(text)))
+        expr = parser.expr()
+        if parser.token.kind != "end":
+            raise parser.unexpected_after_expression()
+        return expr
+    except BackpropError as error:
+        raise error.located(text, origin)
+
+
+def source_text(text: str, span: Span) -> str:
+    """The user's own text for a span, whitespace collapsed."""
+    return " ".join(text[span.start : span.end].split())

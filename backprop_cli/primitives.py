@@ -1,0 +1,131 @@
+"""The one table of primitives.
+
+Each entry is a name, the argument counts it accepts, and its SymPy definition
+over placeholder arguments. Local derivatives are *derived* from the definition
+with `sympy.diff` (once per op kind and constant parameters, then cached); none
+is written by hand. Adding a function is one line in `PRIMITIVES`.
+
+Non-differentiable points follow from the definitions and match PyTorch:
+relu'(0) = 0 and leaky_relu'(0) = slope (Piecewise: the `a > 0` branch is not
+taken at 0), abs'(0) = sign(0) = 0, and a tie in max/min splits the gradient
+evenly (SymPy's Heaviside(0) = 1/2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import sympy as sp
+
+# Placeholder arguments of every definition: a, b (real, so |a|' is sign(a)).
+PLACEHOLDERS: tuple[sp.Symbol, ...] = sp.symbols("a b", real=True)
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    arity: tuple[int, ...]  # accepted argument counts
+    definition: Callable[..., sp.Expr]
+    # Argument positions that, when given a constant, are folded into the
+    # template before differentiating: d(a^2)/da = 2*a, not a**b*b/a (which is
+    # 0/0 at a = 0); log(a, 10)' = 1/(a*log(10)).
+    parameters: tuple[int, ...] = ()
+    operator: str | None = None  # "+" for operators; None for functions called by name
+    defaults: tuple[sp.Expr, ...] = ()  # values of trailing optional arguments
+
+
+def _sigmoid(a: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-a))
+
+
+def _relu(a: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((a, a > 0), (0, True))
+
+
+def _leaky_relu(a: sp.Expr, slope: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((a, a > 0), (slope * a, True))
+
+
+_P = Primitive
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p
+    for p in [
+        # operators, in the order a reader meets them
+        _P("add", (2,), lambda a, b: a + b, operator="+"),
+        _P("sub", (2,), lambda a, b: a - b, operator="-"),
+        _P("mul", (2,), lambda a, b: a * b, operator="*"),
+        _P("div", (2,), lambda a, b: a / b, operator="/"),
+        _P("pow", (2,), lambda a, b: a**b, parameters=(1,)),  # also the ^ and ** operators
+        _P("neg", (1,), lambda a: -a, operator="unary -"),
+        _P("copy", (1,), lambda a: a, operator="="),  # `y = x`: a named copy of x
+        # functions
+        _P("sin", (1,), sp.sin),
+        _P("cos", (1,), sp.cos),
+        _P("tan", (1,), sp.tan),
+        _P("asin", (1,), sp.asin),
+        _P("acos", (1,), sp.acos),
+        _P("atan", (1,), sp.atan),
+        _P("sinh", (1,), sp.sinh),
+        _P("cosh", (1,), sp.cosh),
+        _P("tanh", (1,), sp.tanh),
+        _P("exp", (1,), sp.exp),
+        _P("log", (1, 2), lambda a, base=sp.E: sp.log(a, base), parameters=(1,), defaults=(sp.E,)),
+        _P("ln", (1,), sp.log),
+        _P("sqrt", (1,), sp.sqrt),
+        _P("abs", (1,), sp.Abs),
+        _P("sigmoid", (1,), _sigmoid),
+        _P("relu", (1,), _relu),
+        _P("leaky_relu", (1, 2), _leaky_relu, parameters=(1,), defaults=(sp.Rational(1, 100),)),
+        _P("softplus", (1,), lambda a: sp.log(1 + sp.exp(a))),
+        _P("max", (2,), sp.Max),
+        _P("min", (2,), sp.Min),
+    ]
+}
+
+FUNCTIONS: frozenset[str] = frozenset(n for n, p in PRIMITIVES.items() if p.operator is None)
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+RESERVED: frozenset[str] = FUNCTIONS | frozenset(CONSTANTS)
+
+
+@dataclass(frozen=True)
+class Template:
+    """One op with its constant parameters folded in, ready to evaluate.
+
+    `value` and each of `partials` are expressions over `variables`, the
+    placeholders of the non-constant arguments, in argument order.
+    """
+
+    op: str
+    variables: tuple[sp.Symbol, ...]
+    variable_positions: tuple[int, ...]
+    value: sp.Expr
+    partials: tuple[sp.Expr, ...]  # one per variable
+
+
+@lru_cache(maxsize=4096)
+def template(op: str, constants: tuple[sp.Expr | None, ...]) -> Template:
+    """The derived template of `op` whose argument i is `constants[i]` where not None.
+
+    Only the positions listed in `Primitive.parameters` are folded; a constant
+    elsewhere (the 3 in 3*x) stays a variable so the cache stays small.
+    """
+    primitive = PRIMITIVES[op]
+    # Optional trailing arguments left out take their defaults, as constants.
+    missing = max(primitive.arity) - len(constants)
+    if missing > 0:
+        constants = constants + primitive.defaults[len(primitive.defaults) - missing :]
+    args: list[sp.Expr] = []
+    variables: list[sp.Symbol] = []
+    positions: list[int] = []
+    for position, constant in enumerate(constants):
+        if constant is not None and position in primitive.parameters:
+            args.append(constant)
+        else:
+            args.append(PLACEHOLDERS[position])
+            variables.append(PLACEHOLDERS[position])
+            positions.append(position)
+    value = primitive.definition(*args)
+    partials = tuple(sp.diff(value, v) for v in variables)
+    return Template(op, tuple(variables), tuple(positions), value, partials)

@@ -1,0 +1,235 @@
+"""The walkthrough in the terminal: forward values, the reverse-pass tree, the table.
+
+Built from the report alone. The tree starts at the output and descends
+along the reverse pass; a node reached by several paths is expanded once, at
+the path that completes its sum, and the other paths point there.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from backprop_cli import limits
+from backprop_cli.check import CheckStatus
+from backprop_cli.engine import Report
+from backprop_cli.graph import NodeKind
+from backprop_cli.i18n import Messages
+from backprop_cli.numbers import format_decimal
+from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
+                                        operand, shorten, value_text)
+
+MAX_TREE_LINES = 2_000
+
+
+def render_explain(report: Report, messages: Messages) -> RenderableType:
+    parts: list[RenderableType] = [forward_section(report, messages), Text(""),
+                                   backward_section(report, messages), Text(""),
+                                   gradient_table(report, messages)]
+    if report.updates:
+        parts += [Text(""), step_table(report, messages)]
+    notes = notes_section(report, messages)
+    if notes is not None:
+        parts += [Text(""), notes]
+    return Group(*parts)
+
+
+def forward_section(report: Report, messages: Messages) -> RenderableType:
+    forward = report.trace.forward
+    graph = forward.graph
+    table = Table(box=None, show_header=False, padding=(0, 1), title=messages("heading.forward"),
+                  title_justify="left", title_style="bold")
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    table.add_column(style="green")
+    bound = [i for i in graph.inputs if forward.values[i].approx is not None]
+    for index in bound:
+        table.add_row(node_label(graph.nodes[index]), "", "= " + value_text(forward.values[index]))
+    for name, index, _ in graph.statements:
+        node = graph.nodes[index]
+        table.add_row(name, "= " + shorten(node.text, 60),
+                      "= " + value_text(forward.values[index]))
+        if index == report.trace.output:
+            break
+    return table
+
+
+def _step_text(report: Report, step_index: int, order: list[int], summed_at: int, messages: Messages) -> Text:
+    """One edge of the reverse pass: the node, its local derivative, the product, the sum."""
+    trace = report.trace
+    graph = trace.forward.graph
+    step = trace.steps[step_index]
+    node = graph.nodes[step.source]
+    consumer = graph.nodes[step.consumer]
+    out = graph.nodes[trace.output]
+    tmpl = trace.forward.templates[step.consumer]
+    operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
+    text = Text()
+    text.append(node_label(node), style="bold cyan")
+    text.append(" = " + value_text(trace.forward.values[step.source]), style="green")
+    local_formula = formula_text(step.local_formula, tmpl.variables, operands)
+    local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
+    local_number = number_text(step.local)
+    if local_number != local_formula:
+        local_line += f" = {local_number}"
+    text.append("\n" + local_line)
+    text.append("   (" + messages.rule(consumer.op, step.position) + ")", style="dim")
+    product = messages("tree.product", upstream=operand(number_text(step.upstream)),
+                       local=operand(local_number), contribution=number_text(step.contribution))
+    text.append("\n" + product, style="yellow")
+    gradient = trace.gradients[step.source]
+    if len(order) > 1:
+        text.append("   " + messages("tree.path", k=order.index(step_index) + 1, n=len(order)), style="dim")
+        if step_index == summed_at:
+            terms = " + ".join(operand(number_text(trace.steps[p].contribution)) for p in order)
+            text.append("\n" + messages("tree.sum", gradient=derivative(out, node), terms=terms,
+                                        total=number_text(gradient)), style="bold magenta")
+    elif node.name is not None:
+        text.append("   →  " + messages("tree.gradient", gradient=derivative(out, node),
+                                        total=number_text(gradient)), style="bold magenta")
+    if step.kink:
+        text.append("   ⚠ kink", style="red")
+    return text
+
+
+def _walk(trace, steps_from: dict[int, list[int]]):
+    """Depth-first over the reverse pass, without recursion: (step, parent step, expanded).
+
+    A node reached by several paths is expanded below the path that completes
+    its sum in the reverse pass (its last contribution).
+    """
+    stack: list[tuple[int, int | None]] = [(i, None) for i in reversed(_ordered(steps_from.get(trace.output, []), trace))]
+    while stack:
+        step_index, parent = stack.pop()
+        source = trace.steps[step_index].source
+        expanded = trace.paths_into[source][-1] == step_index
+        yield step_index, parent, expanded
+        if expanded:
+            for child in reversed(_ordered(steps_from.get(source, []), trace)):
+                stack.append((child, step_index))
+
+
+def backward_section(report: Report, messages: Messages) -> RenderableType:
+    trace = report.trace
+    graph = trace.forward.graph
+    out = graph.nodes[trace.output]
+    root_label = Text()
+    root_label.append(node_label(out), style="bold cyan")
+    root_label.append(" = " + value_text(trace.forward.values[trace.output]), style="green")
+    root_label.append(f"    {derivative(out, out)} = 1", style="bold magenta")
+    tree = Tree(root_label, guide_style="dim")
+    steps_from: dict[int, list[int]] = {}
+    for i, step in enumerate(trace.steps):
+        steps_from.setdefault(step.consumer, []).append(i)
+    # First pass: the order in which each node's paths appear, so they are
+    # numbered top to bottom; the sum is shown where the node is expanded.
+    appearance: dict[int, list[int]] = {}
+    for step_index, _, _ in _walk(trace, steps_from):
+        appearance.setdefault(trace.steps[step_index].source, []).append(step_index)
+    branches: dict[int | None, Tree] = {None: tree}
+    for lines, (step_index, parent, expanded) in enumerate(_walk(trace, steps_from), start=1):
+        if lines > MAX_TREE_LINES:
+            tree.add(Text(messages("tree.truncated", n=len(trace.steps) - MAX_TREE_LINES), style="dim"))
+            break
+        source = trace.steps[step_index].source
+        order = appearance[source]
+        summed_at = trace.paths_into[source][-1]
+        branch = branches[parent].add(_step_text(report, step_index, order, summed_at, messages))
+        if expanded:
+            branches[step_index] = branch
+        elif steps_from.get(source):
+            branch.add(Text(messages("tree.shown_elsewhere", n=len(order),
+                                     node=node_label(graph.nodes[source])), style="dim"))
+    intro = Text(messages("heading.backward_intro", out=node_label(out)), style="dim")
+    return Group(Text(messages("heading.backward"), style="bold"), intro, tree)
+
+
+def _ordered(step_indices: list[int], trace) -> list[int]:
+    """A node's edges in argument order (the reverse pass records them that way)."""
+    return sorted(step_indices, key=lambda i: trace.steps[i].position)
+
+
+def check_mark(status: CheckStatus, messages: Messages) -> Text:
+    styles = {CheckStatus.OK: "bold green", CheckStatus.MISMATCH: "bold red",
+              CheckStatus.KINK: "yellow", CheckStatus.SKIPPED: "dim"}
+    return Text(messages(f"check.{status.value}"), style=styles[status])
+
+
+def gradient_table(report: Report, messages: Messages) -> RenderableType:
+    trace = report.trace
+    graph = trace.forward.graph
+    out = graph.nodes[trace.output]
+    table = Table(title=messages("heading.gradients", out=node_label(out)), title_justify="left",
+                  title_style="bold", box=box.SIMPLE_HEAD)
+    for key in ("input", "value"):
+        table.add_column(messages(f"column.{key}"))
+    table.add_column(messages("column.gradient", out=node_label(out)), overflow="fold")
+    table.add_column(messages("column.decimal"), justify="right")
+    table.add_column(messages("column.fd"), justify="right")
+    table.add_column(messages("column.error"), justify="right")
+    table.add_column(messages("column.check"), justify="center")
+    for check in report.checks:
+        node = graph.nodes[check.node]
+        gradient = trace.gradients[check.node]
+        table.add_row(
+            node_label(node),
+            value_text(trace.forward.values[check.node]),
+            exact_text(gradient.exact) if gradient.exact is not None else "≈",
+            format_decimal(gradient.approx),
+            format_decimal(check.estimate),
+            f"{check.error:.1e}" if check.error is not None else "",
+            check_mark(check.status, messages),
+        )
+    return table
+
+
+def step_table(report: Report, messages: Messages) -> RenderableType:
+    graph = report.trace.forward.graph
+    out = graph.nodes[report.trace.output]
+    table = Table(title=messages("heading.step", lr=exact_text(report.learning_rate)), title_justify="left",
+                  title_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column(messages("column.input"))
+    table.add_column(messages("column.old"))
+    table.add_column(messages("column.new", out=node_label(out)))
+    for update in report.updates:
+        table.add_row(node_label(graph.nodes[update.node]), value_text(update.old), value_text(update.new))
+    return table
+
+
+def notes_lines(report: Report, messages: Messages) -> list[str]:
+    """The notes every view shows: exactness, symbolic mode, kinks, check method."""
+    trace = report.trace
+    forward = trace.forward
+    graph = forward.graph
+    lines: list[str] = []
+    if forward.decimal_nodes:
+        lines.append(messages("note.decimal", digits=limits.DECIMAL_DIGITS,
+                              count=limits.MAX_EXACT_EXPRESSION_NODES))
+    unbound = [graph.nodes[i].name for i in graph.inputs if forward.values[i].approx is None]
+    if unbound:
+        lines.append(messages("note.symbolic", names=", ".join(unbound)))
+    for index in trace.kinks:
+        lines.append(messages("note.kink", node=node_label(graph.nodes[index])))
+    if forward.abbreviations or trace.gradient_abbreviations:
+        lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
+        for name, index in forward.abbreviations.items():
+            lines.append(f"  {name} = {graph.nodes[index].text}")
+        for name, formula in trace.gradient_abbreviations.items():
+            lines.append(f"  {name} = {exact_text(formula)}")
+    if not unbound:
+        lines.append(messages("note.check_method", method=report.method))
+    return lines
+
+
+def notes_section(report: Report, messages: Messages) -> RenderableType | None:
+    lines = notes_lines(report, messages)
+    if not lines:
+        return None
+    text = Text()
+    text.append(messages("heading.notes"), style="bold")
+    for line in lines:
+        text.append("\n" + line, style="dim")
+    return text
