@@ -65,10 +65,13 @@ def run(request: Request) -> Report:
     statements = parse_program(source.text)
     graph = build_graph(statements, source.text, of=request.of)
     bindings = resolve(graph, source.bindings, request.at)
-    forward = run_forward(graph, bindings)
-    trace = run_backward(forward)
-    wrt = _reported_nodes(trace, request.wrt)
-    checks = check_gradients(trace, wrt)
+    try:
+        forward = run_forward(graph, bindings)
+        trace = run_backward(forward)
+        wrt = _reported_nodes(trace, request.wrt)
+        checks = check_gradients(trace, wrt)
+    except BackpropError as error:
+        raise error.located(source.text, "program") if error.span is not None else error
     report = Report(trace, wrt, checks, METHOD)
     if request.lr is not None:
         _gradient_step(report, request.lr)

@@ -34,9 +34,13 @@ class Forward:
         return any(v.approx is None for v in self.values)
 
 
+def _describe(node: Node) -> str:
+    text = node.text if len(node.text) <= 40 else node.text[:39] + "…"
+    return f"{node.name} = {text}" if node.name else f"'{text}'"
+
+
 def domain_error(node: Node, detail: str) -> BackpropError:
-    what = f"'{node.name}'" if node.name else f"'{node.text}'"
-    return BackpropError(f"{what} is undefined at this point: {detail}", node.span,
+    return BackpropError(f"{_describe(node)} is undefined at this point: {detail}", node.span,
                          hint="check the bindings (--at) against the domain of each function")
 
 
@@ -50,11 +54,13 @@ def check_decimal(node: Node, result: object) -> mpmath.mpf:
         result = mpmath.mpf(result)
     if mpmath.isnan(result) or mpmath.isinf(result):
         raise domain_error(node, "the value is not a finite number")
-    if result != 0 and abs(mpmath.log10(abs(result))) > limits.MAX_MAGNITUDE_DIGITS:
-        raise BackpropError(
-            f"'{node.text}' is about 10^{int(mpmath.log10(abs(result))):,}; "
-            f"values are limited to 10^±{limits.MAX_MAGNITUDE_DIGITS:,}",
-            node.span)
+    if result != 0:
+        magnitude = mpmath.log10(abs(result))
+        if abs(magnitude) > limits.MAX_MAGNITUDE_DIGITS:
+            shown = f"{int(magnitude):,}" if abs(magnitude) < 10**15 else mpmath.nstr(magnitude, 3)
+            raise BackpropError(
+                f"{_describe(node)} is about 10^{shown}; values are limited to 10^±{limits.MAX_MAGNITUDE_DIGITS:,}",
+                node.span)
     return result
 
 
@@ -126,7 +132,10 @@ def _exact_value(node: Node, tmpl: Template, args: list[sp.Expr]) -> sp.Expr | N
     if node.op == "pow" and len(args) == 1 and isinstance(tmpl.value, sp.Pow):
         if not power_is_small(args[0], tmpl.value.exp):
             return None
-    result = tmpl.value.xreplace(dict(zip(tmpl.variables, args)))
+    try:
+        result = tmpl.value.xreplace(dict(zip(tmpl.variables, args)))
+    except (ValueError, TypeError, ArithmeticError):
+        return None  # SymPy could not evaluate it exactly (Max of an incomparable): decimal only
     if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise domain_error(node, "division by zero" if result.has(sp.zoo) else "the value is not finite")
     return result
@@ -147,24 +156,26 @@ def _abbreviate(node: Node, formula: sp.Expr, forward: Forward) -> sp.Expr:
     return sp.Symbol(name, real=True)
 
 
-def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output: int) -> mpmath.mpf:
+def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output: int,
+                      needed: list[bool]) -> mpmath.mpf:
     """The output as a decimal, with some nodes' values replaced (finite differences).
 
-    Runs at the caller's mpmath precision; bound inputs are re-converted from
-    their exact values so the extra digits are real.
+    Runs at the caller's mpmath precision over the `needed` nodes (the
+    output's ancestors); bound inputs are re-converted from their exact values
+    so the extra digits are real.
     """
     graph = forward.graph
-    decimals: list[mpmath.mpf] = []
-    for node, value, tmpl in zip(graph.nodes, forward.values, forward.templates):
-        if node.index in overrides:
+    decimals: list[mpmath.mpf | None] = []
+    for node, value, tmpl in zip(graph.nodes[: output + 1], forward.values, forward.templates):
+        if not needed[node.index]:
+            decimals.append(None)
+        elif node.index in overrides:
             decimals.append(overrides[node.index])
         elif node.kind is not NodeKind.OPERATION:
             decimals.append(to_mpf(value.exact) if value.exact is not None else value.approx)
         else:
             args = [decimals[node.args[p]] for p in tmpl.variable_positions]
             decimals.append(evaluate_decimal(node, tmpl, tmpl.value, args))
-        if node.index == output:
-            break
     return decimals[output]
 
 

@@ -11,7 +11,7 @@ MAX_NESTING = 100                  # nested brackets, calls, unary signs and pow
 MAX_NAME_LENGTH = 100              # characters in an identifier
 MAX_NUMBER_LITERAL_CHARS = 1_000   # characters in one number literal
 MAX_EXACT_DIGITS = 1_000           # digits of an exact rational; beyond it values go decimal
-MAX_MAGNITUDE_DIGITS = 100_000     # |log10(value)| beyond which a value is an error
+MAX_MAGNITUDE_DIGITS = 1_000       # |log10(value)| beyond which a value is an error (floats stop at 308)
 MAX_BINDING_CHARS = 10_000         # characters in one --at value
 
 # Exact values that are not rational stay exact while their SymPy expression has

@@ -140,7 +140,10 @@ def _number_token(text: str, i: int) -> Token:
             f"the number has {i - start:,} characters; the limit is {limits.MAX_NUMBER_LITERAL_CHARS:,}",
             Span(start, i),
         )
-    if i < n and (text[i].isalpha() or text[i] == "_") and text[i].isascii():
+    if i < n and text[i] == "_":
+        raise BackpropError("digit separators '_' are not allowed in numbers", Span(i, i + 1),
+                            hint="write the digits without '_'")
+    if i < n and text[i].isalpha() and text[i].isascii():
         j = i
         while j < n and (text[j].isalnum() or text[j] == "_") and text[j].isascii():
             j += 1

@@ -76,7 +76,7 @@ def read_limited(path: str, what: str) -> str:
     except OSError as exc:
         raise BackpropError(f"cannot read {what} '{path}': {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise BackpropError(f"{what} '{path}' has more than {limit:,} characters; the limit is {limit:,}")
+        raise BackpropError(f"{what} '{path}' has more than {limit:,} characters; the limit is {limit:,} characters")
     if "\x00" in data:
         raise BackpropError(f"{what} '{path}' contains a NUL byte; is it a binary file?")
     return data

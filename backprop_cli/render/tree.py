@@ -13,12 +13,11 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from backprop_cli import limits
-from backprop_cli.check import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
-from backprop_cli.numbers import format_decimal
+from backprop_cli.render.notes import notes_lines
+from backprop_cli.render.table import gradient_table
 from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
                                         operand, shorten, value_text)
 
@@ -152,40 +151,6 @@ def _ordered(step_indices: list[int], trace) -> list[int]:
     return sorted(step_indices, key=lambda i: trace.steps[i].position)
 
 
-def check_mark(status: CheckStatus, messages: Messages) -> Text:
-    styles = {CheckStatus.OK: "bold green", CheckStatus.MISMATCH: "bold red",
-              CheckStatus.KINK: "yellow", CheckStatus.SKIPPED: "dim"}
-    return Text(messages(f"check.{status.value}"), style=styles[status])
-
-
-def gradient_table(report: Report, messages: Messages) -> RenderableType:
-    trace = report.trace
-    graph = trace.forward.graph
-    out = graph.nodes[trace.output]
-    table = Table(title=messages("heading.gradients", out=node_label(out)), title_justify="left",
-                  title_style="bold", box=box.SIMPLE_HEAD)
-    for key in ("input", "value"):
-        table.add_column(messages(f"column.{key}"))
-    table.add_column(messages("column.gradient", out=node_label(out)), overflow="fold")
-    table.add_column(messages("column.decimal"), justify="right")
-    table.add_column(messages("column.fd"), justify="right")
-    table.add_column(messages("column.error"), justify="right")
-    table.add_column(messages("column.check"), justify="center")
-    for check in report.checks:
-        node = graph.nodes[check.node]
-        gradient = trace.gradients[check.node]
-        table.add_row(
-            node_label(node),
-            value_text(trace.forward.values[check.node]),
-            exact_text(gradient.exact) if gradient.exact is not None else "≈",
-            format_decimal(gradient.approx),
-            format_decimal(check.estimate),
-            f"{check.error:.1e}" if check.error is not None else "",
-            check_mark(check.status, messages),
-        )
-    return table
-
-
 def step_table(report: Report, messages: Messages) -> RenderableType:
     graph = report.trace.forward.graph
     out = graph.nodes[report.trace.output]
@@ -197,31 +162,6 @@ def step_table(report: Report, messages: Messages) -> RenderableType:
     for update in report.updates:
         table.add_row(node_label(graph.nodes[update.node]), value_text(update.old), value_text(update.new))
     return table
-
-
-def notes_lines(report: Report, messages: Messages) -> list[str]:
-    """The notes every view shows: exactness, symbolic mode, kinks, check method."""
-    trace = report.trace
-    forward = trace.forward
-    graph = forward.graph
-    lines: list[str] = []
-    if forward.decimal_nodes:
-        lines.append(messages("note.decimal", digits=limits.DECIMAL_DIGITS,
-                              count=limits.MAX_EXACT_EXPRESSION_NODES))
-    unbound = [graph.nodes[i].name for i in graph.inputs if forward.values[i].approx is None]
-    if unbound:
-        lines.append(messages("note.symbolic", names=", ".join(unbound)))
-    for index in trace.kinks:
-        lines.append(messages("note.kink", node=node_label(graph.nodes[index])))
-    if forward.abbreviations or trace.gradient_abbreviations:
-        lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
-        for name, index in forward.abbreviations.items():
-            lines.append(f"  {name} = {graph.nodes[index].text}")
-        for name, formula in trace.gradient_abbreviations.items():
-            lines.append(f"  {name} = {exact_text(formula)}")
-    if not unbound:
-        lines.append(messages("note.check_method", method=report.method))
-    return lines
 
 
 def notes_section(report: Report, messages: Messages) -> RenderableType | None:

@@ -1,0 +1,208 @@
+"""The command line: options in, one call to the core, one renderer out.
+
+Every user mistake arrives here as a BackpropError and leaves through
+`_guarded`: one message on stderr, exit code 2. Data goes to stdout only.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from backprop_cli import __version__, engine, source
+from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
+from backprop_cli.i18n import Messages, available_languages
+
+app = typer.Typer(
+    name="backprop",
+    help="A command-line tutor and calculator for backpropagation: every chain-rule step, exact, "
+         "and cross-checked by finite differences.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# ---------------------------------------------------------------- shared options
+
+Program = Annotated[Optional[str], typer.Argument(
+    help='The program, e.g. "y = w*x + b; L = (y - t)^2/2". Or use --file / --sample.', show_default=False)]
+File = Annotated[Optional[str], typer.Option("--file", "-f", help="Read the program from a file ('-' for stdin).",
+                                             show_default=False)]
+Sample = Annotated[Optional[str], typer.Option("--sample", "-s", help="Use a shipped sample (see: backprop samples).",
+                                               show_default=False)]
+At = Annotated[Optional[list[str]], typer.Option(
+    "--at", help='Input values: "x=2, w=3" (repeatable; values like 1/3, -pi/4, sqrt(2); @PATH reads a file).',
+    show_default=False)]
+Of = Annotated[Optional[str], typer.Option("--of", help="Differentiate this assigned name instead of the last one.",
+                                           show_default=False)]
+Wrt = Annotated[Optional[list[str]], typer.Option(
+    "--wrt", help="Report gradients with respect to these names (comma-separated; default: every input).",
+    show_default=False)]
+Lang = Annotated[Optional[str], typer.Option(
+    "--lang", help="Language of the text: " + ", ".join(available_languages()) + " (default: $BACKPROP_LANG or en).",
+    show_default=False)]
+
+
+class ExplainFormat(str, Enum):
+    tree = "tree"
+    json = "json"
+    markdown = "markdown"
+
+
+class GradFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _guarded(action: Callable[[], int]) -> None:
+    """Run a command; a user's mistake becomes one message on stderr and exit code 2."""
+    try:
+        code = action()
+    except BackpropError as error:
+        sys.stderr.write(error.render() + "\n")
+        raise typer.Exit(EXIT_USAGE) from None
+    except RecursionError:
+        sys.stderr.write("error: the input is nested too deeply to process\n")
+        raise typer.Exit(EXIT_USAGE) from None
+    except MemoryError:
+        sys.stderr.write("error: the input needs more memory than is available\n")
+        raise typer.Exit(EXIT_USAGE) from None
+    raise typer.Exit(code)
+
+
+def _messages(lang: str | None) -> Messages:
+    if lang is not None and lang not in available_languages():
+        raise BackpropError(f"--lang {lang}: no such language; available: {', '.join(available_languages())}")
+    return Messages(lang)
+
+
+def _request(program, file, sample, at, of, wrt, lr=None) -> engine.Request:
+    return engine.Request(
+        source=source.choose(program, file, sample),
+        at=[source.BindingText(text, "--at") for text in (at or [])],
+        of=of,
+        wrt=engine.parse_wrt(wrt),
+        lr=lr,
+    )
+
+
+def _exit_code(report: engine.Report) -> int:
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+# ---------------------------------------------------------------- commands
+
+
+@app.command()
+def explain(
+    program: Program = None,
+    file: File = None,
+    sample: Sample = None,
+    at: At = None,
+    of: Of = None,
+    wrt: Wrt = None,
+    lr: Annotated[Optional[str], typer.Option("--lr", help="Add one gradient-descent step with this learning rate.",
+                                              show_default=False)] = None,
+    format: Annotated[ExplainFormat, typer.Option("--format", help="Output format.")] = ExplainFormat.tree,
+    lang: Lang = None,
+) -> None:
+    """Walk through the forward and backward pass, every chain-rule step shown.
+
+    Example: backprop explain "y = w*x + b; L = (y - t)^2/2" --at x=2,w=3,b=1,t=10
+    """
+    def action() -> int:
+        messages = _messages(lang)
+        report = engine.run(_request(program, file, sample, at, of, wrt, lr))
+        if format is ExplainFormat.json:
+            from backprop_cli.render.json_view import render_json
+            sys.stdout.write(render_json(report, messages))
+        elif format is ExplainFormat.markdown:
+            from backprop_cli.render.markdown import render_markdown
+            sys.stdout.write(render_markdown(report, messages))
+        else:
+            from backprop_cli.render.tree import render_explain
+            _stdout().print(render_explain(report, messages))
+        return _exit_code(report)
+
+    _guarded(action)
+
+
+@app.command()
+def grad(
+    program: Program = None,
+    file: File = None,
+    sample: Sample = None,
+    at: At = None,
+    of: Of = None,
+    wrt: Wrt = None,
+    format: Annotated[GradFormat, typer.Option("--format", help="Output format.")] = GradFormat.table,
+    lang: Lang = None,
+) -> None:
+    """The gradients only, each cross-checked by finite differences.
+
+    Example: backprop grad --sample linear --format csv
+    """
+    def action() -> int:
+        messages = _messages(lang)
+        report = engine.run(_request(program, file, sample, at, of, wrt))
+        if format is GradFormat.json:
+            from backprop_cli.render.json_view import render_json
+            sys.stdout.write(render_json(report, messages))
+        elif format is GradFormat.csv:
+            from backprop_cli.render.table import render_csv
+            sys.stdout.write(render_csv(report))
+        else:
+            from backprop_cli.render.notes import notes_lines
+            from backprop_cli.render.table import render_grad_table
+            _stdout().print(render_grad_table(report, messages, notes_lines(report, messages)))
+        return _exit_code(report)
+
+    _guarded(action)
+
+
+@app.command()
+def samples() -> None:
+    """List the shipped samples, each with a one-line description.
+
+    Example: backprop samples; then backprop explain --sample branch
+    """
+    def action() -> int:
+        for sample in source.samples():
+            name = sample.origin.removeprefix("sample ")
+            sys.stdout.write(f"{name:<16} {sample.description or ''}\n")
+        return EXIT_OK
+
+    _guarded(action)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"backprop {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """backprop: see every chain-rule step of a gradient, exact and cross-checked."""
+
+
+def main() -> None:
+    app(prog_name="backprop")

@@ -1,0 +1,70 @@
+"""The walkthrough as Markdown, for notes, homework write-ups and issue comments."""
+
+from __future__ import annotations
+
+from backprop_cli.engine import Report
+from backprop_cli.i18n import Messages
+from backprop_cli.numbers import format_decimal
+from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
+                                        operand, value_text)
+from backprop_cli.render.notes import notes_lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if "`" not in text else f"`` {text} ``"
+
+
+def render_markdown(report: Report, messages: Messages) -> str:
+    trace = report.trace
+    forward = trace.forward
+    graph = forward.graph
+    out = graph.nodes[trace.output]
+    lines: list[str] = [f"## {messages('heading.forward')}", ""]
+    for index in graph.inputs:
+        if forward.values[index].approx is not None:
+            lines.append(f"- {_code(node_label(graph.nodes[index]))} = {_code(value_text(forward.values[index]))}")
+    for name, index, _ in graph.statements:
+        lines.append(f"- {_code(name + ' = ' + graph.nodes[index].text)} = {_code(value_text(forward.values[index]))}")
+        if index == trace.output:
+            break
+    lines += ["", f"## {messages('heading.backward')}", "", messages("heading.backward_intro", out=node_label(out)), ""]
+    for step_index, step in enumerate(trace.steps):  # reverse-pass order: a node after its consumers
+        node = graph.nodes[step.source]
+        consumer = graph.nodes[step.consumer]
+        tmpl = forward.templates[step.consumer]
+        operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
+        local = formula_text(step.local_formula, tmpl.variables, operands)
+        product = messages("tree.product", upstream=operand(number_text(step.upstream)),
+                           local=operand(number_text(step.local)), contribution=number_text(step.contribution))
+        lines.append(f"- {_code(derivative(consumer, node) + ' = ' + local)} — {messages.rule(consumer.op, step.position)}; "
+                     f"{_code(product)}")
+        paths = trace.paths_into[step.source]
+        if len(paths) > 1 and paths[-1] == step_index:
+            terms = " + ".join(operand(number_text(trace.steps[p].contribution)) for p in paths)
+            lines.append("  - " + _code(messages("tree.sum", gradient=derivative(out, node), terms=terms,
+                                                 total=number_text(trace.gradients[step.source]))))
+    lines += ["", f"## {messages('heading.gradients', out=node_label(out))}", ""]
+    header = [messages("column.input"), messages("column.value"), messages("column.gradient", out=node_label(out)),
+              messages("column.decimal"), messages("column.fd"), messages("column.error"), messages("column.check")]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for check in report.checks:
+        gradient = trace.gradients[check.node]
+        row = [node_label(graph.nodes[check.node]), value_text(forward.values[check.node]),
+               exact_text(gradient.exact) if gradient.exact is not None else "≈",
+               format_decimal(gradient.approx), format_decimal(check.estimate),
+               f"{check.error:.1e}" if check.error is not None else "", messages(f"check.{check.status.value}")]
+        lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    if report.updates:
+        lines += ["", f"## {messages('heading.step', lr=exact_text(report.learning_rate))}", ""]
+        for update in report.updates:
+            lines.append(f"- {_code(node_label(graph.nodes[update.node]))}: "
+                         f"{_code(value_text(update.old))} → {_code(value_text(update.new))}")
+    notes = notes_lines(report, messages)
+    if notes:
+        lines += ["", f"## {messages('heading.notes')}", ""] + [f"- {n.strip()}" for n in notes]
+    return "\n".join(lines) + "\n"

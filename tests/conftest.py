@@ -1,0 +1,30 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "BACKPROP_LANG": None})
+
+    def invoke(*args: str, input: str | None = None):
+        result = runner.invoke(app, list(args), input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+@pytest.fixture
+def cli_json(cli):
+    def invoke(*args: str):
+        code, out, err = cli(*args, "--format", "json")
+        assert code in (0, 1), err
+        return json.loads(out)
+
+    return invoke

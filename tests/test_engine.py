@@ -1,0 +1,160 @@
+"""Forward, backward and the finite-difference check, through the engine's one call."""
+
+import mpmath
+import pytest
+import sympy as sp
+
+from backprop_cli.check import CheckStatus
+from backprop_cli.engine import Request, run
+from backprop_cli.errors import BackpropError
+from backprop_cli.source import BindingText, from_sample, from_text
+
+
+def report_for(program, at=None, **options):
+    bindings = [BindingText(at, "--at")] if at else []
+    return run(Request(from_text(program), bindings, **options))
+
+
+def gradients(report):
+    graph = report.trace.forward.graph
+    return {graph.nodes[c.node].label: report.trace.gradients[c.node] for c in report.checks}
+
+
+def exact(report):
+    return {name: g.exact for name, g in gradients(report).items()}
+
+
+def test_linear_neuron_sample_numbers():
+    report = run(Request(from_sample("linear")))
+    forward = report.trace.forward
+    graph = forward.graph
+    assert forward.values[graph.names["y"]].exact == 7
+    assert forward.values[graph.names["L"]].exact == sp.Rational(9, 2)
+    assert exact(report) == {"w": -6, "x": -9, "b": -3, "t": 3}
+    assert all(c.status is CheckStatus.OK and c.error < 1e-40 for c in report.checks)
+
+
+def test_branch_sums_both_paths():
+    report = run(Request(from_sample("branch")))
+    assert exact(report) == {"a": 2, "b": 5}
+    trace = report.trace
+    b = trace.forward.graph.names["b"]
+    contributions = sorted(trace.steps[i].contribution.exact for i in trace.paths_into[b])
+    assert contributions == [2, 3]
+
+
+def test_circuit_and_sigmoid_samples():
+    assert exact(run(Request(from_sample("circuit")))) == {"x": -4, "y": -4, "z": 3}
+    report = run(Request(from_sample("sigmoid-neuron")))
+    s = 1 / (1 + sp.exp(-1))
+    for name, factor in {"w0": -1, "x0": 2, "w1": -2, "x1": -3, "w2": 1}.items():
+        assert sp.simplify(gradients(report)[name].exact - factor * s * (1 - s)) == 0
+    assert report.ok
+
+
+def test_two_layer_sample_agrees_with_sympy_on_the_whole_expression():
+    report = run(Request(from_sample("two-layer")))
+    values = {n.name: report.trace.forward.values[n.index].exact
+              for n in report.trace.forward.graph.nodes if n.kind.value == "input"}
+    s = {k: sp.Symbol(k) for k in values}
+    h1 = sp.tanh(s["w11"] * s["x1"] + s["w12"] * s["x2"] + s["b1"])
+    h2 = sp.tanh(s["w21"] * s["x1"] + s["w22"] * s["x2"] + s["b2"])
+    y = s["v1"] * h1 + s["v2"] * h2 + s["c"]
+    L = (y - s["t"]) ** 2 / 2 + h1**2 / 10
+    for name, gradient in gradients(report).items():
+        expected = sp.N(sp.diff(L, s[name]).subs({s[k]: v for k, v in values.items()}), 50)
+        with mpmath.workdps(60):
+            assert abs(gradient.approx - mpmath.mpf(expected._mpf_)) < mpmath.mpf(10) ** -40
+    assert report.ok
+
+
+def test_exact_values_stay_exact_and_nested_ones_go_decimal():
+    report = report_for("f = tanh(x)", "x=2")
+    assert report.trace.forward.values[report.trace.output].exact == sp.tanh(2)
+    deep = report_for("h = tanh(x); g = tanh(3*h + tanh(2*h + tanh(h))); f = tanh(g + tanh(g))", "x=1/3")
+    assert deep.trace.forward.decimal_nodes  # carried as decimals...
+    assert deep.ok  # ...and still checked
+
+
+def test_rationals_stay_rational():
+    report = report_for("f = x/3 + 1/7", "x=1/2")
+    assert report.trace.forward.values[report.trace.output].exact == sp.Rational(1, 6) + sp.Rational(1, 7)
+    assert exact(report) == {"x": sp.Rational(1, 3)}
+
+
+def test_symbolic_mode_gives_formulas_and_skips_the_check():
+    report = report_for("y = w*x + b; L = (y - t)^2/2", "x=2")
+    w, b, t = sp.symbols("w b t", real=True)
+    assert sp.expand(exact(report)["w"] - 2 * (2 * w + b - t)) == 0
+    assert {c.status for c in report.checks} == {CheckStatus.SKIPPED}
+    fully = report_for("y = w*x + b; L = (y - t)^2/2")
+    x = sp.Symbol("x", real=True)
+    assert sp.expand(exact(fully)["w"] - x * (w * x + b - t)) == 0
+
+
+def test_symbolic_mode_does_not_blow_up_on_deep_nesting():
+    program = "; ".join(["h0 = x"] + [f"h{i} = exp(tanh(h{i-1}))" for i in range(1, 40)])
+    report = report_for(program)
+    forward = report.trace.forward
+    assert forward.abbreviations  # named intermediates keep formulas small
+
+
+def test_wrt_an_intermediate_and_of():
+    report = report_for("y = w*x + b; L = (y - t)^2/2", "x=2,w=3,b=1,t=10", wrt=["y"])
+    assert exact(report) == {"y": -3}
+    assert report.checks[0].status is CheckStatus.OK
+    of_y = report_for("y = w*x + b; L = (y - t)^2/2", "x=2,w=3,b=1", of="y")
+    assert exact(of_y) == {"w": 2, "x": 3, "b": 1}
+
+
+def test_learning_rate_step():
+    report = report_for("y = w*x + b; L = (y - t)^2/2", "x=2,w=3,b=1,t=10", lr="0.1")
+    updates = {report.trace.forward.graph.nodes[u.node].name: u.new.exact for u in report.updates}
+    assert updates["w"] == sp.Rational(18, 5) and updates["b"] == sp.Rational(13, 10)
+
+
+@pytest.mark.parametrize("program, at", [("f = relu(x)", "x=0"), ("f = abs(x)", "x=0"),
+                                         ("f = max(x, y)", "x=1,y=1"), ("f = leaky_relu(x, 0.2)", "x=0")])
+def test_kinks_use_the_convention_and_are_reported_as_kinks(program, at):
+    report = report_for(program, at)
+    assert report.trace.kinks
+    assert report.ok  # a kink is not a failure
+    statuses = {c.status for c in report.checks}
+    assert statuses <= {CheckStatus.KINK, CheckStatus.OK}
+
+
+def test_relu_at_zero_is_zero_and_the_difference_disagrees():
+    report = report_for("f = relu(x)", "x=0")
+    assert exact(report) == {"x": 0}
+    assert report.checks[0].status is CheckStatus.KINK
+    assert report.checks[0].estimate == mpmath.mpf("0.5")
+
+
+@pytest.mark.parametrize(
+    "program, at, message",
+    [
+        ("f = log(x)", "x=-1", "f = log(x) is undefined at this point: the value would be complex"),
+        ("f = 1/x", "x=0", "f = 1/x is undefined at this point: division by zero"),
+        ("f = sqrt(x)", "x=-4", "f = sqrt(x) is undefined at this point"),
+        ("f = sqrt(x)", "x=0", "its derivative is infinite or undefined here"),
+        ("f = x*9^9^9", "x=2", "'9^9^9' is about 10^369,693,099; values are limited to 10^±1,000"),
+    ],
+)
+def test_domain_and_size_errors_name_the_node(program, at, message):
+    with pytest.raises(BackpropError) as info:
+        report_for(program, at)
+    assert message in info.value.message
+    assert info.value.caret_lines()  # points into the program
+
+
+def test_binding_errors_list_the_inputs():
+    with pytest.raises(BackpropError) as info:
+        report_for("y = w*x", "q=1")
+    assert info.value.message == "'q' is not an input of the program; the inputs are: w, x"
+    with pytest.raises(BackpropError, match="'y' is assigned in the program, so it cannot be bound"):
+        report_for("y = w*x", "y=1")
+
+
+def test_command_line_bindings_override_the_file():
+    report = run(Request(from_sample("linear"), [BindingText("w=5", "--at")]))
+    assert exact(report)["w"] == 2  # y = 11, ∂L/∂w = x*(y - t) = 2*1

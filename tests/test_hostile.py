@@ -1,0 +1,67 @@
+"""Bad and hostile input, run as real processes of the installed `backprop`:
+exit code 2, a message, no traceback, quickly, and nothing executed."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+BACKPROP = [shutil.which("backprop") or sys.executable, *([] if shutil.which("backprop") else ["-m", "backprop_cli"])]
+MARKER = "/tmp/backprop-pwned-marker"
+
+
+def run_cli(*args, stdin=None, seconds=10):
+    start = time.monotonic()
+    result = subprocess.run([*BACKPROP, *args], input=stdin, capture_output=True, text=True, timeout=seconds)
+    return result, time.monotonic() - start
+
+
+CASES = [
+    ["grad", f"__import__('os').system('touch {MARKER}')"],
+    ["grad", "x.__class__.__mro__"],
+    ["grad", "lambda: 1"],
+    ["grad", "'a string'"],
+    ["grad", "f = x * 9^9^9", "--at", "x=2"],
+    ["grad", "f = " + "(" * 5000 + "x" + ")" * 5000, "--at", "x=1"],
+    ["grad", "f = " + "-" * 100000 + "x", "--at", "x=1"],
+    ["grad", "f = log(x)", "--at", "x=-1"],
+    ["grad", "f = 1/x", "--at", "x=0"],
+    ["grad", "f = x", "--at", "y=1"],
+    ["grad", "y = x; y = 2*x"],
+    ["grad", "f = x", "--at", f"x=__import__('os').system('touch {MARKER}')"],
+    ["grad", "f = exp(exp(exp(exp(x))))", "--at", "x=10"],
+    ["grad", "f = x", "--at", "x=1e99999999"],
+    ["grad", "f = x" + "^x" * 5000, "--at", "x=1"],
+]
+
+
+@pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(a)[:50])
+def test_bad_input_exits_2_quickly_without_traceback(args):
+    if os.path.exists(MARKER):
+        os.remove(MARKER)
+    result, seconds = run_cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert seconds < 5
+    assert not os.path.exists(MARKER)
+
+
+def test_a_64_megabyte_program_is_refused_quickly(tmp_path):
+    path = tmp_path / "huge.bp"
+    with path.open("w") as handle:
+        line = "y = x + 1\n" * 100_000
+        for _ in range(64):
+            handle.write(line)
+    result, seconds = run_cli("grad", "--file", str(path))
+    assert result.returncode == 2
+    assert "the limit is 16,000,000 characters" in result.stderr
+    assert seconds < 5
+
+
+def test_a_huge_program_on_stdin_is_refused(tmp_path):
+    result, seconds = run_cli("grad", "--file", "-", stdin="x + " * 5_000_000 + "x")
+    assert result.returncode == 2 and "the limit is 16,000,000" in result.stderr

@@ -1,0 +1,142 @@
+"""Random programs over every primitive, against independent oracles.
+
+Each program is generated twice at once: as text for the tool, and as a SymPy
+expression built directly (never by parsing the text). The tool's gradients
+must equal SymPy's `diff` of that whole flattened expression, and the
+finite-difference check must agree to 1e-9.
+"""
+
+import re
+
+import mpmath
+import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from backprop_cli.check import CheckStatus
+from backprop_cli.engine import Request, run
+from backprop_cli.errors import BackpropError
+from backprop_cli.source import BindingText, from_text
+
+INPUTS = ["x", "y", "z"]
+
+UNARY = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
+    "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log,
+    "sqrt": sp.sqrt, "abs": sp.Abs, "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
+    "relu": lambda a: sp.Piecewise((a, a > 0), (0, True)),
+    "softplus": lambda a: sp.log(1 + sp.exp(a)),
+    "leaky_relu": lambda a: sp.Piecewise((a, a > 0), (a / 100, True)),
+}
+BINARY = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+    "max": sp.Max, "min": sp.Min,
+}
+
+
+@st.composite
+def expressions(draw, names, depth):
+    """(text, sympy expression) pairs over the given names."""
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        if draw(st.booleans()) and names:
+            name = draw(st.sampled_from(names))
+            return name, SYMBOLS[name]
+        value = draw(st.sampled_from([sp.Integer(1), sp.Integer(2), sp.Integer(3), sp.Rational(1, 2), sp.Rational(3, 4)]))
+        return (str(value) if value.q == 1 else f"({value})"), value
+    kind = draw(st.sampled_from(["unary", "binary", "binary", "power", "neg"]))
+    if kind == "unary":
+        name = draw(st.sampled_from(sorted(UNARY)))
+        text, expr = draw(expressions(names, depth - 1))
+        return f"{name}({text})", UNARY[name](expr)
+    if kind == "neg":
+        text, expr = draw(expressions(names, depth - 1))
+        return f"(-{text})", -expr
+    if kind == "power":
+        text, expr = draw(expressions(names, depth - 1))
+        exponent = draw(st.sampled_from([2, 3, -1]))
+        return f"({text})^({exponent})", expr ** exponent
+    op = draw(st.sampled_from(sorted(BINARY)))
+    left_text, left = draw(expressions(names, depth - 1))
+    right_text, right = draw(expressions(names, depth - 1))
+    if op in ("max", "min"):
+        try:
+            return f"{op}({left_text}, {right_text})", BINARY[op](left, right)
+        except ValueError:  # SymPy cannot order a complex constant such as acos(2)
+            assume(False)
+    return f"({left_text} {op} {right_text})", BINARY[op](left, right)
+
+
+SYMBOLS: dict[str, sp.Symbol] = {}
+
+
+@st.composite
+def programs(draw):
+    """A few statements reusing inputs and earlier names (shared subexpressions)."""
+    SYMBOLS.clear()
+    SYMBOLS.update({n: sp.Symbol(n, real=True) for n in INPUTS})
+    flattened: dict[str, sp.Expr] = {n: SYMBOLS[n] for n in INPUTS}
+    lines = []
+    names = list(INPUTS)
+    for i in range(draw(st.integers(1, 3))):
+        text, expr = draw(expressions(names, 3))
+        name = f"h{i}"
+        lines.append(f"{name} = {text}")
+        flattened[name] = expr.xreplace({SYMBOLS[k]: v for k, v in flattened.items() if k not in INPUTS})
+        SYMBOLS[name] = sp.Symbol(name, real=True)
+        names.append(name)
+    point = {n: draw(st.sampled_from([sp.Rational(1, 3), sp.Rational(-2, 5), sp.Rational(7, 4), sp.Rational(1, 7)]))
+             for n in INPUTS}
+    return "\n".join(lines), flattened[names[-1]], point
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs())
+def test_gradients_equal_sympy_diff_of_the_whole_expression(case):
+    text, flattened, point = case
+    used = [n for n in INPUTS if re.search(rf"\b{n}\b", text)]
+    assume(used)
+    at = ", ".join(f"{n}={point[n]}" for n in used)
+    try:
+        report = run(Request(from_text(text), [BindingText(at, "--at")]))
+    except BackpropError:
+        assume(False)  # outside a domain (log of a negative, 1/0): the oracle says nothing
+        return
+    graph = report.trace.forward.graph
+    substitution = {SYMBOLS[n]: point[n] for n in used}
+    for check in report.checks:
+        name = graph.nodes[check.node].name
+        gradient = report.trace.gradients[check.node]
+        expected = sp.diff(flattened, SYMBOLS[name]).subs(substitution)
+        expected = sp.N(expected, 60)
+        assume(expected.is_real and expected.is_finite)
+        with mpmath.workdps(60):
+            difference = abs(gradient.approx - mpmath.mpf(sp.Float(expected, 60)._mpf_))
+            assert difference <= mpmath.mpf(10) ** -35 * max(1, abs(gradient.approx)), (text, at, name)
+        if gradient.exact is not None:
+            assert sp.N(gradient.exact - expected, 40) == 0 or abs(sp.N(gradient.exact - expected, 40)) < 1e-35
+        if check.status is not CheckStatus.KINK:
+            assert check.status is CheckStatus.OK, (text, at, name, check)
+            assert check.error <= 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs())
+def test_symbolic_gradients_equal_sympy_diff(case):
+    text, flattened, _ = case
+    try:
+        report = run(Request(from_text(text), []))
+    except BackpropError:
+        assume(False)
+        return
+    graph = report.trace.forward.graph
+    for check in report.checks:
+        name = graph.nodes[check.node].name
+        gradient = report.trace.gradients[check.node].exact
+        if report.trace.forward.abbreviations or report.trace.gradient_abbreviations:
+            continue  # formulas written with intermediate names are checked numerically above
+        expected = sp.diff(flattened, SYMBOLS[name])
+        point = {s: v for s, v in zip(sorted(flattened.free_symbols, key=str),
+                                      [sp.Rational(3, 7), sp.Rational(5, 11), sp.Rational(2, 9)])}
+        got, want = sp.N(gradient.subs(point), 30), sp.N(expected.subs(point), 30)
+        if want.is_real and want.is_finite and got.is_real:
+            assert abs(got - want) < 1e-20, (text, name)
