@@ -17,7 +17,7 @@ from backprop_cli.bindings import constant_value, resolve
 from backprop_cli.check import METHOD, GradientCheck, check_gradients
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
-from backprop_cli.graph import NodeKind, build_graph
+from backprop_cli.graph import Graph, NodeKind, build_graph
 from backprop_cli.numbers import Value, exact_is_small
 from backprop_cli.parse import parse_program, suggest
 from backprop_cli.source import BindingText, ProgramSource
@@ -60,19 +60,30 @@ def parse_wrt(values: list[str] | None) -> list[str] | None:
     return names or None
 
 
-def run(request: Request) -> Report:
+def load(request: Request) -> tuple[Graph, dict[str, sp.Expr]]:
+    """Parse the program, build its graph and resolve the bindings."""
     source = request.source
     statements = parse_program(source.text)
     graph = build_graph(statements, source.text, of=request.of)
-    bindings = resolve(graph, source.bindings, request.at)
+    return graph, resolve(graph, source.bindings, request.at)
+
+
+def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
+            check: bool = True) -> Report:
+    """Forward, backward and (unless `check` is False) the finite-difference check."""
     try:
         forward = run_forward(graph, bindings)
         trace = run_backward(forward)
-        wrt = _reported_nodes(trace, request.wrt)
-        checks = check_gradients(trace, wrt)
+        reported = _reported_nodes(trace, wrt)
+        checks = check_gradients(trace, reported) if check else []
     except BackpropError as error:
-        raise error.located(source.text, "program") if error.span is not None else error
-    report = Report(trace, wrt, checks, METHOD)
+        raise error.located(graph.source, "program") if error.span is not None else error
+    return Report(trace, reported, checks, METHOD)
+
+
+def run(request: Request) -> Report:
+    graph, bindings = load(request)
+    report = analyse(graph, bindings, request.wrt)
     if request.lr is not None:
         _gradient_step(report, request.lr)
     return report

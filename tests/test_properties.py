@@ -34,6 +34,13 @@ BINARY = {
 }
 
 
+def build(function, *args):
+    try:
+        return function(*args)
+    except (ValueError, TypeError):  # SymPy cannot order a complex constant such as acos(2)
+        assume(False)
+
+
 @st.composite
 def expressions(draw, names, depth):
     """(text, sympy expression) pairs over the given names."""
@@ -47,7 +54,7 @@ def expressions(draw, names, depth):
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
         text, expr = draw(expressions(names, depth - 1))
-        return f"{name}({text})", UNARY[name](expr)
+        return f"{name}({text})", build(UNARY[name], expr)
     if kind == "neg":
         text, expr = draw(expressions(names, depth - 1))
         return f"(-{text})", -expr
@@ -59,11 +66,8 @@ def expressions(draw, names, depth):
     left_text, left = draw(expressions(names, depth - 1))
     right_text, right = draw(expressions(names, depth - 1))
     if op in ("max", "min"):
-        try:
-            return f"{op}({left_text}, {right_text})", BINARY[op](left, right)
-        except ValueError:  # SymPy cannot order a complex constant such as acos(2)
-            assume(False)
-    return f"({left_text} {op} {right_text})", BINARY[op](left, right)
+        return f"{op}({left_text}, {right_text})", build(BINARY[op], left, right)
+    return f"({left_text} {op} {right_text})", build(BINARY[op], left, right)
 
 
 SYMBOLS: dict[str, sp.Symbol] = {}
@@ -81,7 +85,7 @@ def programs(draw):
         text, expr = draw(expressions(names, 3))
         name = f"h{i}"
         lines.append(f"{name} = {text}")
-        flattened[name] = expr.xreplace({SYMBOLS[k]: v for k, v in flattened.items() if k not in INPUTS})
+        flattened[name] = build(expr.xreplace, {SYMBOLS[k]: v for k, v in flattened.items() if k not in INPUTS})
         SYMBOLS[name] = sp.Symbol(name, real=True)
         names.append(name)
     point = {n: draw(st.sampled_from([sp.Rational(1, 3), sp.Rational(-2, 5), sp.Rational(7, 4), sp.Rational(1, 7)]))
