@@ -175,6 +175,81 @@ def grad(
     _guarded(action)
 
 
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def check(
+    program: Program = None,
+    file: File = None,
+    sample: Sample = None,
+    at: At = None,
+    of: Of = None,
+    expect: Annotated[Optional[list[str]], typer.Option(
+        "--expect", help='A claim: "w=-6" (a value) or "w = x*(w*x + b - t)" (a formula). Repeatable.',
+        show_default=False)] = None,
+    tol: Annotated[Optional[float], typer.Option(
+        "--tol", help="Relative tolerance for decimal claims (default 1e-6; exact claims are compared exactly).",
+        show_default=False)] = None,
+    cases: Annotated[Optional[str], typer.Option("--cases", help="Run every case of a TOML cases file.",
+                                                 show_default=False)] = None,
+    junit: Annotated[Optional[str], typer.Option("--junit", help="With --cases: also write a JUnit XML report here.",
+                                                 show_default=False)] = None,
+    format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    lang: Lang = None,
+) -> None:
+    """Check claimed gradients; a wrong one gets the right one and the likely mistake.
+
+    Example: backprop check --sample branch --expect "b=2"   or   backprop check --cases samples/homework.toml
+    """
+    def action() -> int:
+        from backprop_cli.render import check_view
+
+        messages = _messages(lang)
+        if cases is not None:
+            if any(x is not None for x in (program, file, sample)) or expect or at:
+                raise BackpropError("--cases runs a file of cases; give no program, --at or --expect with it")
+            from backprop_cli.cases import run_cases
+
+            results = run_cases(cases)
+            if junit is not None:
+                _write_text(junit, check_view.junit_xml(results, messages))
+            if format is CheckFormat.json:
+                sys.stdout.write(check_view.render_json(check_view.cases_data(results, messages)))
+            else:
+                _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
+            if any(c.error is not None for c in results):
+                return EXIT_USAGE
+            return EXIT_OK if all(c.ok for c in results) else EXIT_CHECK_FAILED
+        if junit is not None:
+            raise BackpropError("--junit needs --cases FILE")
+        if not expect:
+            raise BackpropError("nothing to check", hint='give a claim with --expect "w=-6", or --cases FILE.toml')
+        from backprop_cli.claims import check_claims, parse_claims
+
+        if tol is not None and not (tol >= 0):
+            raise BackpropError(f"--tol {tol}: the tolerance must be a non-negative number")
+        graph, bindings = engine.load(_request(program, file, sample, at, of, None))
+        outcome = check_claims(graph, bindings, parse_claims(expect), tol)
+        if format is CheckFormat.json:
+            sys.stdout.write(check_view.render_json(check_view.outcome_data(outcome, messages)))
+        else:
+            _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
+        return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
+
+    _guarded(action)
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise BackpropError(f"cannot write '{path}': {exc.strerror or exc}") from None
+
+
 @app.command()
 def samples() -> None:
     """List the shipped samples, each with a one-line description.

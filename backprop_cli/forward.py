@@ -94,8 +94,8 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr]) -> Forward:
                 templates.append(None)
             elif node.kind is NodeKind.INPUT:
                 if node.name in bindings:
-                    bound = bindings[node.name]
-                    values.append(Value(bound, to_mpf(bound)))
+                    bound = bindings[node.name]  # a number, or a formula when a claim is evaluated
+                    values.append(Value(bound, None if bound.free_symbols else to_mpf(bound)))
                 else:
                     values.append(Value(sp.Symbol(node.name, real=True), None))
                 templates.append(None)

@@ -107,6 +107,9 @@ def test_gradients_equal_sympy_diff_of_the_whole_expression(case):
         return
     graph = report.trace.forward.graph
     substitution = {SYMBOLS[n]: point[n] for n in used}
+    # At a kink the convention applies per edge of the graph as written: max(x, max(x, y)) at a
+    # tie gives ∂/∂x = 1/2 + 1/4, while SymPy first flattens it to Max(x, y) and gives 1/2.
+    assume(not report.trace.kinks)
     for check in report.checks:
         name = graph.nodes[check.node].name
         gradient = report.trace.gradients[check.node]

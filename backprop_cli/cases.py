@@ -1,0 +1,120 @@
+"""Case files: many gradient claims, checked in one run (CI, homework sets).
+
+    [[case]]
+    name = "linear neuron, squared error"
+    program = "y = w*x + b; L = (y - t)^2 / 2"
+    at = { x = 2, w = 3, b = 1, t = 10 }
+    expect = { w = -6, b = -3, x = "-9" }   # numbers or expressions (strings)
+    tol = 1e-9                              # optional
+    of = "L"                                # optional
+
+A malformed case is reported with its name and field and never stops the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from backprop_cli.claims import CheckOutcome, Claim, check_claims, parse_claims
+from backprop_cli.engine import Request, load
+from backprop_cli.errors import BackpropError
+from backprop_cli.source import BindingText, from_text, read_limited
+
+KNOWN_FIELDS = {"name", "program", "at", "expect", "tol", "of"}
+
+
+@dataclass
+class CaseResult:
+    name: str
+    outcome: CheckOutcome | None = None
+    error: BackpropError | None = None
+    field: str | None = None  # the malformed field
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not None and self.outcome.ok
+
+
+def _scalar_text(value, case: str, field: str, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Malformed(field, f"'{key}' must be a number or a string, not {type(value).__name__}")
+    return value if isinstance(value, str) else repr(value)
+
+
+class _Malformed(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def load_cases(path: str) -> list[dict]:
+    text = read_limited(path, "cases file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BackpropError(f"cases file '{path}' is not valid TOML: {exc}") from None
+    cases = data.get("case")
+    if not isinstance(cases, list) or not cases:
+        raise BackpropError(f"cases file '{path}' has no [[case]] tables",
+                            hint="see `backprop check --help` or samples/homework.toml")
+    return cases
+
+
+def run_case(raw: dict, number: int) -> CaseResult:
+    name = raw.get("name") if isinstance(raw.get("name"), str) and raw.get("name") else f"case {number}"
+    try:
+        unknown = sorted(set(raw) - KNOWN_FIELDS)
+        if unknown:
+            raise _Malformed(unknown[0], f"unknown field (fields: {', '.join(sorted(KNOWN_FIELDS))})")
+        program = raw.get("program")
+        if not isinstance(program, str) or not program.strip():
+            raise _Malformed("program", "a program (a string) is required")
+        at = raw.get("at", {})
+        if not isinstance(at, dict):
+            raise _Malformed("at", "must be a table, e.g. at = { x = 2, w = 3 }")
+        expect = raw.get("expect")
+        if not isinstance(expect, dict) or not expect:
+            raise _Malformed("expect", "a table of claims is required, e.g. expect = { w = -6 }")
+        tol = raw.get("tol")
+        if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0):
+            raise _Malformed("tol", "must be a non-negative number")
+        of = raw.get("of")
+        if of is not None and not isinstance(of, str):
+            raise _Malformed("of", "must be a name (a string)")
+        bindings = [f"{k}={_scalar_text(v, name, 'at', k)}" for k, v in at.items()]
+        claims_text = [f"{k}={_scalar_text(v, name, 'expect', k)}" for k, v in expect.items()]
+    except _Malformed as error:
+        return CaseResult(name, error=BackpropError(error.message), field=error.field)
+    stage = "program"
+    try:
+        request = Request(from_text(program, f"case '{name}'"),
+                          [BindingText(", ".join(bindings), "at")] if bindings else [], of=of)
+        stage = "at"
+        graph, values = load(request)
+        stage = "expect"
+        claims = parse_claims(claims_text)
+        outcome = check_claims(graph, values, claims, float(tol) if tol is not None else None)
+    except BackpropError as error:
+        if error.source is not None and error.origin == "program":
+            stage = "program"
+        return CaseResult(name, error=error, field=stage)
+    return CaseResult(name, outcome=outcome)
+
+
+def run_cases(path: str) -> list[CaseResult]:
+    results = []
+    for number, raw in enumerate(load_cases(path), start=1):
+        if not isinstance(raw, dict):
+            results.append(CaseResult(f"case {number}", error=BackpropError("not a table"), field="case"))
+            continue
+        results.append(run_case(raw, number))
+    return results
+
+
+__all__ = ["CaseResult", "Claim", "load_cases", "run_case", "run_cases"]

@@ -1,0 +1,360 @@
+"""Answer checking: is a claimed gradient right, and if not, what went wrong?
+
+A claim is `name = value` (a constant expression: exact unless written with a
+decimal point or exponent, then within a tolerance) or `name = formula` (in
+the program's names: checked for equivalence symbolically where SymPy can
+decide, and always also at several random points where the program is
+defined). Diagnoses are computed from the trace — which paths, which edges,
+which other gradients the claim matches — never guessed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import mpmath
+import sympy as sp
+
+from backprop_cli import limits
+from backprop_cli.bindings import split_top_level
+from backprop_cli.engine import Report, analyse
+from backprop_cli.errors import BackpropError, Span
+from backprop_cli.forward import run_forward
+from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.numbers import Value, to_mpf
+from backprop_cli.parse import parse_program, suggest
+
+DEFAULT_TOLERANCE = 1e-6
+RANDOM_POINTS = 6
+MAX_POINT_TRIES = 60
+MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
+MAX_SIMPLIFY_NODES = 400  # larger formulas are compared at points only
+_POINT_VALUES = [sp.Rational(n, d) for n, d in
+                 [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    text: str  # the right-hand side as written
+    origin: str
+    is_decimal: bool  # written with a decimal point or exponent: compared within a tolerance
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A recognised mistake, as data; the views put it into words."""
+
+    kind: str  # sign | missing_branch | missing_factor | inverted_factor | local_only | other_node | rounding
+    used: tuple[str, ...] = ()  # consumers whose paths the claim used
+    missing: tuple[str, ...] = ()  # consumers whose paths it left out
+    at: str = ""  # the node where paths meet, or the edge's argument
+    consumer: str = ""  # the edge's consumer
+    formula: str = ""  # the local derivative on the edge
+    value: str = ""
+    digits: int = 0
+
+
+@dataclass
+class ClaimResult:
+    claim: Claim
+    node: int
+    ok: bool
+    correct: Value
+    claimed: Value | None
+    difference: mpmath.mpf | None = None
+    method: str = "exact"  # exact | tolerance | symbolic | points
+    counterexample: dict[str, sp.Expr] | None = None
+    counterexample_values: tuple[Value, Value] | None = None  # (claimed, correct) there
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    points_checked: int = 0
+    working: Report | None = None  # the trace whose steps give the right answer (for the view)
+    tolerance: float | None = None  # the relative tolerance used, for decimal comparisons
+
+
+@dataclass
+class CheckOutcome:
+    report: Report
+    results: list[ClaimResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+_DECIMAL = re.compile(r"(^|[^A-Za-z_0-9])(\d*\.\d+|\d+\.\d*|\d+[eE][+-]?\d+)")
+
+
+def parse_claims(texts: list[str]) -> list[Claim]:
+    claims = []
+    for text in texts:
+        for piece, offset in split_top_level(text):
+            name, equals, value = piece.partition("=")
+            name = name.strip()
+            if not equals or not value.strip():
+                raise BackpropError(f"a claim needs the form name=value, got '{piece.strip()[:60]}'",
+                                    Span(offset, offset + len(piece)), source=text, origin="--expect",
+                                    hint='e.g. --expect "w=-6" or --expect "w = x*(w*x + b - t)"')
+            claims.append(Claim(name, value.strip(), f"--expect {name}", bool(_DECIMAL.search(value))))
+    if not claims:
+        raise BackpropError("nothing to check", hint='give a claim: --expect "w=-6"')
+    return claims
+
+
+def _claim_graph(claim: Claim, program: Graph) -> Graph:
+    statements = parse_program(claim.text) if claim.text else []
+    if len(statements) != 1 or statements[0].target is not None:
+        raise BackpropError("a claim's value must be one expression", source=claim.text, origin=claim.origin)
+    graph = build_graph(statements, claim.text)
+    for index in graph.inputs:
+        name = graph.nodes[index].name
+        if name not in program.names:
+            guess = suggest(name, program.names)
+            raise BackpropError(f"the claim uses '{name}', which the program does not have"
+                                + (f" (did you mean '{guess}'?)" if guess else ""),
+                                graph.nodes[index].span, source=claim.text, origin=claim.origin)
+    return graph
+
+
+def _evaluate_claim(claim_graph: Graph, program_values: dict[str, Value], claim: Claim) -> Value:
+    bindings = {}
+    for index in claim_graph.inputs:
+        name = claim_graph.nodes[index].name
+        bindings[name] = program_values[name].exact
+        if bindings[name] is None:
+            bindings[name] = sp.Float(program_values[name].approx, limits.DECIMAL_DIGITS)
+    try:
+        forward = run_forward(claim_graph, bindings)
+    except BackpropError as error:
+        raise error.located(claim.text, claim.origin)
+    return forward.values[claim_graph.output]
+
+
+def _values_by_name(report: Report) -> dict[str, Value]:
+    graph = report.trace.forward.graph
+    return {name: report.trace.forward.values[index] for name, index in graph.names.items()}
+
+
+def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim],
+                 tolerance: float | None = None) -> CheckOutcome:
+    wrt = []
+    for claim in claims:
+        if claim.name not in graph.names:
+            guess = suggest(claim.name, graph.names)
+            raise BackpropError(f"the claim is about '{claim.name}', which the program does not have"
+                                + (f" (did you mean '{guess}'?)" if guess else ""),
+                                hint="names: " + ", ".join(graph.names))
+        if claim.name not in wrt:
+            wrt.append(claim.name)
+    report = analyse(graph, bindings, wrt, check=False)
+    results = [_check_one(report, claim, tolerance) for claim in claims]
+    return CheckOutcome(report, results)
+
+
+def _unbound_inputs(report: Report) -> list[str]:
+    trace = report.trace
+    graph = trace.forward.graph
+    needed = graph.ancestors_of(trace.output)
+    return [graph.nodes[i].name for i in graph.inputs if needed[i] and trace.forward.values[i].approx is None]
+
+
+def _check_one(report: Report, claim: Claim, tolerance: float | None) -> ClaimResult:
+    trace = report.trace
+    graph = trace.forward.graph
+    node = graph.names[claim.name]
+    correct = trace.gradients[node]
+    claim_graph = _claim_graph(claim, graph)
+    unbound = _unbound_inputs(report)
+    if not claim_graph.inputs and not unbound:
+        return _check_value(report, claim, claim_graph, node, tolerance)
+    if not claim_graph.inputs and unbound:
+        raise BackpropError(
+            f"∂{graph.nodes[trace.output].label}/∂{claim.name} depends on unbound inputs ({', '.join(unbound)}), "
+            f"so a number cannot be checked", hint="bind them with --at, or claim a formula")
+    return _check_formula(report, claim, claim_graph, node, tolerance)
+
+
+def _close(a: mpmath.mpf, b: mpmath.mpf, tolerance: float) -> bool:
+    return abs(a - b) <= mpmath.mpf(tolerance) * max(mpmath.mpf(1), abs(b))
+
+
+def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+    correct = report.trace.gradients[node]
+    claimed = _evaluate_claim(claim_graph, {}, claim)
+    with mpmath.workdps(limits.DECIMAL_DIGITS):
+        difference = claimed.approx - correct.approx
+        tol = None
+        if claim.is_decimal or tolerance is not None or correct.exact is None or claimed.exact is None:
+            method = "tolerance"
+            tol = DEFAULT_TOLERANCE if tolerance is None else tolerance
+            if not claim.is_decimal and tolerance is None:
+                tol = 1e-30  # an exact claim against a value carried as a decimal
+            ok = _close(claimed.approx, correct.approx, tol)
+        else:
+            method = "exact"
+            ok = sp.simplify(claimed.exact - correct.exact) == 0 if not (
+                isinstance(claimed.exact, sp.Rational) and isinstance(correct.exact, sp.Rational)
+            ) else claimed.exact == correct.exact
+        result = ClaimResult(claim, node, ok, correct, claimed, difference, method, working=report,
+                             tolerance=tol if method == "tolerance" else None)
+        if not ok:
+            result.diagnoses = diagnose(report, node, claimed.approx, claim, tolerance)
+    return result
+
+
+def _random_points(report: Report, unbound: list[str], seed: int):
+    rng = random.Random(seed)
+    for _ in range(MAX_POINT_TRIES):
+        yield {name: rng.choice(_POINT_VALUES) * rng.choice([1, -1]) for name in unbound}
+
+
+def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+    trace = report.trace
+    graph = trace.forward.graph
+    correct = trace.gradients[node]
+    claimed_formula = _evaluate_claim(claim_graph, _values_by_name(report), claim)
+    result = ClaimResult(claim, node, True, correct, claimed_formula, method="points")
+    symbolic_verdict = None
+    if (correct.exact is not None and claimed_formula.exact is not None and not trace.gradient_abbreviations
+            and not trace.forward.abbreviations):
+        from backprop_cli.numbers import expression_size
+        if expression_size(correct.exact - claimed_formula.exact, MAX_SIMPLIFY_NODES) <= MAX_SIMPLIFY_NODES:
+            symbolic_verdict = sp.simplify(correct.exact - claimed_formula.exact) == 0
+    unbound = _unbound_inputs(report)
+    base = dict(report.trace.forward.bindings)
+    tol = 1e-20 if tolerance is None else tolerance
+    seed = sum(map(ord, claim.name + claim.text))
+    for point in _random_points(report, unbound, seed):
+        if result.points_checked >= RANDOM_POINTS:
+            break
+        try:
+            at_point = analyse(graph, {**base, **point}, [claim.name], check=False)
+        except BackpropError:
+            continue  # outside the program's domain: not a point where the claim is judged
+        truth = at_point.trace.gradients[node]
+        result.points_checked += 1
+        try:
+            value = _evaluate_claim(claim_graph, _values_by_name(at_point), claim)
+            agrees = _close(value.approx, truth.approx, tol)
+        except BackpropError:
+            value, agrees = None, False  # the program is defined here and the claim is not
+        if not agrees:
+            result.ok = False
+            result.counterexample = {**{k: v for k, v in base.items()}, **point}
+            result.counterexample_values = (value, truth)
+            result.working = at_point
+            if value is not None:
+                result.diagnoses = diagnose(at_point, node, value.approx, claim, tolerance)
+            break
+    if result.points_checked == 0:
+        raise BackpropError(f"could not find a point where the program is defined to test the claim about "
+                            f"'{claim.name}'", hint="bind some inputs with --at")
+    if symbolic_verdict is True:
+        result.method = "symbolic"
+    return result
+
+
+# ---------------------------------------------------------------- diagnosis
+
+
+def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
+             tolerance: float | None) -> list[Diagnosis]:
+    """Which recognisable mistake gives the claimed number? Candidates from the trace."""
+    from backprop_cli.render.common import formula_text, grouped, node_label, number_text
+
+    trace = report.trace
+    graph = trace.forward.graph
+    steps = trace.steps
+    correct = trace.gradients[node].approx
+    if correct is None:
+        return []
+    tol = (DEFAULT_TOLERANCE if tolerance is None else tolerance) if claim.is_decimal else 1e-20
+    tol = max(tol, 1e-20)
+
+    def matches(candidate) -> bool:
+        return candidate is not None and not _close(candidate, correct, 1e-20) and _close(claimed, candidate, tol)
+
+    def label(index: int) -> str:
+        return grouped(node_label(graph.nodes[index], 32))
+
+    with mpmath.workdps(limits.DECIMAL_DIGITS):
+        tangent = _tangents(report, node)
+        found: list[Diagnosis] = []
+        if matches(-correct):
+            found.append(Diagnosis("sign"))
+        # A path left out where branches meet: at the node itself any subset of
+        # its paths; further up, one path at a time (through the tangent).
+        paths = trace.paths_into.get(node, [])
+        if 2 <= len(paths) <= MAX_BRANCH_SUBSETS:
+            for size in range(1, len(paths)):
+                for subset in combinations(paths, size):
+                    if matches(sum((steps[i].contribution.approx for i in subset), mpmath.mpf(0))):
+                        used = tuple(label(steps[i].consumer) for i in subset)
+                        missing = tuple(label(steps[i].consumer) for i in paths if i not in subset)
+                        found.append(Diagnosis("missing_branch", used=used, missing=missing, at=label(node)))
+        for index, step in enumerate(steps):
+            through = step.upstream.approx * step.local.approx * tangent.get(step.source, 0)
+            if through == 0:
+                continue
+            shared = len(trace.paths_into.get(step.source, [])) > 1
+            if shared and step.source != node and matches(correct - through):
+                others = tuple(label(steps[i].consumer) for i in trace.paths_into[step.source] if i != index)
+                found.append(Diagnosis("missing_branch", used=others, missing=(label(step.consumer),),
+                                       at=label(step.source)))
+            local = step.local.approx
+            if local not in (0, 1, -1):
+                tmpl = trace.forward.templates[step.consumer]
+                consumer = graph.nodes[step.consumer]
+                formula = formula_text(step.local_formula, tmpl.variables,
+                                       [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+                details = dict(consumer=label(step.consumer), at=label(step.source), formula=formula,
+                               value=number_text(step.local))
+                if matches(correct - through + through / local):
+                    found.append(Diagnosis("missing_factor", **details))
+                elif matches(correct - through + through / local**2):
+                    found.append(Diagnosis("inverted_factor", **details))
+        for index in paths:
+            step = steps[index]
+            if step.upstream.approx != 1 and matches(step.local.approx):
+                found.append(Diagnosis("local_only", consumer=label(step.consumer), at=label(node)))
+        for other, gradient in trace.gradients.items():
+            if other != node and gradient.approx is not None and matches(gradient.approx):
+                found.append(Diagnosis("other_node", at=label(other)))
+                break
+        if claim.is_decimal and tolerance is None:
+            digits = _written_decimals(claim.text)
+            if digits and abs(claimed - correct) <= mpmath.mpf(10) ** -digits / 2 * 1.0000001:
+                found.append(Diagnosis("rounding", digits=digits))
+    unique: list[Diagnosis] = []
+    for diagnosis in found:  # the first of each kind, most specific kinds first
+        if all(d.kind != diagnosis.kind for d in unique):
+            unique.append(diagnosis)
+    return unique[:3]
+
+
+def _written_decimals(text: str) -> int:
+    match = re.search(r"\.(\d+)(?![\deE])", text)
+    return len(match.group(1)) if match else 0
+
+
+def _tangents(report: Report, node: int) -> dict[int, mpmath.mpf]:
+    """Forward-mode ∂m/∂node for every m after node, from the recorded local derivatives."""
+    trace = report.trace
+    tangent: dict[int, mpmath.mpf] = {node: mpmath.mpf(1)}
+    # The steps are in reverse topological order of consumers; walk them backwards.
+    for step in reversed(trace.steps):
+        if step.source in tangent and step.local.approx is not None:
+            tangent[step.consumer] = tangent.get(step.consumer, mpmath.mpf(0)) + step.local.approx * tangent[step.source]
+    return tangent
+
+
+def to_decimal(value: sp.Expr) -> mpmath.mpf:
+    with mpmath.workdps(limits.DECIMAL_DIGITS):
+        return to_mpf(value)
+
+
+__all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "parse_claims", "check_claims", "diagnose",
+           "DEFAULT_TOLERANCE", "NodeKind"]

@@ -1,0 +1,208 @@
+"""Views of answer checking: text lines, JSON, and a JUnit XML report."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from backprop_cli.cases import CaseResult
+from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
+from backprop_cli.i18n import Messages
+from backprop_cli.numbers import format_decimal
+from backprop_cli.render.common import (derivative, exact_string, exact_text, node_label, number_text, operand,
+                                        value_text)
+
+
+def _gradient_name(result: ClaimResult, report) -> str:
+    graph = report.trace.forward.graph
+    return derivative(graph.nodes[report.trace.output], graph.nodes[result.node])
+
+
+def _point_text(point) -> str:
+    return ", ".join(f"{k} = {exact_text(v)}" for k, v in point.items())
+
+
+def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: Messages) -> str:
+    graph = report.trace.forward.graph
+    out = node_label(graph.nodes[report.trace.output])
+    fields = dict(used=", ".join(diagnosis.used), missing=", ".join(diagnosis.missing), at=diagnosis.at,
+                  consumer=diagnosis.consumer, formula=diagnosis.formula, value=diagnosis.value,
+                  digits=diagnosis.digits, name=result.claim.name, out=out,
+                  tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
+    return messages(f"diagnosis.{diagnosis.kind}", **fields)
+
+
+def working_lines(result: ClaimResult, messages: Messages) -> list[str]:
+    """The products that give the right answer: each path into the node, then their sum."""
+    report = result.working
+    trace = report.trace
+    graph = trace.forward.graph
+    out = graph.nodes[trace.output]
+    node = graph.nodes[result.node]
+    lines = []
+    paths = trace.paths_into.get(result.node, [])
+    for index in paths:
+        step = trace.steps[index]
+        consumer = graph.nodes[step.consumer]
+        lines.append(f"{derivative(out, consumer)} × {derivative(consumer, node)} = "
+                     f"{operand(number_text(step.upstream))} × {operand(number_text(step.local))} = "
+                     f"{number_text(step.contribution)}")
+    if len(paths) > 1:
+        terms = " + ".join(operand(number_text(trace.steps[i].contribution)) for i in paths)
+        lines.append(messages("claim.working_sum", gradient=derivative(out, node), terms=terms,
+                              total=number_text(trace.gradients[result.node])))
+    return lines
+
+
+def claim_lines(result: ClaimResult, outcome: CheckOutcome, messages: Messages) -> list[tuple[str, str]]:
+    """(style, text) lines for one claim."""
+    report = outcome.report
+    gradient = _gradient_name(result, report)
+    if result.ok:
+        if result.method == "exact":
+            how = messages("claim.method_exact")
+        elif result.method == "tolerance":
+            how = messages("claim.method_tolerance", tol=f"{result.tolerance:g}")
+        else:
+            how = messages(f"claim.method_{result.method}", points=result.points_checked)
+        return [("green", f"✓ {gradient} = {result.claim.text}   ({how})")]
+    lines: list[tuple[str, str]] = []
+    if result.counterexample is None:
+        difference = format_decimal(result.difference) if result.difference is not None else ""
+        lines.append(("red", "✗ " + messages("claim.wrong_value", gradient=gradient, claimed=result.claim.text,
+                                              correct=value_text(result.correct), difference=difference)))
+    else:
+        claimed_value, correct_value = result.counterexample_values
+        point = _point_text(result.counterexample)
+        if claimed_value is None:
+            lines.append(("red", "✗ " + messages("claim.wrong_formula_undefined", gradient=gradient,
+                                                  claimed=result.claim.text, point=point)))
+        else:
+            lines.append(("red", "✗ " + messages("claim.wrong_formula", gradient=gradient, claimed=result.claim.text,
+                                                  point=point, claimed_value=value_text(claimed_value),
+                                                  correct_value=value_text(correct_value))))
+        if result.correct.exact is not None:
+            lines.append(("", "    " + messages("claim.correct_formula", gradient=gradient,
+                                                 correct=exact_text(result.correct.exact))))
+    working = result.working
+    for i, diagnosis in enumerate(result.diagnoses):
+        key = "claim.likely" if i == 0 else "claim.also"
+        lines.append(("yellow", "    " + messages(key, text=diagnosis_text(diagnosis, result, working, messages))))
+    if working is not None and all(d.kind == "rounding" for d in result.diagnoses):
+        lines.append(("", "    " + messages("claim.working")))
+        lines.extend(("", "      " + line) for line in working_lines(result, messages))
+    return lines
+
+
+def render_outcome(outcome: CheckOutcome, messages: Messages) -> RenderableType:
+    text = Text()
+    for result in outcome.results:
+        for style, line in claim_lines(result, outcome, messages):
+            text.append(line + "\n", style=style or None)
+    passed = sum(r.ok for r in outcome.results)
+    text.append(messages("claim.summary", passed=passed, failed=len(outcome.results) - passed))
+    return text
+
+
+def render_cases(results: list[CaseResult], messages: Messages) -> RenderableType:
+    text = Text()
+    malformed = 0
+    for case in results:
+        if case.error is not None:
+            malformed += 1
+            text.append(messages("case.malformed", name=case.name, field=case.field,
+                                 message=case.error.message) + "\n", style="bold red")
+            for line in case.error.caret_lines():
+                text.append("    " + line + "\n", style="red")
+            if case.error.hint:
+                text.append("    hint: " + case.error.hint + "\n", style="dim")
+            continue
+        key = "case.passed" if case.ok else "case.failed"
+        text.append(messages(key, name=case.name) + "\n", style="green" if case.ok else "bold red")
+        if not case.ok:
+            for result in case.outcome.results:
+                for style, line in claim_lines(result, case.outcome, messages):
+                    text.append("    " + line + "\n", style=style or None)
+    if malformed:
+        text.append(messages("case.malformed_count", count=malformed) + "\n", style="red")
+    passed = sum(c.ok for c in results)
+    text.append(messages("claim.summary", passed=passed, failed=len(results) - passed))
+    return text
+
+
+# ---------------------------------------------------------------- machine-readable
+
+
+def _float(x) -> float | None:
+    if x is None:
+        return None
+    value = float(x)
+    return value if math.isfinite(value) else None
+
+
+def claim_data(result: ClaimResult, outcome: CheckOutcome, messages: Messages) -> dict:
+    working = result.working or outcome.report
+    return {
+        "name": result.claim.name,
+        "claim": result.claim.text,
+        "ok": result.ok,
+        "method": result.method,
+        "correct": {"exact": exact_string(result.correct), "float": result.correct.float()},
+        "difference": _float(result.difference),
+        "counterexample": ({k: exact_text(v) for k, v in result.counterexample.items()}
+                           if result.counterexample else None),
+        "diagnoses": [{"kind": d.kind, "text": diagnosis_text(d, result, working, messages)} for d in result.diagnoses],
+        "points_checked": result.points_checked,
+    }
+
+
+def outcome_data(outcome: CheckOutcome, messages: Messages) -> dict:
+    passed = sum(r.ok for r in outcome.results)
+    return {"claims": [claim_data(r, outcome, messages) for r in outcome.results],
+            "passed": passed, "failed": len(outcome.results) - passed, "ok": outcome.ok}
+
+
+def cases_data(results: list[CaseResult], messages: Messages) -> dict:
+    cases = []
+    for case in results:
+        entry = {"name": case.name, "ok": case.ok, "malformed": case.error is not None}
+        if case.error is not None:
+            entry["error"] = {"field": case.field, "message": case.error.message}
+        else:
+            entry["claims"] = [claim_data(r, case.outcome, messages) for r in case.outcome.results]
+        cases.append(entry)
+    passed = sum(c.ok for c in results)
+    return {"cases": cases, "passed": passed, "failed": len(results) - passed,
+            "malformed": sum(c.error is not None for c in results)}
+
+
+def render_json(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def junit_xml(results: list[CaseResult], messages: Messages, suite: str = "backprop check") -> str:
+    failures = sum(1 for c in results if c.error is None and not c.ok)
+    errors = sum(1 for c in results if c.error is not None)
+    root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors=str(errors))
+    suite_element = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)),
+                                  failures=str(failures), errors=str(errors))
+    for case in results:
+        element = ET.SubElement(suite_element, "testcase", name=case.name, classname="backprop")
+        if case.error is not None:
+            error = ET.SubElement(element, "error", message=f"field '{case.field}': {case.error.message}",
+                                  type="malformed")
+            error.text = case.error.render()
+        elif not case.ok:
+            lines = [line for result in case.outcome.results
+                     for _, line in claim_lines(result, case.outcome, messages) if not result.ok]
+            failure = ET.SubElement(element, "failure", message=lines[0] if lines else "wrong claim", type="wrong")
+            failure.text = "\n".join(lines)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+__all__ = ["render_outcome", "render_cases", "outcome_data", "cases_data", "render_json", "junit_xml"]

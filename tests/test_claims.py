@@ -1,0 +1,151 @@
+"""Answer checking: value and formula claims, and each diagnosis word for word."""
+
+import pytest
+
+from backprop_cli.claims import check_claims, parse_claims
+from backprop_cli.engine import Request, load
+from backprop_cli.errors import BackpropError
+from backprop_cli.i18n import Messages
+from backprop_cli.render.check_view import diagnosis_text
+from backprop_cli.source import BindingText, from_sample, from_text
+
+
+def outcome(program, claims, at=None, tol=None):
+    source = from_sample(program) if " " not in program and "=" not in program else from_text(program)
+    graph, bindings = load(Request(source, [BindingText(at, "--at")] if at else []))
+    return check_claims(graph, bindings, parse_claims(claims), tol)
+
+
+def single(program, claim, at=None, tol=None):
+    result = outcome(program, [claim], at, tol)
+    return result.results[0], result
+
+
+def diagnoses(program, claim, at=None):
+    result, whole = single(program, claim, at)
+    assert not result.ok
+    return [diagnosis_text(d, result, result.working, Messages("en")) for d in result.diagnoses]
+
+
+@pytest.mark.parametrize("program, claims", [
+    ("linear", ["w=-6", "b=-3", "x=-9", "t=3", "w=-12/2", "b=-3.0"]),
+    ("branch", ["a=2", "b=5"]),
+    ("circuit", ["x=-4", "y=-4", "z=3"]),
+    ("sigmoid-neuron", ["w0=-exp(-1)/(1 + exp(-1))^2", "w2=sigmoid(1)*(1 - sigmoid(1))", "x0=0.39322387"]),
+    ("two-layer", ["v1=1.19714274", "c=tanh(1) + 2*tanh(3/2) - 1"]),
+])
+def test_right_claims_for_every_sample(program, claims):
+    result = outcome(program, claims)
+    assert result.ok, [(r.claim.text, r.correct) for r in result.results if not r.ok]
+
+
+@pytest.mark.parametrize("program, claim", [
+    ("linear", "w=-5"), ("branch", "b=4"), ("circuit", "z=-3"), ("sigmoid-neuron", "w0=0.2"),
+    ("two-layer", "v1=1.2"), ("linear", "w=-6.001"),
+])
+def test_wrong_claims_for_every_sample(program, claim):
+    result, _ = single(program, claim)
+    assert not result.ok
+
+
+def test_exact_claims_are_exact_and_decimal_claims_use_the_tolerance():
+    assert single("linear", "w=-6.0000001")[0].ok  # within 1e-6 relative
+    assert not single("linear", "w=-6.00001")[0].ok
+    assert single("linear", "w=-6.00001", tol=1e-5)[0].ok
+    result, _ = single("linear", "w=-6")
+    assert result.method == "exact"
+    assert single("sigmoid-neuron", "w0 = sqrt(4)*(-exp(-1)/(1 + exp(-1))^2)/2")[0].method == "exact"
+
+
+def test_the_report_shows_claim_correct_value_and_difference():
+    result, _ = single("linear", "w=-5")
+    assert str(result.correct.exact) == "-6" and result.difference == 1
+
+
+def test_diagnosis_missing_branch():
+    assert diagnoses("branch", "b=2")[0] == ("you used the path through c but not the one through d: "
+                                             "b feeds several nodes, and the contributions of all its paths add up")
+    assert diagnoses("branch", "b=3")[0] == ("you used the path through d but not the one through c: "
+                                             "b feeds several nodes, and the contributions of all its paths add up")
+
+
+def test_diagnosis_missing_branch_further_up():
+    # h1 reaches L through y and through the penalty; leaving out the penalty path changes ∂L/∂w11.
+    result, _ = single("two-layer", "w11=0.6601545806")
+    assert not result.ok
+    text = diagnosis_text(result.diagnoses[0], result, result.working, Messages("en"))
+    assert text == ("you used the path through (v1*h1) but not the one through (h1^2): h1 feeds several nodes, "
+                    "and the contributions of all its paths add up")
+
+
+def test_diagnosis_sign():
+    assert diagnoses("circuit", "z=-3")[0] == ("the sign is flipped; look for a subtraction or negation on the way "
+                                               "whose −1 was dropped or added")
+
+
+def test_diagnosis_missing_and_inverted_factor():
+    assert diagnoses("linear", "w=-3")[0] == ("the local factor ∂(w*x)/∂w = x = 2 is missing on the edge "
+                                              "from (w*x) back to w")
+    assert diagnoses("linear", "w=-3/2")[0] == ("the local factor ∂(w*x)/∂w = x = 2 was divided by instead "
+                                                "of multiplied")
+
+
+def test_diagnosis_local_only_and_other_node():
+    assert diagnoses("linear", "w=2")[0] == ("that is only the local derivative ∂(w*x)/∂w; multiply it by the "
+                                             "upstream gradient ∂L/∂(w*x)")
+    assert diagnoses("linear", "w=-9")[0] == "that is the gradient of x, not of w"
+
+
+def test_diagnosis_rounding():
+    assert diagnoses("sigmoid-neuron", "w0=-0.1966")[0] == ("it is right to the 4 decimals you wrote; "
+                                                            "pass --tol 5e-05 to accept rounding")
+
+
+def test_no_recognisable_mistake_leaves_the_working():
+    result, _ = single("linear", "w=-5")
+    assert result.diagnoses == []
+
+
+def test_formula_claims_true_and_false():
+    program = "y = w*x + b; L = (y - t)^2/2"
+    right, _ = single(program, "w = x*(w*x + b - t)")
+    assert right.ok and right.method == "symbolic" and right.points_checked == 6
+    intermediate, _ = single(program, "y = w*x + b - t")
+    assert intermediate.ok
+    in_names, _ = single(program, "w = x*(y - t)")
+    assert in_names.ok
+    wrong, _ = single(program, "w = x*(w*x + b + t)")
+    assert not wrong.ok and wrong.counterexample is not None
+    claimed, correct = wrong.counterexample_values
+    assert claimed.approx != correct.approx
+
+
+def test_formula_claim_with_some_bindings():
+    result, _ = single("y = w*x + b; L = (y - t)^2/2", "w = 2*(2*w + b - t)", at="x=2")
+    assert result.ok
+
+
+def test_formula_that_sympy_cannot_decide_is_judged_at_points():
+    result, _ = single("f = relu(x)^2", "x = 2*max(x, 0)")
+    assert result.ok and result.method == "points"
+
+
+def test_log_of_product_versus_sum_of_logs():
+    """Unrestricted real inputs: log(x) + log(y) is undefined at x = y = -1 where the program is
+    defined, so it is not accepted for log(x*y); the point is shown."""
+    result, _ = single("f = x*log(x*y)", "x = log(x) + log(y) + 1")
+    assert not result.ok
+    assert result.counterexample["x"] < 0 and result.counterexample["y"] < 0
+    assert result.counterexample_values[0] is None
+    assert single("f = x*log(x*y)", "x = log(x*y) + 1")[0].ok
+
+
+def test_claim_errors():
+    with pytest.raises(BackpropError, match="the claim is about 'q', which the program does not have"):
+        outcome("linear", ["q=1"])
+    with pytest.raises(BackpropError, match="the claim uses 'z', which the program does not have"):
+        outcome("y = w*x + b; L = (y - t)^2/2", ["w = z"])
+    with pytest.raises(BackpropError, match="depends on unbound inputs"):
+        outcome("y = w*x + b; L = (y - t)^2/2", ["w = 3"])
+    with pytest.raises(BackpropError, match="a claim needs the form name=value"):
+        parse_claims(["w"])
