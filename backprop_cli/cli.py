@@ -6,6 +6,7 @@ Every user mistake arrives here as a BackpropError and leaves through
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from typing import Annotated, Callable, Optional
@@ -119,6 +120,10 @@ def explain(
     lr: Annotated[Optional[str], typer.Option("--lr", help="Add one gradient-descent step with this learning rate.",
                                               show_default=False)] = None,
     format: Annotated[ExplainFormat, typer.Option("--format", help="Output format.")] = ExplainFormat.tree,
+    save_svg: Annotated[Optional[str], typer.Option("--save-svg", help="Also save the walkthrough as an SVG picture.",
+                                                    show_default=False)] = None,
+    save_html: Annotated[Optional[str], typer.Option("--save-html", help="Also save the walkthrough as a web page.",
+                                                     show_default=False)] = None,
     lang: Lang = None,
 ) -> None:
     """Walk through the forward and backward pass, every chain-rule step shown.
@@ -127,6 +132,8 @@ def explain(
     """
     def action() -> int:
         messages = _messages(lang)
+        if (save_svg or save_html) and format is not ExplainFormat.tree:
+            raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
         report = engine.run(_request(program, file, sample, at, of, wrt, lr))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
@@ -136,7 +143,13 @@ def explain(
             sys.stdout.write(render_markdown(report, messages))
         else:
             from backprop_cli.render.tree import render_explain
-            _stdout().print(render_explain(report, messages))
+
+            console = Console(highlight=False, record=bool(save_svg or save_html))
+            console.print(render_explain(report, messages))
+            if save_svg:
+                _write_text(save_svg, console.export_svg(title="backprop explain", clear=False))
+            if save_html:
+                _write_text(save_html, console.export_html(clear=False))
         return _exit_code(report)
 
     _guarded(action)
@@ -240,6 +253,67 @@ def check(
         return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
     _guarded(action)
+
+
+class GraphFormat(str, Enum):
+    text = "text"
+    dot = "dot"
+    svg = "svg"
+    png = "png"
+
+
+@app.command()
+def graph(
+    program: Program = None,
+    file: File = None,
+    sample: Sample = None,
+    at: At = None,
+    of: Of = None,
+    format: Annotated[GraphFormat, typer.Option("--format", help="text (terminal), dot, or svg/png (via Graphviz).")]
+    = GraphFormat.text,
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-').",
+                                                  show_default=False)] = None,
+) -> None:
+    """Draw the graph: each node with its value and gradient, each edge with its local derivative.
+
+    Example: backprop graph --sample two-layer --format png -o net.png
+    """
+    def action() -> int:
+        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
+        trace = engine.analyse(graph_, bindings, check=False).trace
+        if format is GraphFormat.text:
+            from backprop_cli.render.graph_text import render_graph_text
+
+            if output not in (None, "-"):
+                console = Console(record=True, file=open(os.devnull, "w"), width=100, color_system=None)
+                console.print(render_graph_text(trace))
+                _write_text(output, console.export_text())
+            else:
+                _stdout().print(render_graph_text(trace))
+            return EXIT_OK
+        from backprop_cli.render.dot import render_dot, run_graphviz
+
+        dot_text = render_dot(trace)
+        data = dot_text.encode("utf-8") if format is GraphFormat.dot else run_graphviz(dot_text, format.value)
+        if output in (None, "-"):
+            if format is GraphFormat.png and sys.stdout.isatty():
+                raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            _write_bytes(output, data)
+        return EXIT_OK
+
+    _guarded(action)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise BackpropError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
 
 def _write_text(path: str, text: str) -> None:

@@ -102,13 +102,13 @@ def value_text(value: Value) -> str:
     return f"{exact} ≈ {decimal}"
 
 
-def number_text(value: Value) -> str:
+def number_text(value: Value, digits: int = 10) -> str:
     """A compact form for products: the exact rational, else the decimal, else the formula."""
     if value.approx is None:
         return exact_text(value.exact)
-    if isinstance(value.exact, sp.Rational):
+    if isinstance(value.exact, sp.Rational) and len(exact_text(value.exact)) <= digits + 2:
         return exact_text(value.exact)
-    return format_decimal(value.approx)
+    return format_decimal(value.approx, digits)
 
 
 def operand(text: str) -> str:

@@ -1,0 +1,67 @@
+"""The graph in Graphviz's DOT language, and its rendering to SVG or PNG by `dot`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from backprop_cli.backward import Trace
+from backprop_cli.errors import BackpropError
+from backprop_cli.render.picture import cards
+
+GRAPHVIZ_TIMEOUT_SECONDS = 60
+INSTALL_HINT = ("install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' "
+                "(macOS); or use --format dot or --format text, which need nothing installed")
+
+
+def _html(text: str) -> str:
+    """Escape user text for a Graphviz HTML-like label."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("]", "&#93;").replace("[", "&#91;"))
+
+
+def render_dot(trace: Trace) -> str:
+    nodes, edges = cards(trace, width=18, digits=4)
+    lines = [
+        "digraph backprop {",
+        '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.25, ranksep=0.45];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#f7f7f7", fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+    ]
+    for card in nodes:
+        rows = [f"<B>{_html(card.title)}</B>"]
+        if not card.is_input:
+            rows.append(f'<FONT POINT-SIZE="9">{_html(card.operation)}</FONT>')
+        rows.append(f'<FONT COLOR="#1a7f37">value {_html(card.value)}</FONT>')
+        if card.gradient:
+            rows.append(f'<FONT COLOR="#cf222e">{_html(card.gradient)}</FONT>')
+        attributes = [f"label=<{'<BR/>'.join(rows)}>"]
+        if card.is_input:
+            attributes.append('shape=ellipse, fillcolor="#ddf4ff"')
+        if card.is_output:
+            attributes.append('peripheries=2, fillcolor="#fff8c5"')
+        lines.append(f"  n{card.index} [{', '.join(attributes)}];")
+    for edge in edges:
+        label = f'{_html(edge.local)}'
+        lines.append(f"  n{edge.source} -> n{edge.consumer} [label=<{label}>];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def run_graphviz(dot_text: str, output_format: str) -> bytes:
+    executable = shutil.which("dot")
+    if executable is None:
+        raise BackpropError(f"--format {output_format} needs Graphviz's 'dot' program, which is not on PATH",
+                            hint=INSTALL_HINT)
+    try:
+        completed = subprocess.run([executable, f"-T{output_format}"], input=dot_text.encode("utf-8"),
+                                   capture_output=True, timeout=GRAPHVIZ_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise BackpropError(f"Graphviz took longer than {GRAPHVIZ_TIMEOUT_SECONDS} s to draw the graph",
+                            hint="use --format text or dot for very large graphs") from None
+    except OSError as exc:
+        raise BackpropError(f"could not run Graphviz's 'dot': {exc}", hint=INSTALL_HINT) from None
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise BackpropError("Graphviz failed: " + (message[0] if message else f"exit code {completed.returncode}"))
+    return completed.stdout

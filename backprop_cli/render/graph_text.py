@@ -1,0 +1,55 @@
+"""The graph as a picture in the terminal: layers of boxes from the inputs down to the output.
+
+Each box shows a node's value and gradient (with the sum where several paths
+meet); under it, its outgoing edges with the local derivative and the product.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.columns import Columns
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from backprop_cli.backward import Trace
+from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
+
+
+BOX_WIDTH = 32  # three boxes side by side in 100 columns
+
+
+def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) -> Panel:
+    body = Text()
+    if not card.is_input:
+        body.append(card.operation + "\n", style="dim")
+    body.append("= " + card.value, style="green")
+    if card.gradient:
+        body.append("\n" + card.gradient, style="bold magenta" if card.fan_out > 1 else "magenta")
+    for i, edge in enumerate(out_edges):
+        last = i == len(out_edges) - 1
+        body.append(f"\n{'└' if last else '├'}▶ {labels[edge.consumer]}", style="cyan")
+        body.append(f"\n{' ' if last else '│'}  local {edge.local}", style="dim")
+        body.append(f"\n{' ' if last else '│'}  {edge.contribution}", style="yellow")
+    kind = "input" if card.is_input else ("output" if card.is_output else "")
+    title = Text(card.title, style="bold")
+    if kind:
+        title.append(f" ({kind})", style="dim")
+    return Panel(body, title=title, title_align="left", box=box.DOUBLE if card.is_output else box.ROUNDED,
+                 expand=False, padding=(0, 1), width=BOX_WIDTH)
+
+
+def render_graph_text(trace: Trace) -> RenderableType:
+    nodes, edges = cards(trace, width=20, digits=4)
+    labels = {card.index: card.title for card in nodes}
+    outgoing: dict[int, list[EdgeCard]] = {}
+    for edge in edges:
+        outgoing.setdefault(edge.source, []).append(edge)
+    rows: list[RenderableType] = []
+    grouped = layers(trace, nodes)
+    for depth, layer in enumerate(grouped):
+        panels = [_panel(card, outgoing.get(card.index, []), labels) for card in layer]
+        rows.append(Columns(panels, padding=(0, 1)))
+        if depth < len(grouped) - 1:
+            rows.append(Text("   ▼", style="dim"))
+    return Group(*rows)

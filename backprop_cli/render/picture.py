@@ -1,0 +1,117 @@
+"""What a graph picture shows for each node and edge, shared by DOT and the terminal view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backprop_cli.backward import Trace
+from backprop_cli.graph import NodeKind
+from backprop_cli.render.common import derivative, formula_text, number_text, operand, shorten
+
+_SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "copy": "="}
+
+
+@dataclass(frozen=True)
+class NodeCard:
+    index: int
+    title: str  # the name, or the operation for an unnamed node
+    operation: str  # "× ·" "tanh(·)" "input"; constants shown inline
+    value: str
+    gradient: str  # "∂L/∂b = 2 + 3 = 5" (the sum where paths meet)
+    is_input: bool
+    is_output: bool
+    fan_out: int
+
+
+@dataclass(frozen=True)
+class EdgeCard:
+    source: int
+    consumer: int
+    local: str  # "∂c/∂b = 1"
+    contribution: str  # "2 × 1 = 2"
+
+
+def operation_text(trace: Trace, index: int) -> str:
+    """The operation with constant arguments written in: `(·)^2`, `· ÷ 2`, `tanh(·)`."""
+    graph = trace.forward.graph
+    node = graph.nodes[index]
+    if node.kind is NodeKind.INPUT:
+        return "input"
+    parts = []
+    for arg in node.args:
+        arg_node = graph.nodes[arg]
+        parts.append("·" if arg_node.depends_on_input else shorten(arg_node.text, 12))
+    if node.op in ("add", "sub", "mul", "div"):
+        return f"{parts[0]} {_SYMBOLS[node.op]} {parts[1]}"
+    if node.op == "pow":
+        base = parts[0] if parts[0] == "·" else f"({parts[0]})"
+        return f"{base}^{parts[1]}"
+    if node.op == "neg":
+        return "−·"
+    if node.op == "copy":
+        return "copy of ·"
+    return f"{node.op}({', '.join(parts)})"
+
+
+def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard], list[EdgeCard]]:
+    """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters."""
+    forward = trace.forward
+    graph = forward.graph
+    out = graph.nodes[trace.output]
+    reached = graph.ancestors_of(trace.output)
+    nodes: list[NodeCard] = []
+    fan_out: dict[int, int] = {}
+    for step in trace.steps:
+        fan_out[step.source] = fan_out.get(step.source, 0) + 1
+    for node in graph.nodes[: trace.output + 1]:
+        if not reached[node.index] or not node.depends_on_input:
+            continue
+        gradient = trace.gradients.get(node.index)
+        paths = trace.paths_into.get(node.index, [])
+        gradient_text = ""
+        if gradient is not None:
+            total = number_text(gradient, digits)
+            name = derivative(out, node) if node.name else f"∂{out.label}/∂·"
+            if len(paths) > 1:
+                in_order = sorted(paths, key=lambda i: trace.steps[i].consumer)
+                terms = " + ".join(operand(number_text(trace.steps[i].contribution, digits)) for i in in_order)
+                gradient_text = f"{name} = {terms} = {total}"
+            else:
+                gradient_text = f"{name} = {total}"
+        nodes.append(NodeCard(
+            index=node.index,
+            title=shorten(node.name, width) if node.name else shorten(node.text, width),
+            operation=operation_text(trace, node.index),
+            value=shorten(number_text(forward.values[node.index], digits), width * 2),
+            gradient=shorten(gradient_text, width * 3),
+            is_input=node.kind is NodeKind.INPUT,
+            is_output=node.index == trace.output,
+            fan_out=fan_out.get(node.index, 0),
+        ))
+    edges = []
+    for step in sorted(trace.steps, key=lambda s: (s.source, s.consumer, s.position)):
+        consumer = graph.nodes[step.consumer]
+        tmpl = forward.templates[step.consumer]
+        formula = formula_text(step.local_formula, tmpl.variables,
+                               [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+        local = number_text(step.local, digits)
+        local_text = shorten(formula, width) + ("" if local == formula else f" = {shorten(local, width)}")
+        edges.append(EdgeCard(step.source, step.consumer, local_text,
+                              f"{operand(shorten(number_text(step.upstream, digits), 16))} × "
+                              f"{operand(shorten(local, 16))} = "
+                              f"{shorten(number_text(step.contribution, digits), 16)}"))
+    return nodes, edges
+
+
+def layers(trace: Trace, nodes: list[NodeCard]) -> list[list[NodeCard]]:
+    """Nodes grouped by depth from the inputs (longest path), in one pass."""
+    graph = trace.forward.graph
+    depth: dict[int, int] = {}
+    shown = {card.index for card in nodes}
+    for node in graph.nodes[: trace.output + 1]:
+        if node.index in shown:
+            depth[node.index] = max((depth[a] + 1 for a in node.args if a in depth), default=0)
+    result: list[list[NodeCard]] = [[] for _ in range(max(depth.values(), default=0) + 1)]
+    for card in nodes:
+        result[depth[card.index]].append(card)
+    return result
