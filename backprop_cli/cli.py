@@ -308,6 +308,59 @@ def graph(
     _guarded(action)
 
 
+class QuizLevel(str, Enum):
+    values = "values"
+    formulas = "formulas"
+
+
+class QuizFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def quiz(
+    program: Program = None,
+    file: File = None,
+    sample: Sample = None,
+    at: At = None,
+    of: Of = None,
+    level: Annotated[QuizLevel, typer.Option("--level", help="values: numbers at the point; "
+                                                           "formulas: symbolic local derivatives.")] = QuizLevel.values,
+    tol: Annotated[Optional[float], typer.Option("--tol", help="Relative tolerance for decimal answers "
+                                                               "(default 0.001).", show_default=False)] = None,
+    format: Annotated[QuizFormat, typer.Option("--format", help="json: the score as JSON on stdout "
+                                                                "(the dialogue goes to stderr).")] = QuizFormat.text,
+    lang: Lang = None,
+) -> None:
+    """Work the reverse pass yourself, step by step, with hints. Reads answers from stdin (pipes work).
+
+    Example: backprop quiz --sample branch
+    """
+    def action() -> int:
+        from backprop_cli import quiz as tutor
+        from backprop_cli.render.quiz_view import QuizConsole
+
+        messages = _messages(lang)
+        tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
+        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
+        report = engine.analyse(graph_, bindings, check=False)
+        symbolic = engine.analyse(graph_, {}, check=False) if level is QuizLevel.formulas else None
+        questions = tutor.build_questions(report, messages, level.value, symbolic)
+        names = tutor.values_by_name(symbolic or report)
+        view = QuizConsole(messages, to_stderr=format is QuizFormat.json)
+        view.intro(graph_, tolerance)
+        result = tutor.run_quiz(questions, view.ask, view.say,
+                                lambda expected, answer: tutor.judge(expected, answer, names, tolerance), messages,
+                                tutor.headings(report, messages))
+        view.summary(result, len(questions))
+        if format is QuizFormat.json:
+            sys.stdout.write(view.json_summary(result, len(questions), level.value))
+        return EXIT_OK
+
+    _guarded(action)
+
+
 def _write_bytes(path: str, data: bytes) -> None:
     try:
         with open(path, "wb") as handle:

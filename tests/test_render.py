@@ -57,8 +57,8 @@ Gradients of L
 
 
 Notes
-Check: central difference in 80-digit arithmetic, h = 1e-25·max(1, |x|), tolerance 1e-09 relative to
-max(1, |gradient|).
+Check: central difference in 80-digit arithmetic, h = 1e-25·max(1, |x|); a gradient passes within
+1e-09 relative to max(1, |gradient|).
 """
 
 

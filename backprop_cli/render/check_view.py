@@ -119,7 +119,7 @@ def render_cases(results: list[CaseResult], messages: Messages) -> RenderableTyp
             for line in case.error.caret_lines():
                 text.append("    " + line + "\n", style="red")
             if case.error.hint:
-                text.append("    hint: " + case.error.hint + "\n", style="dim")
+                text.append("    " + messages("case.hint", text=case.error.hint) + "\n", style="dim")
             continue
         key = "case.passed" if case.ok else "case.failed"
         text.append(messages(key, name=case.name) + "\n", style="green" if case.ok else "bold red")

@@ -29,5 +29,6 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
         for name, formula in trace.gradient_abbreviations.items():
             lines.append(f"  {name} = {exact_text(formula)}")
     if not unbound:
-        lines.append(messages("note.check_method", method=report.method))
+        lines.append(messages("note.check_method", digits=limits.FD_DIGITS, exponent=limits.FD_STEP_EXPONENT,
+                              tol=f"{limits.FD_TOLERANCE:g}"))
     return lines

@@ -75,7 +75,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     if local_number != local_formula:
         local_line += f" = {local_number}"
     text.append("\n" + local_line)
-    text.append("   (" + messages.rule(consumer.op, step.position) + ")", style="dim")
+    text.append("   " + messages("tree.rule", rule=messages.rule(consumer.op, step.position)), style="dim")
     product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                        local=operand(local_number), contribution=number_text(step.contribution))
     text.append("\n" + product, style="yellow")
@@ -90,7 +90,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
         text.append("   →  " + messages("tree.gradient", gradient=derivative(out, node),
                                         total=number_text(gradient)), style="bold magenta")
     if step.kink:
-        text.append("   ⚠ kink", style="red")
+        text.append("   ⚠ " + messages("check.kink"), style="red")
     return text
 
 
