@@ -16,7 +16,9 @@ from rich.console import Console
 
 from backprop_cli import __version__, engine, source
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
+from backprop_cli.deadline import cap_memory, deadline
 from backprop_cli.i18n import Messages, available_languages
+from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS
 
 app = typer.Typer(
     name="backprop",
@@ -45,6 +47,8 @@ Of = Annotated[Optional[str], typer.Option("--of", help="Differentiate this assi
 Wrt = Annotated[Optional[list[str]], typer.Option(
     "--wrt", help="Report gradients with respect to these names (comma-separated; default: every input).",
     show_default=False)]
+Timeout = Annotated[float, typer.Option(
+    "--timeout", help="Give up after this many seconds (exit code 2); 0 for no limit.")]
 Lang = Annotated[Optional[str], typer.Option(
     "--lang", help="Language of the text: " + ", ".join(available_languages()) + " (default: $BACKPROP_LANG or en).",
     show_default=False)]
@@ -70,10 +74,13 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _guarded(action: Callable[[], int]) -> None:
+def _guarded(action: Callable[[], int], timeout: float | None = None) -> None:
     """Run a command; a user's mistake becomes one message on stderr and exit code 2."""
     try:
-        code = action()
+        if timeout is not None and timeout < 0:
+            raise BackpropError(f"--timeout {timeout:g}: give a number of seconds, or 0 for none")
+        with deadline(timeout):
+            code = action()
     except BackpropError as error:
         sys.stderr.write(error.render() + "\n")
         raise typer.Exit(EXIT_USAGE) from None
@@ -125,6 +132,7 @@ def explain(
     save_html: Annotated[Optional[str], typer.Option("--save-html", help="Also save the walkthrough as a web page.",
                                                      show_default=False)] = None,
     lang: Lang = None,
+    timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Walk through the forward and backward pass, every chain-rule step shown.
 
@@ -152,7 +160,7 @@ def explain(
                 _write_text(save_html, console.export_html(clear=False))
         return _exit_code(report)
 
-    _guarded(action)
+    _guarded(action, timeout)
 
 
 @app.command()
@@ -165,6 +173,7 @@ def grad(
     wrt: Wrt = None,
     format: Annotated[GradFormat, typer.Option("--format", help="Output format.")] = GradFormat.table,
     lang: Lang = None,
+    timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """The gradients only, each cross-checked by finite differences.
 
@@ -185,7 +194,7 @@ def grad(
             _stdout().print(render_grad_table(report, messages, notes_lines(report, messages)))
         return _exit_code(report)
 
-    _guarded(action)
+    _guarded(action, timeout)
 
 
 class CheckFormat(str, Enum):
@@ -212,6 +221,7 @@ def check(
                                                  show_default=False)] = None,
     format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
     lang: Lang = None,
+    timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Check claimed gradients; a wrong one gets the right one and the likely mistake.
 
@@ -227,6 +237,9 @@ def check(
             from backprop_cli.cases import run_cases
 
             results = run_cases(cases)
+            for case in results:  # the report lists them too; the messages go to stderr as well
+                if case.error is not None:
+                    sys.stderr.write(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
                 _write_text(junit, check_view.junit_xml(results, messages))
             if format is CheckFormat.json:
@@ -252,7 +265,7 @@ def check(
             _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
         return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
-    _guarded(action)
+    _guarded(action, timeout)
 
 
 class GraphFormat(str, Enum):
@@ -273,6 +286,7 @@ def graph(
     = GraphFormat.text,
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-').",
                                                   show_default=False)] = None,
+    timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Draw the graph: each node with its value and gradient, each edge with its local derivative.
 
@@ -305,7 +319,7 @@ def graph(
             _write_bytes(output, data)
         return EXIT_OK
 
-    _guarded(action)
+    _guarded(action, timeout)
 
 
 class QuizLevel(str, Enum):
@@ -332,6 +346,7 @@ def quiz(
     format: Annotated[QuizFormat, typer.Option("--format", help="json: the score as JSON on stdout "
                                                                 "(the dialogue goes to stderr).")] = QuizFormat.text,
     lang: Lang = None,
+    timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Work the reverse pass yourself, step by step, with hints. Reads answers from stdin (pipes work).
 
@@ -343,10 +358,11 @@ def quiz(
 
         messages = _messages(lang)
         tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
-        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-        report = engine.analyse(graph_, bindings, check=False)
-        symbolic = engine.analyse(graph_, {}, check=False) if level is QuizLevel.formulas else None
-        questions = tutor.build_questions(report, messages, level.value, symbolic)
+        with deadline(timeout):  # not while waiting for the student
+            graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
+            report = engine.analyse(graph_, bindings, check=False)
+            symbolic = engine.analyse(graph_, {}, check=False) if level is QuizLevel.formulas else None
+            questions = tutor.build_questions(report, messages, level.value, symbolic)
         names = tutor.values_by_name(symbolic or report)
         view = QuizConsole(messages, to_stderr=format is QuizFormat.json)
         view.intro(graph_, tolerance)
@@ -407,4 +423,5 @@ def _root(
 
 
 def main() -> None:
+    cap_memory()
     app(prog_name="backprop")

@@ -80,7 +80,10 @@ def operation_template(node: Node, values: list[Value], graph: Graph) -> Templat
         values[a].exact if not graph.nodes[a].depends_on_input and values[a].exact is not None else None
         for a in node.args
     )
-    return template(node.op, constants)
+    tmpl = template(node.op, constants)
+    if tmpl.value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):  # log(x, 1), x^(1/0): no value anywhere
+        raise domain_error(node, "its constant arguments make it undefined")
+    return tmpl
 
 
 def run_forward(graph: Graph, bindings: dict[str, sp.Expr]) -> Forward:

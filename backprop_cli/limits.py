@@ -26,3 +26,6 @@ DECIMAL_DIGITS = 50                # significant digits of decimal values
 FD_DIGITS = 80                     # working precision of the finite-difference check
 FD_STEP_EXPONENT = -25             # central-difference step h = 10**FD_STEP_EXPONENT * max(1, |x|)
 FD_TOLERANCE = 1e-9                # |analytic - numeric| / max(1, |analytic|) allowed
+
+DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
+MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process

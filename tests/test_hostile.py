@@ -65,3 +65,10 @@ def test_a_64_megabyte_program_is_refused_quickly(tmp_path):
 def test_a_huge_program_on_stdin_is_refused(tmp_path):
     result, seconds = run_cli("grad", "--file", "-", stdin="x + " * 5_000_000 + "x")
     assert result.returncode == 2 and "the limit is 16,000,000" in result.stderr
+
+
+def test_dunder_names_are_just_names():
+    result, _ = run_cli("grad", "f = __builtins__ * __import__", "--at", "__builtins__=2, __import__=3",
+                        "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("__builtins__,2,3,")
