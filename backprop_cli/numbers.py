@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 import mpmath
 import sympy as sp
 
 from backprop_cli import limits
+from backprop_cli.evaluate import compile_template
 
 
 @dataclass(frozen=True)
@@ -104,16 +104,9 @@ def power_is_small(base: sp.Expr, exponent: sp.Expr) -> bool:
 
 # ---------------------------------------------------------------- decimals
 
-_MPMATH_FUNCTIONS = [{"Heaviside": lambda z, h0=mpmath.mpf(0.5): mpmath.mpf(0) if z < 0 else (h0 if z == 0 else mpmath.mpf(1))}, "mpmath"]
-
-
-@lru_cache(maxsize=8192)
 def compiled(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., object]:
-    """A derived template compiled to an mpmath function.
-
-    Only templates derived from the primitives table are compiled, never user text.
-    """
-    return sp.lambdify(variables, expr, modules=_MPMATH_FUNCTIONS)
+    """A derived template as a function of mpmath numbers (see evaluate.py)."""
+    return compile_template(expr, variables, "mpmath")
 
 
 def format_decimal(x: mpmath.mpf | None, digits: int = 10) -> str:
