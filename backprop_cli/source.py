@@ -57,6 +57,8 @@ def from_text(text: str, origin: str = "program") -> ProgramSource:
 def read_limited(path: str, what: str) -> str:
     """Read a text file or stdin ('-'), refusing anything over the program limit."""
     limit = limits.MAX_PROGRAM_CHARS
+    if "\x00" in path:
+        raise BackpropError(f"{what} path contains a NUL byte")
     try:
         if path == "-":
             data = sys.stdin.read(limit + 1)

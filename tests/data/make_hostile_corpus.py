@@ -124,6 +124,8 @@ TOML_CASES = {
     "nan_float": "[[case]]\nname='a'\nprogram='f = x'\nat={x=nan}\nexpect={x=1}\n",
     "inf_float": "[[case]]\nname='a'\nprogram='f = x'\nat={x=inf}\nexpect={x=1}\n",
     "of_not_string": "[[case]]\nname='a'\nprogram='f = x'\nat={x=1}\nexpect={x=1}\nof=3\n",
+    # found by the fuzzer: a bindings path with a NUL byte, from a `# at:` line inside a case
+    "nul_in_bindings_path": '[[case]]\nname="a"\nprogram="# at: @a\\u0000b\\nf = x"\nexpect={x=1}\n',
     "binary": "\x00\x01\x02",
 }
 SAMPLES = ["../../etc/passwd", "linear; rm -rf /", "nonexistent", "", "x" * 5000, "linear\x01", "/etc/passwd",
