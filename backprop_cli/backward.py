@@ -17,12 +17,13 @@ import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError
-from backprop_cli.forward import Forward, check_decimal, domain_error, evaluate_decimal
+from backprop_cli.evaluate import compile_template, template_function
+from backprop_cli.forward import Forward, check_decimal, domain_error, evaluate_decimal, evaluate_float
 from backprop_cli.graph import NodeKind
 from backprop_cli.numbers import ONE, Value, compiled, exact_is_small, expression_size
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EdgeStep:
     """Gradient flowing from `consumer` back into its argument `source`."""
 
@@ -97,11 +98,14 @@ def run_backward(forward: Forward, output: int | None = None) -> Trace:
     output = graph.output if output is None else output
     values = forward.values
     reached = graph.ancestors_of(output)
-    gradients: dict[int, Value] = {output: ONE}
+    gradients: dict[int, Value] = {output: ONE if not forward.numeric else Value(sp.Integer(1), 1.0)}
     steps: list[EdgeStep] = []
     paths_into: dict[int, list[int]] = {}
     kinks: list[int] = []
     trace = Trace(forward, output, gradients, steps, paths_into, kinks)
+    if forward.numeric:
+        _backward_numeric(trace, reached)
+        return trace
     with mpmath.workdps(limits.DECIMAL_DIGITS):
         for node in reversed(graph.nodes[: output + 1]):
             if not reached[node.index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
@@ -117,7 +121,7 @@ def run_backward(forward: Forward, output: int | None = None) -> Trace:
                 if not graph.nodes[source].depends_on_input:
                     continue
                 formula = tmpl.partials[variable_index]
-                local = _local_value(node, tmpl, formula, exact_args, decimal_args)
+                local = _local_value(node, tmpl, variable_index, exact_args, decimal_args)
                 kink = decimal_args is not None and _at_kink(formula, tmpl.variables, exact_args, decimal_args)
                 node_has_kink = node_has_kink or kink
                 contribution = _product(upstream, local)
@@ -130,6 +134,44 @@ def run_backward(forward: Forward, output: int | None = None) -> Trace:
         if node.index in gradients and (node.kind is NodeKind.INPUT):
             _finish_gradient(trace, node.index)
     return trace
+
+
+def _backward_numeric(trace: Trace, reached: list[bool]) -> None:
+    """The same reversed loop on floats: one compiled function per derived partial."""
+    forward = trace.forward
+    graph, values, gradients, steps, paths_into = forward.graph, forward.values, trace.gradients, trace.steps, trace.paths_into
+    zero = Value(None, 0.0)
+    for node in reversed(graph.nodes[: trace.output + 1]):
+        if not reached[node.index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+            continue
+        upstream = gradients.get(node.index)
+        if upstream is None:
+            upstream = gradients[node.index] = zero
+        tmpl = forward.templates[node.index]
+        compiled_partials = tmpl.compiled.get("float partials")
+        if compiled_partials is None:
+            compiled_partials = tmpl.compiled["float partials"] = [
+                (template_function(tmpl, i, "float"),
+                 [compile_template(z, tmpl.variables, "float") for z in _switches(p)])
+                for i, p in enumerate(tmpl.partials)]
+        args = [values[node.args[p]].approx for p in tmpl.variable_positions]
+        node_has_kink = False
+        for variable_index, position in enumerate(tmpl.variable_positions):
+            source = node.args[position]
+            if not graph.nodes[source].depends_on_input:
+                continue
+            function, switches = compiled_partials[variable_index]
+            local = Value(None, evaluate_float(node, function, args))
+            kink = any(switch(*args) == 0 for switch in switches)
+            node_has_kink = node_has_kink or kink
+            contribution = Value(None, upstream.approx * local.approx)
+            steps.append(EdgeStep(source, node.index, position, tmpl.partials[variable_index], local, upstream,
+                                  contribution, kink))
+            paths_into.setdefault(source, []).append(len(steps) - 1)
+            previous = gradients.get(source)
+            gradients[source] = contribution if previous is None else Value(None, previous.approx + contribution.approx)
+        if node_has_kink:
+            trace.kinks.append(node.index)
 
 
 def _finish_gradient(trace: Trace, index: int) -> Value:
@@ -149,7 +191,8 @@ def _finish_gradient(trace: Trace, index: int) -> Value:
     return gradient
 
 
-def _local_value(node, tmpl, formula, exact_args, decimal_args) -> Value:
+def _local_value(node, tmpl, variable_index, exact_args, decimal_args) -> Value:
+    formula = tmpl.partials[variable_index]
     exact = None
     if exact_args is not None:
         exact = formula.xreplace(dict(zip(tmpl.variables, exact_args)))
@@ -158,7 +201,7 @@ def _local_value(node, tmpl, formula, exact_args, decimal_args) -> Value:
     approx = None
     if decimal_args is not None:
         try:
-            approx = evaluate_decimal(node, tmpl, formula, decimal_args)
+            approx = evaluate_decimal(node, template_function(tmpl, variable_index, "mpmath"), decimal_args)
         except BackpropError:
             raise _infinite_derivative(node) from None
         if exact is not None and not exact_is_small(exact):

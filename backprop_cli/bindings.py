@@ -7,6 +7,7 @@ never by `eval` or `sympify`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -15,7 +16,7 @@ from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.parse import parse_program, suggest
+from backprop_cli.parse import parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
 
@@ -42,10 +43,18 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
     return [(p, o) for p, o in pieces if p.strip()]
 
 
+# A plain decimal literal, the common case (a network's 50,000 weights): read directly.
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+
+
 def constant_value(text: str, origin: str) -> sp.Expr:
     """Evaluate a constant expression exactly (or as a 50-digit decimal if it must)."""
     if len(text) > limits.MAX_BINDING_CHARS:
         raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
+    if len(text) <= 40 and _PLAIN_NUMBER.fullmatch(text):
+        negative = text.startswith("-")
+        value = parse_number(text[1:] if negative else text, Span(0, len(text)))
+        return sp.Rational(-value.numerator if negative else value.numerator, value.denominator)
     statements = parse_program(text)
     if len(statements) != 1 or statements[0].target is not None:
         raise BackpropError("a value must be a single constant expression", Span(0, len(text)),
@@ -94,6 +103,7 @@ def parse_bindings(binding: BindingText) -> list[tuple[str, str, str]]:
 def resolve(graph: Graph, from_program: list[BindingText], from_command_line: list[BindingText]) -> dict[str, sp.Expr]:
     """The bound inputs: the program's `# at:` lines, overridden name by name by --at."""
     inputs = [graph.nodes[i].name for i in graph.inputs]
+    input_set = set(inputs)
     values: dict[str, sp.Expr] = {}
     for layer in (from_program, from_command_line):
         seen: set[str] = set()
@@ -102,7 +112,7 @@ def resolve(graph: Graph, from_program: list[BindingText], from_command_line: li
                 if name in seen:
                     raise BackpropError(f"'{name}' is bound twice ({origin})", hint="give each input one value")
                 seen.add(name)
-                if name not in inputs:
+                if name not in input_set:
                     raise _not_an_input(graph, name, inputs)
                 values[name] = constant_value(text, origin)
     return values

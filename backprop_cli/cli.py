@@ -47,6 +47,20 @@ Of = Annotated[Optional[str], typer.Option("--of", help="Differentiate this assi
 Wrt = Annotated[Optional[list[str]], typer.Option(
     "--wrt", help="Report gradients with respect to these names (comma-separated; default: every input).",
     show_default=False)]
+Exact = Annotated[bool, typer.Option("--exact", help="Force exact numbers (SymPy), whatever the size.")]
+Numeric = Annotated[bool, typer.Option("--numeric", help="Force floats (the numeric mode), whatever the size.")]
+
+
+class CheckChoice(str, Enum):
+    auto = "auto"
+    full = "full"
+    fast = "fast"
+    none = "none"
+
+
+Check = Annotated[CheckChoice, typer.Option(
+    "--check", help="The finite-difference check: full (one per gradient), fast (directional), none; "
+                    "auto picks full up to 32 inputs.")]
 Timeout = Annotated[float, typer.Option(
     "--timeout", help="Give up after this many seconds (exit code 2); 0 for no limit.")]
 Lang = Annotated[Optional[str], typer.Option(
@@ -99,13 +113,19 @@ def _messages(lang: str | None) -> Messages:
     return Messages(lang)
 
 
-def _request(program, file, sample, at, of, wrt, lr=None) -> engine.Request:
+def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=False,
+             check: CheckChoice = CheckChoice.auto) -> engine.Request:
+    if exact and numeric:
+        raise BackpropError("--exact and --numeric exclude each other; give one")
+    mode = engine.NumberMode.EXACT if exact else (engine.NumberMode.NUMERIC if numeric else engine.NumberMode.AUTO)
     return engine.Request(
         source=source.choose(program, file, sample),
         at=[source.BindingText(text, "--at") for text in (at or [])],
         of=of,
         wrt=engine.parse_wrt(wrt),
         lr=lr,
+        mode=mode,
+        check=engine.CheckKind(check.value),
     )
 
 
@@ -131,6 +151,9 @@ def explain(
                                                     show_default=False)] = None,
     save_html: Annotated[Optional[str], typer.Option("--save-html", help="Also save the walkthrough as a web page.",
                                                      show_default=False)] = None,
+    exact: Exact = False,
+    numeric: Numeric = False,
+    check: Check = CheckChoice.auto,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -142,7 +165,7 @@ def explain(
         messages = _messages(lang)
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
-        report = engine.run(_request(program, file, sample, at, of, wrt, lr))
+        report = engine.run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
             sys.stdout.write(render_json(report, messages))
@@ -172,6 +195,9 @@ def grad(
     of: Of = None,
     wrt: Wrt = None,
     format: Annotated[GradFormat, typer.Option("--format", help="Output format.")] = GradFormat.table,
+    exact: Exact = False,
+    numeric: Numeric = False,
+    check: Check = CheckChoice.auto,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -181,7 +207,7 @@ def grad(
     """
     def action() -> int:
         messages = _messages(lang)
-        report = engine.run(_request(program, file, sample, at, of, wrt))
+        report = engine.run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check))
         if format is GradFormat.json:
             from backprop_cli.render.json_view import render_json
             sys.stdout.write(render_json(report, messages))

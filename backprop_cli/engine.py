@@ -7,6 +7,7 @@ text → parse → graph → forward → backward → check. The CLI builds a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import mpmath
 import sympy as sp
@@ -14,7 +15,7 @@ import sympy as sp
 from backprop_cli import limits
 from backprop_cli.backward import Trace, run_backward
 from backprop_cli.bindings import constant_value, resolve
-from backprop_cli.check import METHOD, GradientCheck, check_gradients
+from backprop_cli.check import METHOD, CheckKind, GradientCheck, run_check
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
@@ -30,6 +31,8 @@ class Request:
     of: str | None = None
     wrt: list[str] | None = None
     lr: str | None = None
+    mode: "NumberMode" = None  # type: ignore[assignment]  # AUTO when None
+    check: CheckKind = CheckKind.AUTO
 
 
 @dataclass(frozen=True)
@@ -68,22 +71,42 @@ def load(request: Request) -> tuple[Graph, dict[str, sp.Expr]]:
     return graph, resolve(graph, source.bindings, request.at)
 
 
+class NumberMode(str, Enum):
+    AUTO = "auto"
+    EXACT = "exact"
+    NUMERIC = "numeric"
+
+
+def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode) -> bool:
+    """Numeric (floats) past EXACT_MODE_MAX_NODES nodes, or when asked; never with unbound inputs."""
+    if mode is NumberMode.EXACT:
+        return False
+    needed = graph.ancestors_of(graph.output)
+    unbound = [graph.nodes[i].name for i in graph.inputs if needed[i] and graph.nodes[i].name not in bindings]
+    if unbound:
+        if mode is NumberMode.NUMERIC:
+            raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
+        return False
+    return mode is NumberMode.NUMERIC or len(graph.nodes) > limits.EXACT_MODE_MAX_NODES
+
+
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
-            check: bool = True) -> Report:
-    """Forward, backward and (unless `check` is False) the finite-difference check."""
+            check: bool | CheckKind = True, mode: NumberMode = NumberMode.AUTO) -> Report:
+    """Forward, backward and the finite-difference check (`check`: False or CheckKind.NONE skips it)."""
+    kind = CheckKind.AUTO if check is True else (CheckKind.NONE if check is False else check)
     try:
-        forward = run_forward(graph, bindings)
+        forward = run_forward(graph, bindings, numeric=choose_numeric(graph, bindings, mode))
         trace = run_backward(forward)
         reported = _reported_nodes(trace, wrt)
-        checks = check_gradients(trace, reported) if check else []
+        checks, method = run_check(kind, trace, reported) if check is not False else ([], METHOD)
     except BackpropError as error:
         raise error.located(graph.source, "program") if error.span is not None else error
-    return Report(trace, reported, checks, METHOD)
+    return Report(trace, reported, checks, method)
 
 
 def run(request: Request) -> Report:
     graph, bindings = load(request)
-    report = analyse(graph, bindings, request.wrt)
+    report = analyse(graph, bindings, request.wrt, request.check, request.mode or NumberMode.AUTO)
     if request.lr is not None:
         _gradient_step(report, request.lr)
     return report

@@ -169,3 +169,13 @@ def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], backend: s
     chosen = FLOAT if backend == "float" else MPMATH
     function = _build(expr, {v: i for i, v in enumerate(variables)}, chosen)
     return lambda *args: function(args)
+
+
+def template_function(tmpl, which: str | int, backend: str) -> Callable[..., object]:
+    """The compiled value (`which="value"`) or partial `which` of a template, compiled once."""
+    key = (which, backend)
+    function = tmpl.compiled.get(key)
+    if function is None:
+        expr = tmpl.value if which == "value" else tmpl.partials[which]
+        function = tmpl.compiled[key] = compile_template(expr, tmpl.variables, backend)
+    return function

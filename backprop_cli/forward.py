@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import mpmath
 import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, Node, NodeKind
-from backprop_cli.numbers import Value, compiled, exact_is_small, expression_size, power_is_small, to_mpf
+from backprop_cli.evaluate import template_function
+from backprop_cli.numbers import Value, exact_is_small, expression_size, power_is_small, to_mpf
 from backprop_cli.primitives import PRIMITIVES, Template, template
 
 
@@ -28,6 +31,7 @@ class Forward:
     templates: list[Template | None]  # per operation node
     abbreviations: dict[str, int] = field(default_factory=dict)  # symbol → node, for big formulas
     decimal_nodes: list[int] = field(default_factory=list)  # nodes whose exact form was dropped
+    numeric: bool = False  # numeric mode: operation values are floats, not exact
 
     @property
     def symbolic(self) -> bool:
@@ -44,8 +48,25 @@ def domain_error(node: Node, detail: str) -> BackpropError:
                          hint="check the bindings (--at) against the domain of each function")
 
 
+_BOUNDS: dict[int, tuple[mpmath.mpf, mpmath.mpf]] = {}
+
+
+def _bounds() -> tuple[mpmath.mpf, mpmath.mpf]:
+    """10^±MAX_MAGNITUDE_DIGITS at the current precision, computed once per precision."""
+    precision = mpmath.mp.prec
+    if precision not in _BOUNDS:
+        _BOUNDS[precision] = (mpmath.mpf(10) ** limits.MAX_MAGNITUDE_DIGITS,
+                              mpmath.mpf(10) ** -limits.MAX_MAGNITUDE_DIGITS)
+    return _BOUNDS[precision]
+
+
 def check_decimal(node: Node, result: object) -> mpmath.mpf:
     """Turn an mpmath result into a real decimal, or a domain error naming the node."""
+    if type(result) is mpmath.mpf:
+        big, small = _bounds()
+        magnitude = abs(result)
+        if magnitude <= big and (magnitude >= small or not magnitude):  # the common case, cheaply
+            return result
     if isinstance(result, mpmath.mpc):
         if result.imag != 0:
             raise domain_error(node, f"the value would be complex ({mpmath.nstr(result, 6)})")
@@ -64,8 +85,7 @@ def check_decimal(node: Node, result: object) -> mpmath.mpf:
     return result
 
 
-def evaluate_decimal(node: Node, tmpl: Template, expr: sp.Expr, args: list[mpmath.mpf]) -> mpmath.mpf:
-    function = compiled(expr, tmpl.variables)
+def evaluate_decimal(node: Node, function, args: list[mpmath.mpf]) -> mpmath.mpf:
     try:
         result = function(*args)
     except ZeroDivisionError:
@@ -86,7 +106,10 @@ def operation_template(node: Node, values: list[Value], graph: Graph) -> Templat
     return tmpl
 
 
-def run_forward(graph: Graph, bindings: dict[str, sp.Expr]) -> Forward:
+def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = False) -> Forward:
+    """Every node's value: exact (SymPy, with 50-digit decimals beside) or, in numeric mode, floats."""
+    if numeric:
+        return _run_numeric(graph, bindings)
     values: list[Value] = []
     templates: list[Template | None] = []
     forward = Forward(graph, bindings, values, templates)
@@ -109,11 +132,65 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr]) -> Forward:
     return forward
 
 
-def _operation_value(node: Node, tmpl: Template, values: list[Value], forward: Forward) -> Value:
+def check_float(node: Node, result: object) -> float:
+    if isinstance(result, complex):
+        raise domain_error(node, "the value would be complex")
+    if result != result or result in (math.inf, -math.inf):
+        raise domain_error(node, "the value is not a finite number (or beyond the range of floats; try --exact)")
+    return result
+
+
+def evaluate_float(node: Node, function, args: list[float]) -> float:
+    try:
+        return check_float(node, function(*args))
+    except ZeroDivisionError:
+        raise domain_error(node, "division by zero") from None
+    except OverflowError:
+        raise domain_error(node, "the value is beyond the range of floats (try --exact)") from None
+    except (ValueError, TypeError) as exc:
+        raise domain_error(node, str(exc) or type(exc).__name__) from None
+
+
+def _run_numeric(graph: Graph, bindings: dict[str, sp.Expr]) -> Forward:
+    """The numeric mode: one pass over the nodes with floats and compiled templates.
+
+    Inputs keep their exact bound values for display; constant-only arithmetic
+    (2*pi, 1/3) stays exact so templates can fold it in; everything else is a float.
+    """
+    values: list[Value] = []
+    templates: list[Template | None] = []
+    forward = Forward(graph, bindings, values, templates, numeric=True)
+    append_value, append_template = values.append, templates.append
+    with mpmath.workdps(limits.DECIMAL_DIGITS):
+        for node in graph.nodes:
+            kind = node.kind
+            if kind is NodeKind.OPERATION and node.depends_on_input:
+                tmpl = operation_template(node, values, graph)
+                function = template_function(tmpl, "value", "float")
+                args = [values[node.args[p]].approx for p in tmpl.variable_positions]
+                append_template(tmpl)
+                append_value(Value(None, evaluate_float(node, function, args)))
+            elif kind is NodeKind.INPUT:
+                bound = bindings[node.name]
+                append_value(Value(bound, float(bound)))
+                append_template(None)
+            elif kind is NodeKind.CONSTANT:
+                append_value(Value(node.constant, float(node.constant)))
+                append_template(None)
+            else:  # arithmetic on constants only: exact, as in the exact mode
+                tmpl = operation_template(node, values, graph)
+                append_template(tmpl)
+                decimal_args = {a: Value(values[a].exact, to_mpf(values[a].exact)) for a in node.args}
+                value = _operation_value(node, tmpl, decimal_args, forward)
+                append_value(Value(value.exact, float(value.approx)))
+    return forward
+
+
+def _operation_value(node: Node, tmpl: Template, values, forward: Forward) -> Value:
     args = [values[node.args[p]] for p in tmpl.variable_positions]
     approx = None
     if all(a.approx is not None for a in args):
-        approx = evaluate_decimal(node, tmpl, tmpl.value, [a.approx for a in args])
+        approx = evaluate_decimal(node, template_function(tmpl, "value", "mpmath"), [a.approx for a in args])
     exact = None
     if all(a.exact is not None for a in args):
         exact = _exact_value(node, tmpl, [a.exact for a in args])
@@ -159,26 +236,44 @@ def _abbreviate(node: Node, formula: sp.Expr, forward: Forward) -> sp.Expr:
     return sp.Symbol(name, real=True)
 
 
+def leaf_decimals(forward: Forward, needed: list[bool]) -> dict[int, mpmath.mpf]:
+    """Inputs and constants as decimals at the caller's precision, computed once for many passes."""
+    leaves: dict[int, mpmath.mpf] = {}
+    for node, value in zip(forward.graph.nodes, forward.values):
+        if needed[node.index] and node.kind is not NodeKind.OPERATION:
+            exact = value.exact
+            if isinstance(exact, sp.Rational):
+                leaves[node.index] = mpmath.mpf(int(exact.p)) / int(exact.q)
+            elif exact is not None:
+                leaves[node.index] = to_mpf(exact)
+            else:
+                leaves[node.index] = mpmath.mpf(value.approx)
+    return leaves
+
+
 def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output: int,
-                      needed: list[bool]) -> mpmath.mpf:
+                      needed: list[bool], leaves: dict[int, mpmath.mpf] | None = None) -> mpmath.mpf:
     """The output as a decimal, with some nodes' values replaced (finite differences).
 
     Runs at the caller's mpmath precision over the `needed` nodes (the
-    output's ancestors); bound inputs are re-converted from their exact values
-    so the extra digits are real.
+    output's ancestors); `leaves` (from leaf_decimals, at the same precision)
+    gives inputs and constants their full digits.
     """
     graph = forward.graph
-    decimals: list[mpmath.mpf | None] = []
-    for node, value, tmpl in zip(graph.nodes[: output + 1], forward.values, forward.templates):
-        if not needed[node.index]:
-            decimals.append(None)
-        elif node.index in overrides:
-            decimals.append(overrides[node.index])
-        elif node.kind is not NodeKind.OPERATION:
-            decimals.append(to_mpf(value.exact) if value.exact is not None else value.approx)
+    leaves = leaf_decimals(forward, needed) if leaves is None else leaves
+    decimals: list[mpmath.mpf | None] = [None] * (output + 1)
+    nodes, templates = graph.nodes, forward.templates
+    for index in range(output + 1):
+        if not needed[index]:
+            continue
+        if index in overrides:
+            decimals[index] = overrides[index]
+        elif index in leaves:
+            decimals[index] = leaves[index]
         else:
+            node, tmpl = nodes[index], templates[index]
             args = [decimals[node.args[p]] for p in tmpl.variable_positions]
-            decimals.append(evaluate_decimal(node, tmpl, tmpl.value, args))
+            decimals[index] = evaluate_decimal(node, template_function(tmpl, "value", "mpmath"), args)
     return decimals[output]
 
 

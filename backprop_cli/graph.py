@@ -29,17 +29,29 @@ class NodeKind(str, Enum):
     OPERATION = "operation"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     index: int
     kind: NodeKind
     op: str | None  # key into PRIMITIVES for operations
     args: tuple[int, ...]  # argument node indices, in order, duplicates kept
     name: str | None  # the user's name: an input, or an assignment's target
-    text: str  # the user's text for this node (whitespace collapsed)
-    span: Span
+    source: str = field(repr=False, compare=False)  # the program text the span points into
+    span: Span = Span(0, 0)
     constant: sp.Expr | None = None  # the value of a literal or pi/E
     depends_on_input: bool = True  # False for literals and arithmetic on them
+
+    @property
+    def text(self) -> str:
+        """The user's text for this node, whitespace collapsed; past MAX_LABEL_CHARS its start and
+        end around "…". Computed when asked: a long sum's partial sums would otherwise hold
+        quadratic text."""
+        start, end = self.span.start, self.span.end
+        half = limits.MAX_LABEL_CHARS // 2
+        if end - start <= limits.MAX_LABEL_CHARS:
+            return source_text(self.source, self.span)
+        return (source_text(self.source, Span(start, start + half)) + " … "
+                + source_text(self.source, Span(end - half, end)))
 
     @property
     def label(self) -> str:
@@ -98,11 +110,11 @@ class _Builder:
         if name in self.names:
             return self.names[name]
         if name in CONSTANTS:
-            return self.add(kind=NodeKind.CONSTANT, op=None, args=(), name=None, text=name,
+            return self.add(kind=NodeKind.CONSTANT, op=None, args=(), name=None, source=self.source,
                             span=expr.span, constant=CONSTANTS[name], depends_on_input=False)
         if name in FUNCTIONS:
             raise BackpropError(f"'{name}' is a function; call it as {name}(...)", expr.span)
-        index = self.add(kind=NodeKind.INPUT, op=None, args=(), name=name, text=name, span=expr.span)
+        index = self.add(kind=NodeKind.INPUT, op=None, args=(), name=name, source=self.source, span=expr.span)
         self.names[name] = index
         self.inputs.append(index)
         self.input_spans[name] = expr.span
@@ -117,7 +129,7 @@ class _Builder:
             if isinstance(expr, Number):
                 built[id(expr)] = self.add(
                     kind=NodeKind.CONSTANT, op=None, args=(), name=None,
-                    text=source_text(self.source, expr.span), span=expr.span,
+                    source=self.source, span=expr.span,
                     constant=sp.Rational(expr.value.numerator, expr.value.denominator),
                     depends_on_input=False)
                 continue
@@ -137,7 +149,7 @@ class _Builder:
             op = expr.function if isinstance(expr, Call) else expr.op
             built[id(expr)] = self.add(
                 kind=NodeKind.OPERATION, op=op, args=arg_nodes, name=None,
-                text=source_text(self.source, expr.span), span=expr.span,
+                source=self.source, span=expr.span,
                 depends_on_input=any(self.nodes[a].depends_on_input for a in arg_nodes))
         return built[id(root)]
 
@@ -169,7 +181,7 @@ class _Builder:
         if node.name is not None or node.kind is not NodeKind.OPERATION:
             # `y = x` or `y = 3`: a named copy, so ∂L/∂y has a node of its own.
             index = self.add(kind=NodeKind.OPERATION, op="copy", args=(index,), name=target,
-                             text=source_text(self.source, statement.expr.span),
+                             source=self.source,
                              span=statement.expr.span, depends_on_input=node.depends_on_input)
         else:
             self.nodes[index] = replace(node, name=target)

@@ -22,10 +22,20 @@ MAX_EXACT_EXPRESSION_NODES = 24
 # the program's intermediate names, whose definitions are listed.
 MAX_SYMBOLIC_EXPRESSION_NODES = 60
 
+MAX_LABEL_CHARS = 400              # a node's text in labels and JSON: longer ones keep start and end
+
 DECIMAL_DIGITS = 50                # significant digits of decimal values
 FD_DIGITS = 80                     # working precision of the finite-difference check
 FD_STEP_EXPONENT = -25             # central-difference step h = 10**FD_STEP_EXPONENT * max(1, |x|)
 FD_TOLERANCE = 1e-9                # |analytic - numeric| / max(1, |analytic|) allowed
+FULL_CHECK_MAX_INPUTS = 32         # --check auto: a central difference per input up to here, directional beyond
+FAST_CHECK_DIGITS = 30             # working precision of the directional check
+FAST_CHECK_STEP_EXPONENT = -10     # its step h = 10**FAST_CHECK_STEP_EXPONENT
+FAST_CHECK_TWO_DIRECTIONS_MAX_NODES = 20_000  # two random directions up to here, one beyond
+
+# Number modes: exact (SymPy numbers, 50-digit decimals beside) up to this many graph
+# nodes, numeric (Python floats, templates compiled once per op kind) beyond.
+EXACT_MODE_MAX_NODES = 2_000
 
 DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
 MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process

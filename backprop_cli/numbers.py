@@ -20,7 +20,7 @@ from backprop_cli import limits
 from backprop_cli.evaluate import compile_template
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     exact: sp.Expr | None
     approx: mpmath.mpf | None

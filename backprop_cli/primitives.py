@@ -13,7 +13,7 @@ evenly (SymPy's Heaviside(0) = 1/2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
@@ -102,6 +102,8 @@ class Template:
     variable_positions: tuple[int, ...]
     value: sp.Expr
     partials: tuple[sp.Expr, ...]  # one per variable
+    # Compiled forms, filled on first use (evaluate.template_function): not part of identity.
+    compiled: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @lru_cache(maxsize=4096)

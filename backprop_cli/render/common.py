@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -28,6 +29,8 @@ def node_label(node: Node, width: int = LABEL_WIDTH) -> str:
 
 def grouped(label: str) -> str:
     """A label as an operand: `w*x` becomes `(w*x)`; names and bracketed text stay."""
+    if label.isidentifier():
+        return label
     if _SIMPLE.match(label) and (not label.startswith("(") or _balanced_outer(label)):
         return label
     return f"({label})"
@@ -50,20 +53,16 @@ def derivative(out: Node, node: Node) -> str:
 class _LabelPrinter(StrPrinter):
     """SymPy's plain text, with placeholders shown as the user's operands."""
 
-    def __init__(self, labels: dict[sp.Symbol, str]):
+    def __init__(self, labels: dict[sp.Symbol, str], call_labels: dict[sp.Symbol, str] | None = None):
         super().__init__({"order": "none"})
         self.labels = labels
+        self.call_labels = call_labels or {}  # a placeholder alone as a function's argument
 
     def _print_Symbol(self, expr):
         return self.labels.get(expr, expr.name)
 
     def _print_Function(self, expr):
-        args = []
-        for arg in expr.args:
-            text = self._print(arg)
-            if arg in self.labels and text.startswith("(") and _balanced_outer(text):
-                text = text[1:-1]
-            args.append(text)
+        args = [self.call_labels[arg] if arg in self.call_labels else self._print(arg) for arg in expr.args]
         return f"{expr.func.__name__}({', '.join(args)})"
 
     def _print_Piecewise(self, expr):
@@ -76,9 +75,21 @@ class _LabelPrinter(StrPrinter):
         return "(" + "".join(parts) + ")"
 
 
+@lru_cache(maxsize=4096)
+def _formula_pattern(formula: sp.Expr, variables: tuple) -> str:
+    """The formula printed once with markers: ⟨i⟩ for an operand, ⟦i⟧ for one alone in a call."""
+    labels = {v: f"\u27e8{i}\u27e9" for i, v in enumerate(variables)}
+    call_labels = {v: f"\u27e6{i}\u27e7" for i, v in enumerate(variables)}
+    return _LabelPrinter(labels, call_labels).doprint(formula)
+
+
 def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
-    labels = {v: grouped(shorten(o, 32)) for v, o in zip(variables, operands)}
-    return _LabelPrinter(labels).doprint(formula)
+    """A local derivative in the user's operands: `1 - tanh(w*x + b)**2`, `2*(y - t)`."""
+    text = _formula_pattern(formula, tuple(variables))
+    for i, operand_text in enumerate(operands):
+        short = shorten(operand_text, 32)
+        text = text.replace(f"\u27e8{i}\u27e9", grouped(short)).replace(f"\u27e6{i}\u27e7", short)
+    return text
 
 
 def exact_text(expr: sp.Expr | None) -> str:
@@ -124,8 +135,13 @@ def _balanced_outer_or_atom(text: str) -> bool:
 
 def exact_string(value: Value) -> str:
     """The JSON `exact` field: SymPy's plain text, or the 50-digit decimal when not exact."""
-    if value.exact is not None:
-        return format_exact(value.exact)
+    exact = value.exact
+    if isinstance(exact, sp.Rational):  # SymPy's own text for p/q, without its printer's overhead
+        return str(exact.p) if exact.q == 1 else f"{exact.p}/{exact.q}"
+    if exact is not None:
+        return format_exact(exact)
+    if type(value.approx) is float:
+        return repr(value.approx)
     return format_decimal(value.approx, 50)
 
 
