@@ -129,6 +129,34 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
     )
 
 
+class _Progress:
+    """A spinner on stderr naming the stage, for big programs in a terminal (never in pipes)."""
+
+    THRESHOLD_CHARS = 200_000  # about a second of work; smaller programs finish before it would show
+
+    def __init__(self, request: engine.Request):
+        self.status = None
+        if len(request.source.text) >= self.THRESHOLD_CHARS and sys.stderr.isatty():
+            self.status = Console(stderr=True).status("backprop")
+            self.status.start()
+
+    def __call__(self, stage: str) -> None:
+        if self.status is not None:
+            if stage == "output":
+                self.status.stop()
+                self.status = None
+            else:
+                self.status.update(f"backprop: {stage}…")
+
+
+def _run(request: engine.Request) -> engine.Report:
+    progress = _Progress(request)
+    try:
+        return engine.run(request, progress)
+    finally:
+        progress("output")
+
+
 def _exit_code(report: engine.Report) -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
@@ -154,6 +182,8 @@ def explain(
     exact: Exact = False,
     numeric: Numeric = False,
     check: Check = CheckChoice.auto,
+    full: Annotated[bool, typer.Option("--full", help="Every step even for a big graph "
+                                                      "(past 2,000 nodes the tree view is a summary).")] = False,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -165,7 +195,7 @@ def explain(
         messages = _messages(lang)
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
-        report = engine.run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check))
+        report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
             sys.stdout.write(render_json(report, messages))
@@ -176,7 +206,7 @@ def explain(
             from backprop_cli.render.tree import render_explain
 
             console = Console(highlight=False, record=bool(save_svg or save_html))
-            console.print(render_explain(report, messages))
+            console.print(render_explain(report, messages, full))
             if save_svg:
                 _write_text(save_svg, console.export_svg(title="backprop explain", clear=False))
             if save_html:
@@ -207,7 +237,7 @@ def grad(
     """
     def action() -> int:
         messages = _messages(lang)
-        report = engine.run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check))
+        report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check))
         if format is GradFormat.json:
             from backprop_cli.render.json_view import render_json
             sys.stdout.write(render_json(report, messages))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Callable
 
 import mpmath
 import sympy as sp
@@ -63,11 +64,21 @@ def parse_wrt(values: list[str] | None) -> list[str] | None:
     return names or None
 
 
-def load(request: Request) -> tuple[Graph, dict[str, sp.Expr]]:
+Stage = Callable[[str], None]  # told the name of each stage as it starts (progress display)
+
+
+def _silent(stage: str) -> None:
+    pass
+
+
+def load(request: Request, stage: Stage = _silent) -> tuple[Graph, dict[str, sp.Expr]]:
     """Parse the program, build its graph and resolve the bindings."""
     source = request.source
+    stage("parse")
     statements = parse_program(source.text)
+    stage("graph")
     graph = build_graph(statements, source.text, of=request.of)
+    stage("bindings")
     return graph, resolve(graph, source.bindings, request.at)
 
 
@@ -91,22 +102,26 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
 
 
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
-            check: bool | CheckKind = True, mode: NumberMode = NumberMode.AUTO) -> Report:
+            check: bool | CheckKind = True, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent) -> Report:
     """Forward, backward and the finite-difference check (`check`: False or CheckKind.NONE skips it)."""
     kind = CheckKind.AUTO if check is True else (CheckKind.NONE if check is False else check)
     try:
+        stage("forward")
         forward = run_forward(graph, bindings, numeric=choose_numeric(graph, bindings, mode))
+        stage("backward")
         trace = run_backward(forward)
         reported = _reported_nodes(trace, wrt)
+        stage("check")
         checks, method = run_check(kind, trace, reported) if check is not False else ([], METHOD)
     except BackpropError as error:
         raise error.located(graph.source, "program") if error.span is not None else error
     return Report(trace, reported, checks, method)
 
 
-def run(request: Request) -> Report:
-    graph, bindings = load(request)
-    report = analyse(graph, bindings, request.wrt, request.check, request.mode or NumberMode.AUTO)
+def run(request: Request, stage: Stage = _silent) -> Report:
+    graph, bindings = load(request, stage)
+    report = analyse(graph, bindings, request.wrt, request.check, request.mode or NumberMode.AUTO, stage)
+    stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)
     return report

@@ -114,6 +114,9 @@ def format_decimal(x: mpmath.mpf | None, digits: int = 10) -> str:
         return ""
     if x == 0:
         return "0"
+    if type(x) is float:
+        text = format(x, f".{digits}g")
+        return text[:-2] if text.endswith(".0") else text
     text = mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
     return text[:-2] if text.endswith(".0") else text
 

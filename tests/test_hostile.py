@@ -72,3 +72,21 @@ def test_dunder_names_are_just_names():
                         "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("__builtins__,2,3,")
+
+
+def test_exact_rationals_that_grow_switch_to_decimals_with_a_note():
+    """The logistic map 4x(1 - x) from 1/3: the exact numerator doubles in length every step."""
+    program = "# at: x=1/3\nh0 = x\n" + "\n".join(f"h{i} = 4*h{i-1}*(1 - h{i-1})" for i in range(1, 31))
+    result, seconds = run_cli("grad", "--file", "-", "--format", "json", stdin=program)
+    assert result.returncode == 0, result.stderr
+    data = __import__("json").loads(result.stdout)
+    assert data["gradients"]["x"]["is_exact"] is False and data["gradients"]["x"]["ok"] is True
+    assert any("50-digit decimals" in note for note in data["notes"])
+    assert seconds < 5
+
+
+def test_timeout_is_a_clean_error():
+    program = "# at: x=1/2\nh0 = x\n" + "\n".join(f"h{i} = tanh(h{i-1}) + 1/10" for i in range(1, 20001))
+    result, seconds = run_cli("grad", "--file", "-", "--timeout", "0.5", stdin=program)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: gave up after 0.5 s; the limit is --timeout 0.5")

@@ -113,6 +113,12 @@ def value_text(value: Value) -> str:
     return f"{exact} ≈ {decimal}"
 
 
+def assign_text(value: Value) -> str:
+    """`= 7`, `= tanh(1) ≈ 0.76`, or `≈ 0.76` for a value carried only as a decimal."""
+    text = value_text(value)
+    return text if text.startswith("≈") else "= " + text
+
+
 def number_text(value: Value, digits: int = 10) -> str:
     """A compact form for products: the exact rational, else the decimal, else the formula."""
     if value.approx is None:

@@ -14,9 +14,11 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     forward = trace.forward
     graph = forward.graph
     lines: list[str] = []
-    if forward.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
+    if forward.numeric:
+        lines.append(messages("note.numeric", nodes=f"{limits.EXACT_MODE_MAX_NODES:,}"))
+    elif forward.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
         lines.append(messages("note.decimal", digits=limits.DECIMAL_DIGITS,
-                              count=limits.MAX_EXACT_EXPRESSION_NODES))
+                              count=limits.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
     unbound = [graph.nodes[i].name for i in graph.inputs if forward.values[i].approx is None]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))

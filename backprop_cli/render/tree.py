@@ -15,16 +15,69 @@ from rich.tree import Tree
 
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
+from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import gradient_table
 from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
-                                        operand, shorten, value_text)
+                                        operand, shorten, value_text, assign_text)
 
 MAX_TREE_LINES = 2_000
+SUMMARY_NODES = 2_000  # explain prints a summary beyond this many graph nodes (--full for everything)
+SUMMARY_ROWS = 10
 
 
-def render_explain(report: Report, messages: Messages) -> RenderableType:
+def render_summary(report: Report, messages: Messages) -> RenderableType:
+    """A big graph: the output, the largest and smallest gradients, --wrt ones, the check."""
+    from rich import box
+    trace = report.trace
+    graph = trace.forward.graph
+    out = graph.nodes[trace.output]
+    checks = {c.node: c for c in report.checks}
+    reached = graph.ancestors_of(trace.output)
+    numeric = [i for i in graph.inputs if reached[i] and trace.gradients.get(i) is not None
+               and trace.gradients[i].approx is not None]
+    by_size = sorted(numeric, key=lambda i: abs(trace.gradients[i].approx))
+    parts: list[RenderableType] = [
+        Text(messages("summary.heading", nodes=f"{len(graph.nodes):,}", inputs=f"{len(graph.inputs):,}",
+                      steps=f"{len(trace.steps):,}"), style="bold"),
+        Text(f"{node_label(out)} {assign_text(trace.forward.values[trace.output])}", style="green"),
+    ]
+
+    def table(title: str, indices: list[int]) -> Table:
+        result = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
+        for key in ("input", "value"):
+            result.add_column(messages(f"column.{key}"))
+        result.add_column(messages("column.gradient", out=node_label(out)), justify="right")
+        result.add_column(messages("column.check"), justify="center")
+        for i in indices:
+            check = checks.get(i)
+            result.add_row(node_label(graph.nodes[i]), value_text(trace.forward.values[i]),
+                           number_text(trace.gradients[i]), messages(f"check.{check.status.value}") if check else "")
+        return result
+
+    explicit = [i for i in report.wrt if graph.nodes[i].kind is not NodeKind.INPUT]
+    if explicit:
+        parts.append(table(messages("summary.asked"), explicit))
+    parts.append(table(messages("summary.largest", n=min(SUMMARY_ROWS, len(by_size))), by_size[::-1][:SUMMARY_ROWS]))
+    parts.append(table(messages("summary.smallest", n=min(SUMMARY_ROWS, len(by_size))), by_size[:SUMMARY_ROWS]))
+    errors = [c for c in report.checks if c.error is not None]
+    if errors:
+        worst = max(errors, key=lambda c: c.error)
+        verdict = "summary.check_ok" if report.ok else "summary.check_failed"
+        parts.append(Text(messages(verdict, method=report.method, error=f"{worst.error:.1e}",
+                                   name=node_label(graph.nodes[worst.node])), style="green" if report.ok else "red"))
+    parts.append(Text(messages("summary.more"), style="dim"))
+    notes = notes_section(report, messages)
+    if notes is not None:
+        parts += [Text(""), notes]
+    return Group(*parts)
+
+
+def render_explain(report: Report, messages: Messages, full: bool = False) -> RenderableType:
+    """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
+    if not full and len(report.trace.forward.graph.nodes) > SUMMARY_NODES:
+        return render_summary(report, messages)
     parts: list[RenderableType] = [forward_section(report, messages), Text(""),
                                    backward_section(report, messages), Text(""),
                                    gradient_table(report, messages)]
@@ -46,11 +99,11 @@ def forward_section(report: Report, messages: Messages) -> RenderableType:
     table.add_column(style="green")
     bound = [i for i in graph.inputs if forward.values[i].approx is not None]
     for index in bound:
-        table.add_row(node_label(graph.nodes[index]), "", "= " + value_text(forward.values[index]))
+        table.add_row(node_label(graph.nodes[index]), "", assign_text(forward.values[index]))
     for name, index, _ in graph.statements:
         node = graph.nodes[index]
         table.add_row(name, "= " + shorten(node.text, 60),
-                      "= " + value_text(forward.values[index]))
+                      assign_text(forward.values[index]))
         if index == report.trace.output:
             break
     return table
@@ -68,7 +121,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
     text = Text()
     text.append(node_label(node), style="bold cyan")
-    text.append(" = " + value_text(trace.forward.values[step.source]), style="green")
+    text.append(" " + assign_text(trace.forward.values[step.source]), style="green")
     local_formula = formula_text(step.local_formula, tmpl.variables, operands)
     local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
     local_number = number_text(step.local)
@@ -117,7 +170,7 @@ def backward_section(report: Report, messages: Messages) -> RenderableType:
     out = graph.nodes[trace.output]
     root_label = Text()
     root_label.append(node_label(out), style="bold cyan")
-    root_label.append(" = " + value_text(trace.forward.values[trace.output]), style="green")
+    root_label.append(" " + assign_text(trace.forward.values[trace.output]), style="green")
     root_label.append(f"    {derivative(out, out)} = 1", style="bold magenta")
     tree = Tree(root_label, guide_style="dim")
     steps_from: dict[int, list[int]] = {}

@@ -1,0 +1,162 @@
+"""The benchmark: backprop against micrograd, PyTorch and naive SymPy on the same graphs.
+
+    python benchmarks/run.py              # everything, medians of 5
+    python benchmarks/run.py --repeat 3 --quick   # smaller sizes only
+
+Every number is a whole process (start-up, parsing, passes, output), timed in this one run,
+so the ratios compare like with like. Peers that are not installed are skipped (micrograd:
+`pip install micrograd`; PyTorch: `pip install torch`). Naive SymPy is capped: it is run on
+the small programs only and stopped after --sympy-cap seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from programs import all_programs  # noqa: E402
+
+BACKPROP = shutil.which("backprop") or f"{sys.executable} -m backprop_cli"
+PYTHON = sys.executable
+
+
+def timed(command: list[str], timeout: float | None = None) -> tuple[float, str, int]:
+    """Wall time, stdout and peak memory (KiB) of one process."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "sys.stdout.write(r.stdout); sys.stderr.write(f'\\n@@ {time.perf_counter() - t} "
+             "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {r.returncode}\\n')")
+    result = subprocess.run([PYTHON, "-c", probe, *command], capture_output=True, text=True, timeout=timeout)
+    marker = result.stderr.rsplit("@@ ", 1)[-1].split()
+    seconds, peak, code = float(marker[0]), int(marker[1]), int(marker[2])
+    if code != 0:
+        raise RuntimeError(f"{command[:3]} exited {code}: {result.stderr[-500:]}")
+    return seconds, result.stdout, peak
+
+
+def median_time(command: list[str], repeat: int, timeout: float | None = None) -> tuple[float, str, int]:
+    runs = [timed(command, timeout) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), runs[-1][1], max(r[2] for r in runs)
+
+
+def available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def agree(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="skip the 100,000-node MLP")
+    parser.add_argument("--sympy-cap", type=float, default=60.0)
+    parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
+    programs = all_programs()
+    if args.quick:
+        programs.pop("mlp-100k")
+    peers = [p for p, module in (("micrograd", "micrograd"), ("torch", "torch")) if available(module)]
+    rows = []
+    lines: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    # start-up and exact mode against the cold-start floor
+    floor, _, _ = median_time([PYTHON, "-c", "import sympy, rich, typer"], args.repeat)
+    linear, _, _ = median_time([*BACKPROP.split(), "grad", "--sample", "linear"], args.repeat)
+    two_layer, _, _ = median_time([*BACKPROP.split(), "explain", "--sample", "two-layer", "--exact"], args.repeat)
+    say("## Start-up and exact mode (medians of %d)" % args.repeat)
+    say()
+    say("| run | seconds | × cold-start floor | target |")
+    say("|---|---|---|---|")
+    say(f"| `python -c \"import sympy, rich, typer\"` (the floor) | {floor:.3f} | 1.00 | |")
+    say(f"| `backprop grad --sample linear` | {linear:.3f} | {linear / floor:.2f} | ≤ 1.2 |")
+    say(f"| `backprop explain --sample two-layer --exact` | {two_layer:.3f} | {two_layer / floor:.2f} | ≤ 1.5 |")
+    for name, (text, network) in programs.items():
+        program = folder / f"{name}.bp"
+        program.write_text(text)
+        spec = folder / f"{name}.json"
+        names = list(network.values)[:3] + (["t0"] if "t0" in network.values else [])
+        spec.write_text(json.dumps({"spec": dataclasses.asdict(network), "names": names}))
+        seconds, out, peak = median_time([*BACKPROP.split(), "grad", "--file", str(program), "--format", "json",
+                                          "--timeout", "0"], args.repeat if name != "mlp-100k" else max(1, min(args.repeat, 3)))
+        data = json.loads(out)
+        nodes = len(data["nodes"])
+        ours = {n: data["gradients"][n]["float"] for n in names}
+        row = {"program": name, "nodes": nodes, "backprop": seconds, "memory": peak, "check": data["check"]["ok"]}
+        if name == "mlp-100":
+            exact, _, _ = median_time([*BACKPROP.split(), "grad", "--file", str(program), "--exact"], args.repeat)
+            say(f"| `backprop grad` on mlp-100 ({nodes} nodes), exact | {exact:.3f} | {exact / floor:.2f} | ≤ 1.5 |")
+        for peer in peers:
+            peer_seconds, peer_out, _ = median_time([PYTHON, str(HERE / "peers.py"), peer, str(spec)],
+                                                    args.repeat if name != "mlp-100k" else max(1, min(args.repeat, 3)))
+            gradients = json.loads(peer_out)["gradients"]
+            row[peer] = peer_seconds
+            row[f"{peer} agrees"] = all(agree(ours[n], gradients[n]) for n in names)
+        if nodes <= 1_500:  # naive SymPy: the small programs only, and capped
+            try:
+                sympy_seconds, sympy_out, _ = timed([PYTHON, str(HERE / "peers.py"), "sympy", str(spec)],
+                                                    timeout=args.sympy_cap)
+                row["sympy"] = sympy_seconds
+                row["sympy agrees"] = all(agree(ours[n], json.loads(sympy_out)["gradients"][n]) for n in names)
+            except subprocess.TimeoutExpired:
+                row["sympy"] = math.inf
+        rows.append(row)
+    say()
+    say(f"## Whole-process wall time, `backprop grad --format json` and peers (medians; 100k: of {max(1, min(args.repeat, 3))})")
+    say()
+    header = ["program", "nodes", "backprop s", "µs/node", "peak MiB", "check"]
+    for peer in peers:
+        header += [f"{peer} s", f"backprop ÷ {peer}", "agree"]
+    header += ["naive SymPy s"]
+    say("| " + " | ".join(header) + " |")
+    say("|" + "---|" * len(header))
+    for row in rows:
+        cells = [row["program"], f"{row['nodes']:,}", f"{row['backprop']:.2f}",
+                 f"{1e6 * row['backprop'] / row['nodes']:.1f}", f"{row['memory'] / 1024:.0f}", str(row["check"])]
+        for peer in peers:
+            cells += [f"{row[peer]:.2f}", f"{row['backprop'] / row[peer]:.1f}", "✓" if row[f"{peer} agrees"] else "✗"]
+        sympy_cell = "—" if "sympy" not in row else (f"> {args.sympy_cap:.0f} (stopped)" if row["sympy"] == math.inf
+                                                      else f"{row['sympy']:.2f}")
+        cells.append(sympy_cell)
+        say("| " + " | ".join(cells) + " |")
+    mlps = [r for r in rows if r["program"].startswith("mlp")]
+    say()
+    say("## Growth of backprop's time per 10× nodes (MLPs)")
+    say()
+    for small, big in zip(mlps, mlps[1:]):
+        size = big["nodes"] / small["nodes"]
+        growth = big["backprop"] / small["backprop"]
+        say(f"- {small['program']} → {big['program']}: {size:.1f}× nodes, {growth:.1f}× time "
+            f"({growth ** (1 / math.log10(size)):.1f}× per 10×)")
+    if len(mlps) >= 3:
+        first, last = mlps[1], mlps[-1]
+        size = last["nodes"] / first["nodes"]
+        growth = last["backprop"] / first["backprop"]
+        say(f"- {first['program']} → {last['program']}: {size:.0f}× nodes, {growth:.1f}× time "
+            f"({growth ** (1 / math.log10(size)):.1f}× per 10×; target ≤ 12×)")
+    if args.markdown:
+        args.markdown.write_text("\n".join(lines) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Number modes, the fast check, big output and deep graphs (issue: scale and speed).
+Timing targets live in benchmarks/run.py, not here."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from backprop_cli.check import CheckKind, CheckStatus
+from backprop_cli.engine import NumberMode, Request, analyse, load, run
+from backprop_cli.errors import BackpropError
+from backprop_cli.source import BindingText, from_sample, from_text
+
+
+def mlp_program(width: int, inputs: int) -> str:
+    lines, values = [], {}
+    for i in range(inputs):
+        values[f"x{i}"] = f"{(i % 7) / 10 - 0.3:.1f}"
+    for j in range(width):
+        terms = []
+        for i in range(inputs):
+            values[f"w{j}_{i}"] = f"{((i * 31 + j * 17) % 13) / 20 - 0.3:.2f}"
+            terms.append(f"w{j}_{i}*x{i}")
+        lines.append(f"h{j} = tanh({' + '.join(terms)})")
+    lines.append("L = (" + " + ".join(f"h{j}" for j in range(width)) + " - 1)^2/2")
+    return "# at: " + ", ".join(f"{k}={v}" for k, v in values.items()) + "\n" + "\n".join(lines)
+
+
+BIG = mlp_program(30, 30)  # 30 + 900 inputs, about 2,800 nodes: numeric by the size rule
+
+
+def test_the_size_rule_picks_the_numeric_mode_and_it_agrees_with_exact():
+    graph, bindings = load(Request(from_text(BIG)))
+    assert len(graph.nodes) > 2_000
+    numeric = analyse(graph, bindings, check=CheckKind.NONE)
+    exact = analyse(graph, bindings, check=CheckKind.NONE, mode=NumberMode.EXACT)
+    assert numeric.trace.forward.numeric and not exact.trace.forward.numeric
+    for index in numeric.wrt:
+        a, b = numeric.trace.gradients[index].approx, float(exact.trace.gradients[index].approx)
+        assert abs(a - b) <= 1e-12 * max(1, abs(b))
+
+
+def test_numeric_can_be_forced_on_a_small_program():
+    report = run(Request(from_sample("linear"), mode=NumberMode.NUMERIC))
+    assert report.trace.forward.numeric
+    assert [report.trace.gradients[i].approx for i in report.wrt] == [-6.0, -9.0, -3.0, 3.0]
+    assert all(c.status is CheckStatus.OK for c in report.checks)
+
+
+def test_numeric_needs_every_input():
+    with pytest.raises(BackpropError, match="--numeric needs a value for every input; unbound: w, b, t"):
+        run(Request(from_text("y = w*x + b; L = (y - t)^2/2"), [BindingText("x=2", "--at")], mode=NumberMode.NUMERIC))
+
+
+def test_the_fast_check_is_chosen_for_many_inputs_and_catches_a_wrong_gradient():
+    graph, bindings = load(Request(from_text(BIG)))
+    report = analyse(graph, bindings)
+    assert report.method.startswith("directional")
+    assert {c.status for c in report.checks} == {CheckStatus.OK}
+    # Corrupt one gradient: the directional check must notice.
+    from backprop_cli.check import directional_check
+    from backprop_cli.numbers import Value
+
+    victim = report.wrt[5]
+    report.trace.gradients[victim] = Value(None, report.trace.gradients[victim].approx + 1e-3)
+    checks, _ = directional_check(report.trace, report.wrt)
+    assert {c.status for c in checks} == {CheckStatus.MISMATCH}
+
+
+def test_check_choices(cli):
+    code, out, _ = cli("grad", "--sample", "linear", "--check", "none", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["check"]["method"] == "none (--check none)"
+    assert data["gradients"]["w"]["ok"] is None and data["gradients"]["w"]["status"] == "skipped"
+    code, out, _ = cli("grad", "--sample", "linear", "--check", "fast", "--format", "json")
+    data = json.loads(out)
+    assert data["check"]["method"].startswith("directional") and data["check"]["ok"] is True
+
+
+def test_exact_and_numeric_flags(cli):
+    code, _, err = cli("grad", "--sample", "linear", "--exact", "--numeric")
+    assert code == 2 and "exclude each other" in err
+    code, out, _ = cli("grad", "--sample", "two-layer", "--numeric", "--format", "csv")
+    rows = {r["input"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert float(rows["w11"]["float"]) == pytest.approx(0.7241237472306852, rel=1e-14)
+
+
+def test_explain_on_a_big_graph_prints_a_summary(cli):
+    code, out, _ = cli("explain", BIG, "--wrt", "h3,x0")
+    assert code == 0
+    assert out.startswith("Summary: ")
+    assert "Gradients asked for with --wrt" in out and "The 10 largest gradients" in out
+    assert "--full prints every step" in out
+    assert "Numeric mode (past 2,000 nodes, or --numeric)" in out
+    assert len(out.splitlines()) < 80
+
+
+def test_grad_json_and_csv_print_everything(cli):
+    code, out, _ = cli("grad", BIG, "--format", "csv")
+    assert code == 0 and len(out.splitlines()) == 1 + 930
+    code, out, _ = cli("grad", BIG, "--format", "json")
+    assert len(json.loads(out)["gradients"]) == 930
+
+
+def test_a_deep_chain_of_10000_statements_works():
+    program = "# at: x=1/2\nh0 = x\n" + "\n".join(f"h{i} = sin(h{i - 1}) + 1/10" for i in range(1, 10_001))
+    report = run(Request(from_text(program)))
+    assert report.trace.forward.numeric and report.ok
+    assert report.checks[0].status is CheckStatus.OK
+
+
+def test_a_long_sum_does_not_cost_quadratic_text():
+    program = "# at: x=1\nf = " + " + ".join(["x"] * 20_000)
+    report = run(Request(from_text(program)))
+    assert report.trace.gradients[report.wrt[0]].approx == 20_000
+    assert len(report.trace.forward.graph.nodes[report.trace.output].text) < 500
+
+
+def test_honest_big_input_250000_nodes_is_accepted():
+    """SPEC §7: 250,000 graph nodes and 4 MB of text are accepted (with their bindings in `# at:`)."""
+    count = 84_000
+    values = ", ".join(f"a{i}={i % 10}" for i in range(count))
+    body = "\n".join(f"p{i} = a{i}*a{(i + 1) % count}" for i in range(count))
+    total = "L = " + " + ".join(f"p{i}" for i in range(count))
+    program = f"# at: {values}\n{body}\n{total}\n"
+    program += "#" + " " * (4_000_000 - len(program)) + "\n"  # padded past 4 MB
+    graph, bindings = load(Request(from_text(program)))
+    assert len(program) > 4_000_000 and len(graph.nodes) >= 250_000
+    report = analyse(graph, bindings, check=CheckKind.NONE)
+    a0 = graph.names["a0"]
+    assert report.trace.gradients[a0].approx == 1.0 + 9.0  # ∂/∂a0 of a0*a1 + a62499*a0
