@@ -19,7 +19,7 @@ from backprop_cli import limits
 from backprop_cli.backward import Trace
 from backprop_cli.forward import evaluate_decimals, leaf_decimals
 from backprop_cli.graph import NodeKind
-from backprop_cli.numbers import Value, to_mpf
+from backprop_cli.numbers import Value
 
 METHOD = (f"central difference in {limits.FD_DIGITS}-digit arithmetic, "
           f"h = 1e{limits.FD_STEP_EXPONENT}·max(1, |x|), tolerance {limits.FD_TOLERANCE:g} "

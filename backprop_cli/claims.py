@@ -24,7 +24,7 @@ from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.numbers import Value, to_mpf
+from backprop_cli.numbers import Value, expression_size, to_mpf
 from backprop_cli.parse import parse_program, suggest
 
 DEFAULT_TOLERANCE = 1e-6
@@ -165,7 +165,6 @@ def _check_one(report: Report, claim: Claim, tolerance: float | None) -> ClaimRe
     trace = report.trace
     graph = trace.forward.graph
     node = graph.names[claim.name]
-    correct = trace.gradients[node]
     claim_graph = _claim_graph(claim, graph)
     unbound = _unbound_inputs(report)
     if not claim_graph.inputs and not unbound:
@@ -220,7 +219,6 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
     symbolic_verdict = None
     if (correct.exact is not None and claimed_formula.exact is not None and not trace.gradient_abbreviations
             and not trace.forward.abbreviations):
-        from backprop_cli.numbers import expression_size
         if expression_size(correct.exact - claimed_formula.exact, MAX_SIMPLIFY_NODES) <= MAX_SIMPLIFY_NODES:
             symbolic_verdict = sp.simplify(correct.exact - claimed_formula.exact) == 0
     unbound = _unbound_inputs(report)

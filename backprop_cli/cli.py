@@ -253,7 +253,7 @@ def grad(
     _guarded(action, timeout)
 
 
-class CheckFormat(str, Enum):
+class TextOrJson(str, Enum):
     text = "text"
     json = "json"
 
@@ -275,7 +275,7 @@ def check(
                                                  show_default=False)] = None,
     junit: Annotated[Optional[str], typer.Option("--junit", help="With --cases: also write a JUnit XML report here.",
                                                  show_default=False)] = None,
-    format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", help="Output format.")] = TextOrJson.text,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -298,7 +298,7 @@ def check(
                     sys.stderr.write(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
                 _write_text(junit, check_view.junit_xml(results, messages))
-            if format is CheckFormat.json:
+            if format is TextOrJson.json:
                 sys.stdout.write(check_view.render_json(check_view.cases_data(results, messages)))
             else:
                 _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
@@ -315,7 +315,7 @@ def check(
             raise BackpropError(f"--tol {tol}: the tolerance must be a non-negative number")
         graph, bindings = engine.load(_request(program, file, sample, at, of, None))
         outcome = check_claims(graph, bindings, parse_claims(expect), tol)
-        if format is CheckFormat.json:
+        if format is TextOrJson.json:
             sys.stdout.write(check_view.render_json(check_view.outcome_data(outcome, messages)))
         else:
             _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
@@ -383,11 +383,6 @@ class QuizLevel(str, Enum):
     formulas = "formulas"
 
 
-class QuizFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 @app.command()
 def quiz(
     program: Program = None,
@@ -399,8 +394,8 @@ def quiz(
                                                            "formulas: symbolic local derivatives.")] = QuizLevel.values,
     tol: Annotated[Optional[float], typer.Option("--tol", help="Relative tolerance for decimal answers "
                                                                "(default 0.001).", show_default=False)] = None,
-    format: Annotated[QuizFormat, typer.Option("--format", help="json: the score as JSON on stdout "
-                                                                "(the dialogue goes to stderr).")] = QuizFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", help="json: the score as JSON on stdout "
+                                                                "(the dialogue goes to stderr).")] = TextOrJson.text,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -420,13 +415,13 @@ def quiz(
             symbolic = engine.analyse(graph_, {}, check=False) if level is QuizLevel.formulas else None
             questions = tutor.build_questions(report, messages, level.value, symbolic)
         names = tutor.values_by_name(symbolic or report)
-        view = QuizConsole(messages, to_stderr=format is QuizFormat.json)
+        view = QuizConsole(messages, to_stderr=format is TextOrJson.json)
         view.intro(graph_, tolerance)
         result = tutor.run_quiz(questions, view.ask, view.say,
                                 lambda expected, answer: tutor.judge(expected, answer, names, tolerance), messages,
                                 tutor.headings(report, messages))
         view.summary(result, len(questions))
-        if format is QuizFormat.json:
+        if format is TextOrJson.json:
             sys.stdout.write(view.json_summary(result, len(questions), level.value))
         return EXIT_OK
 

@@ -25,6 +25,12 @@ from backprop_cli.parse import parse_program, suggest
 from backprop_cli.source import BindingText, ProgramSource
 
 
+class NumberMode(str, Enum):
+    AUTO = "auto"
+    EXACT = "exact"
+    NUMERIC = "numeric"
+
+
 @dataclass(frozen=True)
 class Request:
     source: ProgramSource
@@ -32,7 +38,7 @@ class Request:
     of: str | None = None
     wrt: list[str] | None = None
     lr: str | None = None
-    mode: "NumberMode" = None  # type: ignore[assignment]  # AUTO when None
+    mode: NumberMode = NumberMode.AUTO
     check: CheckKind = CheckKind.AUTO
 
 
@@ -82,12 +88,6 @@ def load(request: Request, stage: Stage = _silent) -> tuple[Graph, dict[str, sp.
     return graph, resolve(graph, source.bindings, request.at)
 
 
-class NumberMode(str, Enum):
-    AUTO = "auto"
-    EXACT = "exact"
-    NUMERIC = "numeric"
-
-
 def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode) -> bool:
     """Numeric (floats) past EXACT_MODE_MAX_NODES nodes, or when asked; never with unbound inputs."""
     if mode is NumberMode.EXACT:
@@ -120,7 +120,7 @@ def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = 
 
 def run(request: Request, stage: Stage = _silent) -> Report:
     graph, bindings = load(request, stage)
-    report = analyse(graph, bindings, request.wrt, request.check, request.mode or NumberMode.AUTO, stage)
+    report = analyse(graph, bindings, request.wrt, request.check, request.mode, stage)
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)

@@ -160,7 +160,7 @@ class _Builder:
             if target in taken_names:
                 raise BackpropError(
                     f"the last expression would be called '{target}', but '{target}' is already used",
-                    statement.span, hint=f"give the last expression its own name: L = ...")
+                    statement.span, hint="give the last expression its own name: L = ...")
         else:
             span = statement.target_span
             if target in RESERVED:

@@ -16,13 +16,11 @@ import dataclasses
 import importlib.util
 import json
 import math
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).parent

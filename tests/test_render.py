@@ -4,7 +4,7 @@ from rich.console import Console
 
 from backprop_cli.engine import Request, run
 from backprop_cli.i18n import Messages
-from backprop_cli.render.common import formula_text, grouped, shorten, value_text
+from backprop_cli.render.common import formula_text, grouped, shorten
 from backprop_cli.render.tree import render_explain
 from backprop_cli.source import from_sample
 

@@ -6,7 +6,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from backprop_cli.cases import CaseResult

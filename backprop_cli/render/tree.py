@@ -15,7 +15,6 @@ from rich.tree import Tree
 
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
-from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import gradient_table
