@@ -44,7 +44,7 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
 
 
 # A plain decimal literal, the common case (a network's 50,000 weights): read directly.
-_PLAIN_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")  # ASCII digits only
 
 
 def constant_value(text: str, origin: str) -> sp.Expr:

@@ -20,6 +20,7 @@ import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.bindings import split_top_level
+from backprop_cli.check import CheckKind
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
@@ -149,7 +150,7 @@ def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim]
                                 hint="names: " + ", ".join(graph.names))
         if claim.name not in wrt:
             wrt.append(claim.name)
-    report = analyse(graph, bindings, wrt, check=False)
+    report = analyse(graph, bindings, wrt, check=CheckKind.NONE)
     results = [_check_one(report, claim, tolerance) for claim in claims]
     return CheckOutcome(report, results)
 
@@ -229,7 +230,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
         if result.points_checked >= RANDOM_POINTS:
             break
         try:
-            at_point = analyse(graph, {**base, **point}, [claim.name], check=False)
+            at_point = analyse(graph, {**base, **point}, [claim.name], check=CheckKind.NONE)
         except BackpropError:
             continue  # outside the program's domain: not a point where the claim is judged
         truth = at_point.trace.gradients[node]

@@ -350,7 +350,7 @@ def graph(
     """
     def action() -> int:
         graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-        trace = engine.analyse(graph_, bindings, check=False).trace
+        trace = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE).trace
         if format is GraphFormat.text:
             from backprop_cli.render.graph_text import render_graph_text
 
@@ -411,8 +411,8 @@ def quiz(
         tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
         with deadline(timeout):  # not while waiting for the student
             graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-            report = engine.analyse(graph_, bindings, check=False)
-            symbolic = engine.analyse(graph_, {}, check=False) if level is QuizLevel.formulas else None
+            report = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE)
+            symbolic = engine.analyse(graph_, {}, check=engine.CheckKind.NONE) if level is QuizLevel.formulas else None
             questions = tutor.build_questions(report, messages, level.value, symbolic)
         names = tutor.values_by_name(symbolic or report)
         view = QuizConsole(messages, to_stderr=format is TextOrJson.json)

@@ -16,7 +16,7 @@ import sympy as sp
 from backprop_cli import limits
 from backprop_cli.backward import Trace, run_backward
 from backprop_cli.bindings import constant_value, resolve
-from backprop_cli.check import METHOD, CheckKind, GradientCheck, run_check
+from backprop_cli.check import CheckKind, GradientCheck, run_check
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
@@ -102,9 +102,8 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
 
 
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
-            check: bool | CheckKind = True, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent) -> Report:
-    """Forward, backward and the finite-difference check (`check`: False or CheckKind.NONE skips it)."""
-    kind = CheckKind.AUTO if check is True else (CheckKind.NONE if check is False else check)
+            check: CheckKind = CheckKind.AUTO, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent) -> Report:
+    """Forward, backward and the finite-difference check (CheckKind.NONE skips it)."""
     try:
         stage("forward")
         forward = run_forward(graph, bindings, numeric=choose_numeric(graph, bindings, mode))
@@ -112,7 +111,7 @@ def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = 
         trace = run_backward(forward)
         reported = _reported_nodes(trace, wrt)
         stage("check")
-        checks, method = run_check(kind, trace, reported) if check is not False else ([], METHOD)
+        checks, method = run_check(check, trace, reported)
     except BackpropError as error:
         raise error.located(graph.source, "program") if error.span is not None else error
     return Report(trace, reported, checks, method)

@@ -106,6 +106,8 @@ def _unexpected_character(text: str, i: int) -> BackpropError:
         hint = f"write '{_LOOKALIKES[char]}' instead"
     elif unicodedata.normalize("NFKC", char) != char and unicodedata.normalize("NFKC", char).isascii():
         hint = f"this looks like '{unicodedata.normalize('NFKC', char)}'; type it in plain ASCII"
+    elif unicodedata.decimal(char, None) is not None:
+        hint = f"write the ASCII digit {unicodedata.decimal(char)}"
     elif char in "\"'":
         hint = "the language has no strings; names and numbers only"
     elif char == "[" or char == "{":

@@ -14,10 +14,8 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports():
-    from backprop_cli.engine import Request, run
-    from backprop_cli.errors import BackpropError
-    from backprop_cli.source import BindingText, from_text
+# Filled by main(), inside atheris' instrumentation, so coverage guides the fuzzer.
+run = Request = BackpropError = BindingText = from_text = None
 
 SEEDS = ["y = w*x + b; L = (y - t)^2/2\x00x=2,w=3,b=1,t=10", "c = a + b; d = b + 1; e = c * d\x00a=2,b=1",
          "f = sigmoid(w0*x0 + w1)\x00w0=2,x0=-1,w1=1/3", "f = relu(x) + abs(x) + max(x, y)\x00x=0,y=0",
@@ -45,9 +43,14 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    global run, Request, BackpropError, BindingText, from_text
     if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
         write_seeds(sys.argv[2])
         return
+    with atheris.instrument_imports():
+        from backprop_cli.engine import Request, run
+        from backprop_cli.errors import BackpropError
+        from backprop_cli.source import BindingText, from_text
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
 

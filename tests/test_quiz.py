@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from backprop_cli.check import CheckKind
 from backprop_cli.engine import Request, analyse, load
 from backprop_cli.i18n import Messages
 from backprop_cli.quiz import build_questions
@@ -16,7 +17,7 @@ BRANCH = ["3", "2", "6", "2", "3", "1", "1", "1", "5"]
 
 def answers_for(sample):
     graph, bindings = load(Request(from_sample(sample)))
-    report = analyse(graph, bindings, check=False)
+    report = analyse(graph, bindings, check=CheckKind.NONE)
     return [q.answer_text.split(" ≈ ")[-1] for q in build_questions(report, Messages("en"))]
 
 
