@@ -17,7 +17,7 @@ from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import notes_lines
-from backprop_cli.render.table import gradient_table
+from backprop_cli.render.table import check_mark, gradient_table
 from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
                                         operand, shorten, value_text, assign_text)
 
@@ -85,7 +85,28 @@ def render_explain(report: Report, messages: Messages, full: bool = False) -> Re
     notes = notes_section(report, messages)
     if notes is not None:
         parts += [Text(""), notes]
+    parts += [Text(""), result_line(report, messages)]
     return Group(*parts)
+
+
+RESULT_ITEMS = 12
+
+
+def result_line(report: Report, messages: Messages) -> Text:
+    """The last line: each reported gradient with its check mark, the answer a student looks for."""
+    trace = report.trace
+    graph = trace.forward.graph
+    out = graph.nodes[trace.output]
+    text = Text(messages("tree.result") + " ", style="bold")
+    for k, check in enumerate(report.checks[:RESULT_ITEMS]):
+        if k:
+            text.append("   ")
+        text.append(f"{derivative(out, graph.nodes[check.node])} = {number_text(trace.gradients[check.node])} ",
+                    style="bold magenta")
+        text.append_text(check_mark(check.status, messages))
+    if len(report.checks) > RESULT_ITEMS:
+        text.append("   " + messages("tree.result_more", n=len(report.checks) - RESULT_ITEMS), style="dim")
+    return text
 
 
 def forward_section(report: Report, messages: Messages) -> RenderableType:
