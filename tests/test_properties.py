@@ -30,7 +30,12 @@ UNARY = {
 }
 BINARY = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
-    "max": sp.Max, "min": sp.Min,
+    "max": sp.Max, "min": sp.Min, "pow": lambda a, b: a**b,
+}
+# functions with a constant second argument: log(·, base), leaky_relu(·, slope)
+WITH_PARAMETER = {
+    "log": (sp.Integer(2), lambda a, base: sp.log(a) / sp.log(base)),
+    "leaky_relu": (sp.Rational(1, 5), lambda a, slope: sp.Piecewise((a, a > 0), (slope * a, True))),
 }
 
 
@@ -50,7 +55,12 @@ def expressions(draw, names, depth):
             return name, SYMBOLS[name]
         value = draw(st.sampled_from([sp.Integer(1), sp.Integer(2), sp.Integer(3), sp.Rational(1, 2), sp.Rational(3, 4)]))
         return (str(value) if value.q == 1 else f"({value})"), value
-    kind = draw(st.sampled_from(["unary", "binary", "binary", "power", "neg"]))
+    kind = draw(st.sampled_from(["unary", "binary", "binary", "power", "neg", "parameter"]))
+    if kind == "parameter":
+        name = draw(st.sampled_from(sorted(WITH_PARAMETER)))
+        parameter, function = WITH_PARAMETER[name]
+        text, expr = draw(expressions(names, depth - 1))
+        return f"{name}({text}, {parameter})", build(function, expr, parameter)
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
         text, expr = draw(expressions(names, depth - 1))
@@ -65,7 +75,7 @@ def expressions(draw, names, depth):
     op = draw(st.sampled_from(sorted(BINARY)))
     left_text, left = draw(expressions(names, depth - 1))
     right_text, right = draw(expressions(names, depth - 1))
-    if op in ("max", "min"):
+    if op in ("max", "min", "pow"):
         return f"{op}({left_text}, {right_text})", build(BINARY[op], left, right)
     return f"({left_text} {op} {right_text})", build(BINARY[op], left, right)
 
