@@ -81,7 +81,7 @@ def read_limited(path: str, what: str) -> str:
         raise BackpropError(f"{what} '{path}' has more than {limit:,} characters; the limit is {limit:,} characters")
     if "\x00" in data:
         raise BackpropError(f"{what} '{path}' contains a NUL byte; is it a binary file?")
-    return data
+    return data.removeprefix("\ufeff")  # editors on Windows start UTF-8 files with a byte-order mark
 
 
 def from_file(path: str) -> ProgramSource:

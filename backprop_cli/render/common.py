@@ -54,7 +54,7 @@ class _LabelPrinter(StrPrinter):
     """SymPy's plain text, with placeholders shown as the user's operands."""
 
     def __init__(self, labels: dict[sp.Symbol, str], call_labels: dict[sp.Symbol, str] | None = None):
-        super().__init__({"order": "none"})
+        super().__init__()
         self.labels = labels
         self.call_labels = call_labels or {}  # a placeholder alone as a function's argument
 
@@ -113,9 +113,12 @@ def value_text(value: Value) -> str:
     return f"{exact} ≈ {decimal}"
 
 
-def assign_text(value: Value) -> str:
-    """`= 7`, `= tanh(1) ≈ 0.76`, or `≈ 0.76` for a value carried only as a decimal."""
+def assign_text(value: Value, label: str | None = None) -> str:
+    """`= 7`, `= tanh(1) ≈ 0.76`, `≈ 0.76` for a value carried only as a decimal, and nothing
+    for an unbound input (its value is its own name)."""
     text = value_text(value)
+    if label is not None and text == label:
+        return ""
     return text if text.startswith("≈") else "= " + text
 
 

@@ -32,7 +32,8 @@ def render_dot(trace: Trace) -> str:
         rows = [f"<B>{_html(card.title)}</B>"]
         if not card.is_input:
             rows.append(f'<FONT POINT-SIZE="9">{_html(card.operation)}</FONT>')
-        rows.append(f'<FONT COLOR="#1a7f37">value {_html(card.value)}</FONT>')
+        if card.value:
+            rows.append(f'<FONT COLOR="#1a7f37">value {_html(card.value)}</FONT>')
         if card.gradient:
             rows.append(f'<FONT COLOR="#cf222e">{_html(card.gradient)}</FONT>')
         attributes = [f"label=<{'<BR/>'.join(rows)}>"]

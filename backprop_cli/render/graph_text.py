@@ -23,9 +23,10 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) ->
     body = Text()
     if not card.is_input:
         body.append(card.operation + "\n", style="dim")
-    body.append("= " + card.value, style="green")
+    if card.value:
+        body.append("= " + card.value + "\n", style="green")
     if card.gradient:
-        body.append("\n" + card.gradient, style="bold magenta" if card.fan_out > 1 else "magenta")
+        body.append(card.gradient, style="bold magenta" if card.fan_out > 1 else "magenta")
     for i, edge in enumerate(out_edges):
         last = i == len(out_edges) - 1
         body.append(f"\n{'└' if last else '├'}▶ {labels[edge.consumer]}", style="cyan")

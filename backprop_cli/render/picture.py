@@ -53,6 +53,12 @@ def operation_text(trace: Trace, index: int) -> str:
     return f"{node.op}({', '.join(parts)})"
 
 
+def _value(value, node, digits: int, width: int) -> str:
+    """The node's value, or "" for an unbound input (its value is its own name)."""
+    text = number_text(value, digits)
+    return "" if text == node.label else shorten(text, width * 2)
+
+
 def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard], list[EdgeCard]]:
     """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters."""
     forward = trace.forward
@@ -82,7 +88,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
             index=node.index,
             title=shorten(node.name, width) if node.name else shorten(node.text, width),
             operation=operation_text(trace, node.index),
-            value=shorten(number_text(forward.values[node.index], digits), width * 2),
+            value=_value(forward.values[node.index], node, digits, width),
             gradient=shorten(gradient_text, width * 3),
             is_input=node.kind is NodeKind.INPUT,
             is_output=node.index == trace.output,

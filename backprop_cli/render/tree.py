@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from backprop_cli.check import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
@@ -101,9 +102,11 @@ def result_line(report: Report, messages: Messages) -> Text:
     for k, check in enumerate(report.checks[:RESULT_ITEMS]):
         if k:
             text.append("   ")
-        text.append(f"{derivative(out, graph.nodes[check.node])} = {number_text(trace.gradients[check.node])} ",
+        text.append(f"{derivative(out, graph.nodes[check.node])} = {number_text(trace.gradients[check.node])}",
                     style="bold magenta")
-        text.append_text(check_mark(check.status, messages))
+        if check.status is not CheckStatus.SKIPPED:
+            text.append(" ")
+            text.append_text(check_mark(check.status, messages))
     if len(report.checks) > RESULT_ITEMS:
         text.append("   " + messages("tree.result_more", n=len(report.checks) - RESULT_ITEMS), style="dim")
     return text
@@ -141,7 +144,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
     text = Text()
     text.append(node_label(node), style="bold cyan")
-    text.append(" " + assign_text(trace.forward.values[step.source]), style="green")
+    text.append(" " + assign_text(trace.forward.values[step.source], node.label), style="green")
     local_formula = formula_text(step.local_formula, tmpl.variables, operands)
     local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
     local_number = number_text(step.local)
