@@ -208,9 +208,9 @@ def explain(
             console = Console(highlight=False, record=bool(save_svg or save_html))
             console.print(render_explain(report, messages, full))
             if save_svg:
-                _write_text(save_svg, console.export_svg(title="backprop explain", clear=False))
+                _write(save_svg, console.export_svg(title="backprop explain", clear=False))
             if save_html:
-                _write_text(save_html, console.export_html(clear=False))
+                _write(save_html, console.export_html(clear=False))
         return _exit_code(report)
 
     _guarded(action, timeout)
@@ -297,7 +297,7 @@ def check(
                 if case.error is not None:
                     sys.stderr.write(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
-                _write_text(junit, check_view.junit_xml(results, messages))
+                _write(junit, check_view.junit_xml(results, messages))
             if format is TextOrJson.json:
                 sys.stdout.write(check_view.render_json(check_view.cases_data(results, messages)))
             else:
@@ -357,7 +357,7 @@ def graph(
             if output not in (None, "-"):
                 console = Console(record=True, file=open(os.devnull, "w"), width=100, color_system=None)
                 console.print(render_graph_text(trace))
-                _write_text(output, console.export_text())
+                _write(output, console.export_text())
             else:
                 _stdout().print(render_graph_text(trace))
             return EXIT_OK
@@ -372,7 +372,7 @@ def graph(
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
-            _write_bytes(output, data)
+            _write(output, data)
         return EXIT_OK
 
     _guarded(action, timeout)
@@ -428,18 +428,11 @@ def quiz(
     _guarded(action)
 
 
-def _write_bytes(path: str, data: bytes) -> None:
+def _write(path: str, data: str | bytes) -> None:
+    """Write an output file (text as UTF-8); a failure is the usual error, exit code 2."""
     try:
         with open(path, "wb") as handle:
-            handle.write(data)
-    except OSError as exc:
-        raise BackpropError(f"cannot write '{path}': {exc.strerror or exc}") from None
-
-
-def _write_text(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
     except OSError as exc:
         raise BackpropError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
