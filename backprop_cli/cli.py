@@ -18,7 +18,7 @@ from backprop_cli import __version__, engine, source
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.deadline import cap_memory, deadline
 from backprop_cli.i18n import Messages, available_languages
-from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS
+from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
 
 app = typer.Typer(
     name="backprop",
@@ -350,6 +350,11 @@ def graph(
     """
     def action() -> int:
         graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
+        if format is not GraphFormat.dot and len(graph_.nodes) > MAX_PICTURE_NODES:
+            # Graphviz needs minutes for a 10,000-node layout, and no one can read it.
+            raise BackpropError(
+                f"the graph has {len(graph_.nodes):,} nodes; pictures are limited to {MAX_PICTURE_NODES:,}",
+                hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
         trace = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE).trace
         if format is GraphFormat.text:
             from backprop_cli.render.graph_text import render_graph_text

@@ -22,6 +22,7 @@ MAX_EXACT_EXPRESSION_NODES = 24
 # the program's intermediate names, whose definitions are listed.
 MAX_SYMBOLIC_EXPRESSION_NODES = 60
 
+MAX_PICTURE_NODES = 2_000          # graph --format text|svg|png (DOT text has no limit)
 MAX_LABEL_CHARS = 400              # a node's text in labels and JSON: longer ones keep start and end
 
 DECIMAL_DIGITS = 50                # significant digits of decimal values

@@ -118,3 +118,12 @@ def test_save_svg_and_html(cli, tmp_path):
     assert "branches&#160;add&#160;up" in svg.read_text()
     code, _, err = cli("explain", "--sample", "branch", "--format", "json", "--save-svg", str(svg))
     assert code == 2 and "record the tree view" in err
+
+
+def test_pictures_of_huge_graphs_are_refused_but_dot_is_not(cli):
+    program = "# at: x=1\nf = " + " + ".join(["x"] * 2_500)  # one input and 2,499 additions
+    code, _, err = cli("graph", program, "--format", "text")
+    assert code == 2
+    assert err.startswith("error: the graph has 2,500 nodes; pictures are limited to 2,000")
+    code, out, _ = cli("graph", program, "--format", "dot")
+    assert code == 0 and out.count(" -> ") == 2 * 2_499
