@@ -29,6 +29,7 @@ from backprop_cli.numbers import Value, expression_size, to_mpf
 from backprop_cli.parse import parse_program, suggest
 
 DEFAULT_TOLERANCE = 1e-6
+NUMERIC_TOLERANCE = 1e-12  # exact claims against a big program's floats (the numeric mode)
 RANDOM_POINTS = 6
 MAX_POINT_TRIES = 60
 MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
@@ -192,6 +193,8 @@ def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, to
             tol = DEFAULT_TOLERANCE if tolerance is None else tolerance
             if not claim.is_decimal and tolerance is None:
                 tol = 1e-30  # an exact claim against a value carried as a decimal
+            if type(correct.approx) is float:
+                tol = max(tol, NUMERIC_TOLERANCE)  # the numeric mode's floats carry ~16 digits
             ok = _close(claimed.approx, correct.approx, tol)
         else:
             method = "exact"
@@ -271,10 +274,10 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
     if correct is None:
         return []
     tol = (DEFAULT_TOLERANCE if tolerance is None else tolerance) if claim.is_decimal else 1e-20
-    tol = max(tol, 1e-20)
+    tol = max(tol, NUMERIC_TOLERANCE if type(correct) is float else 1e-20)
 
     def matches(candidate) -> bool:
-        return candidate is not None and not _close(candidate, correct, 1e-20) and _close(claimed, candidate, tol)
+        return candidate is not None and not _close(candidate, correct, tol) and _close(claimed, candidate, tol)
 
     def label(index: int) -> str:
         return grouped(node_label(graph.nodes[index], 32))
