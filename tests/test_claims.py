@@ -149,3 +149,10 @@ def test_claim_errors():
         outcome("y = w*x + b; L = (y - t)^2/2", ["w = 3"])
     with pytest.raises(BackpropError, match="a claim needs the form name=value"):
         parse_claims(["w"])
+
+
+def test_exact_claims_on_a_big_program_in_numeric_mode():
+    program = "# at: x=1/3, w=2\ns = " + " + ".join(["x"] * 2_100) + "\nf = s*w"
+    result = outcome(program, ["w=700", "x=4200", "w=701"])
+    assert result.report.trace.forward.numeric
+    assert [r.ok for r in result.results] == [True, True, False]
