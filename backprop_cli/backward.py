@@ -20,7 +20,7 @@ from backprop_cli.errors import BackpropError
 from backprop_cli.evaluate import compile_template, template_function
 from backprop_cli.forward import Forward, check_decimal, domain_error, evaluate_decimal, evaluate_float
 from backprop_cli.graph import NodeKind
-from backprop_cli.numbers import ONE, Value, compiled, exact_is_small, expression_size
+from backprop_cli.numbers import ONE, Value, exact_is_small, expression_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def _at_kink(formula: sp.Expr, variables, exact_args, decimal_args) -> bool:
             if point.xreplace(dict(zip(variables, exact_args))) == 0:
                 return True
         elif decimal_args is not None:
-            value = compiled(point, variables)(*decimal_args)
+            value = compile_template(point, tuple(variables), "mpmath")(*decimal_args)
             if abs(value) <= mpmath.mpf(10) ** (-(limits.DECIMAL_DIGITS - 5)):
                 return True
     return False

@@ -8,7 +8,6 @@ never by `eval` or `sympify`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import sympy as sp
 
@@ -18,13 +17,6 @@ from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
 from backprop_cli.parse import parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
-
-
-@dataclass(frozen=True)
-class Binding:
-    name: str
-    value: sp.Expr
-    origin: str
 
 
 def split_top_level(text: str) -> list[tuple[str, int]]:

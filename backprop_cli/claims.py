@@ -25,7 +25,7 @@ from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.numbers import Value, expression_size, to_mpf
+from backprop_cli.numbers import Value, expression_size
 from backprop_cli.parse import parse_program, suggest
 
 DEFAULT_TOLERANCE = 1e-6
@@ -351,11 +351,6 @@ def _tangents(report: Report, node: int) -> dict[int, mpmath.mpf]:
         if step.source in tangent and step.local.approx is not None:
             tangent[step.consumer] = tangent.get(step.consumer, mpmath.mpf(0)) + step.local.approx * tangent[step.source]
     return tangent
-
-
-def to_decimal(value: sp.Expr) -> mpmath.mpf:
-    with mpmath.workdps(limits.DECIMAL_DIGITS):
-        return to_mpf(value)
 
 
 __all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "parse_claims", "check_claims", "diagnose",

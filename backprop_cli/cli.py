@@ -84,10 +84,6 @@ def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
 def _guarded(action: Callable[[], int], timeout: float | None = None) -> None:
     """Run a command; a user's mistake becomes one message on stderr and exit code 2."""
     try:

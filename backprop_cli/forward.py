@@ -33,10 +33,6 @@ class Forward:
     decimal_nodes: list[int] = field(default_factory=list)  # nodes whose exact form was dropped
     numeric: bool = False  # numeric mode: operation values are floats, not exact
 
-    @property
-    def symbolic(self) -> bool:
-        return any(v.approx is None for v in self.values)
-
 
 def _describe(node: Node) -> str:
     text = node.text if len(node.text) <= 40 else node.text[:39] + "…"

@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import mpmath
 import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.evaluate import compile_template
 
 
 @dataclass(frozen=True, slots=True)
 class Value:
     exact: sp.Expr | None
     approx: mpmath.mpf | None
-
-    @property
-    def is_exact(self) -> bool:
-        return self.exact is not None and self.approx is not None
-
-    @property
-    def is_symbolic(self) -> bool:
-        return self.approx is None
 
     def float(self) -> float | None:
         if self.approx is None:
@@ -40,7 +30,6 @@ class Value:
 
 
 ONE = Value(sp.Integer(1), mpmath.mpf(1))
-ZERO = Value(sp.Integer(0), mpmath.mpf(0))
 
 
 def _to_float(x: mpmath.mpf) -> float:
@@ -103,11 +92,6 @@ def power_is_small(base: sp.Expr, exponent: sp.Expr) -> bool:
 
 
 # ---------------------------------------------------------------- decimals
-
-def compiled(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., object]:
-    """A derived template as a function of mpmath numbers (see evaluate.py)."""
-    return compile_template(expr, variables, "mpmath")
-
 
 def format_decimal(x: mpmath.mpf | None, digits: int = 10) -> str:
     if x is None:

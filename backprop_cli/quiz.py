@@ -26,7 +26,6 @@ from backprop_cli.parse import parse_program
 from backprop_cli.render.common import derivative, formula_text, grouped, node_label, number_text, operand, value_text
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
-LEVELS = ("values", "formulas")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from functools import lru_cache
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from backprop_cli.graph import Graph, Node
+from backprop_cli.graph import Node
 from backprop_cli.numbers import Value, format_decimal, format_exact
 
 LABEL_WIDTH = 48
@@ -152,7 +152,3 @@ def exact_string(value: Value) -> str:
     if type(value.approx) is float:
         return repr(value.approx)
     return format_decimal(value.approx, 50)
-
-
-def input_names(graph: Graph, indices) -> list[str]:
-    return [graph.nodes[i].label for i in indices]
