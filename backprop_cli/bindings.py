@@ -8,6 +8,7 @@ never by `eval` or `sympify`.
 from __future__ import annotations
 
 import re
+from typing import Callable, Collection
 
 import sympy as sp
 
@@ -15,6 +16,7 @@ from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.numbers import Value
 from backprop_cli.parse import parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
@@ -39,6 +41,42 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
 _PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")  # ASCII digits only
 
 
+def expression_graph(text: str, origin: str, names: Collection[str], one_expression: str,
+                     unknown_name: Callable[[str], tuple[str, str | None]]) -> Graph:
+    """A single expression (a value, a claim, a quiz answer) as a graph of its own.
+
+    Its inputs must be among `names` (the program's); `unknown_name(name)` words the error.
+    """
+    statements = parse_program(text)
+    if len(statements) != 1 or statements[0].target is not None:
+        raise BackpropError(one_expression, Span(0, len(text)), source=text, origin=origin)
+    graph = build_graph(statements, text)
+    for index in graph.inputs:
+        name = graph.nodes[index].name
+        if name not in names:
+            message, hint = unknown_name(name)
+            raise BackpropError(message, graph.nodes[index].span, hint=hint, source=text, origin=origin)
+    return graph
+
+
+def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> Value:
+    """The expression's value with its names bound to the program's values (numbers or formulas)."""
+    bindings = {}
+    for index in graph.inputs:
+        value = values[graph.nodes[index].name]
+        bindings[graph.nodes[index].name] = (value.exact if value.exact is not None
+                                             else sp.Float(value.approx, limits.DECIMAL_DIGITS))
+    try:
+        return run_forward(graph, bindings).values[graph.output]
+    except BackpropError as error:
+        raise error.located(graph.source, origin)
+
+
+def _no_names(name: str) -> tuple[str, str]:
+    return (f"a value cannot use the name '{name}'",
+            "values are numbers and constants such as 1/3, -pi/4, sqrt(2), 2e-3")
+
+
 def constant_value(text: str, origin: str) -> sp.Expr:
     """Evaluate a constant expression exactly (or as a 50-digit decimal if it must)."""
     if len(text) > limits.MAX_BINDING_CHARS:
@@ -47,20 +85,8 @@ def constant_value(text: str, origin: str) -> sp.Expr:
         negative = text.startswith("-")
         value = parse_number(text[1:] if negative else text, Span(0, len(text)))
         return sp.Rational(-value.numerator if negative else value.numerator, value.denominator)
-    statements = parse_program(text)
-    if len(statements) != 1 or statements[0].target is not None:
-        raise BackpropError("a value must be a single constant expression", Span(0, len(text)),
-                            source=text, origin=origin)
-    graph = build_graph(statements, text)
-    if graph.inputs:
-        name = graph.nodes[graph.inputs[0]].name
-        raise BackpropError(f"a value cannot use the name '{name}'", graph.nodes[graph.inputs[0]].span,
-                            hint="values are numbers and constants such as 1/3, -pi/4, sqrt(2), 2e-3",
-                            source=text, origin=origin)
-    try:
-        value = run_forward(graph, {}).values[graph.output]
-    except BackpropError as error:
-        raise error.located(text, origin)
+    graph = expression_graph(text, origin, (), "a value must be a single constant expression", _no_names)
+    value = evaluate_expression(graph, {}, origin)
     if value.exact is not None:
         return value.exact
     return sp.Float(value.approx, limits.DECIMAL_DIGITS)

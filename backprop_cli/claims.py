@@ -19,14 +19,13 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.bindings import split_top_level
+from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
 from backprop_cli.check import CheckKind
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.forward import run_forward
-from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Value, expression_size
-from backprop_cli.parse import parse_program, suggest
+from backprop_cli.parse import suggest
 
 DEFAULT_TOLERANCE = 1e-6
 NUMERIC_TOLERANCE = 1e-12  # exact claims against a big program's floats (the numeric mode)
@@ -107,37 +106,13 @@ def parse_claims(texts: list[str]) -> list[Claim]:
 
 
 def _claim_graph(claim: Claim, program: Graph) -> Graph:
-    statements = parse_program(claim.text) if claim.text else []
-    if len(statements) != 1 or statements[0].target is not None:
-        raise BackpropError("a claim's value must be one expression", source=claim.text, origin=claim.origin)
-    graph = build_graph(statements, claim.text)
-    for index in graph.inputs:
-        name = graph.nodes[index].name
-        if name not in program.names:
-            guess = suggest(name, program.names)
-            raise BackpropError(f"the claim uses '{name}', which the program does not have"
-                                + (f" (did you mean '{guess}'?)" if guess else ""),
-                                graph.nodes[index].span, source=claim.text, origin=claim.origin)
-    return graph
+    def unknown(name: str) -> tuple[str, None]:
+        guess = suggest(name, program.names)
+        return (f"the claim uses '{name}', which the program does not have"
+                + (f" (did you mean '{guess}'?)" if guess else ""), None)
 
-
-def _evaluate_claim(claim_graph: Graph, program_values: dict[str, Value], claim: Claim) -> Value:
-    bindings = {}
-    for index in claim_graph.inputs:
-        name = claim_graph.nodes[index].name
-        bindings[name] = program_values[name].exact
-        if bindings[name] is None:
-            bindings[name] = sp.Float(program_values[name].approx, limits.DECIMAL_DIGITS)
-    try:
-        forward = run_forward(claim_graph, bindings)
-    except BackpropError as error:
-        raise error.located(claim.text, claim.origin)
-    return forward.values[claim_graph.output]
-
-
-def _values_by_name(report: Report) -> dict[str, Value]:
-    graph = report.trace.forward.graph
-    return {name: report.trace.forward.values[index] for name, index in graph.names.items()}
+    return expression_graph(claim.text, claim.origin, program.names, "a claim's value must be one expression",
+                            unknown)
 
 
 def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim],
@@ -184,7 +159,7 @@ def _close(a: mpmath.mpf, b: mpmath.mpf, tolerance: float) -> bool:
 
 def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
     correct = report.trace.gradients[node]
-    claimed = _evaluate_claim(claim_graph, {}, claim)
+    claimed = evaluate_expression(claim_graph, {}, claim.origin)
     with mpmath.workdps(limits.DECIMAL_DIGITS):
         difference = claimed.approx - correct.approx
         tol = None
@@ -218,7 +193,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
     trace = report.trace
     graph = trace.forward.graph
     correct = trace.gradients[node]
-    claimed_formula = _evaluate_claim(claim_graph, _values_by_name(report), claim)
+    claimed_formula = evaluate_expression(claim_graph, report.trace.forward.values_by_name(), claim.origin)
     result = ClaimResult(claim, node, True, correct, claimed_formula, method="points")
     symbolic_verdict = None
     if (correct.exact is not None and claimed_formula.exact is not None and not trace.gradient_abbreviations
@@ -239,7 +214,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
         truth = at_point.trace.gradients[node]
         result.points_checked += 1
         try:
-            value = _evaluate_claim(claim_graph, _values_by_name(at_point), claim)
+            value = evaluate_expression(claim_graph, at_point.trace.forward.values_by_name(), claim.origin)
             agrees = _close(value.approx, truth.approx, tol)
         except BackpropError:
             value, agrees = None, False  # the program is defined here and the claim is not

@@ -33,6 +33,10 @@ class Forward:
     decimal_nodes: list[int] = field(default_factory=list)  # nodes whose exact form was dropped
     numeric: bool = False  # numeric mode: operation values are floats, not exact
 
+    def values_by_name(self) -> dict[str, Value]:
+        """Every input's and assigned name's value (claims and answers are evaluated in these)."""
+        return {name: self.values[index] for name, index in self.graph.names.items()}
+
 
 def _describe(node: Node) -> str:
     text = node.text if len(node.text) <= 40 else node.text[:39] + "…"

@@ -16,13 +16,11 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits
+from backprop_cli.bindings import evaluate_expression, expression_graph
 from backprop_cli.engine import Report
 from backprop_cli.errors import BackpropError
-from backprop_cli.forward import run_forward
-from backprop_cli.graph import NodeKind, build_graph
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import Value
-from backprop_cli.parse import parse_program
 from backprop_cli.render.common import derivative, formula_text, grouped, node_label, number_text, operand, value_text
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
@@ -144,18 +142,9 @@ def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: floa
     formulas (names allowed) by SymPy and by value. Raises BackpropError if unreadable."""
     if len(answer) > limits.MAX_BINDING_CHARS:
         raise BackpropError("the answer is too long")
-    statements = parse_program(answer)
-    if len(statements) != 1 or statements[0].target is not None:
-        raise BackpropError("one number or formula, please")
-    answer_graph = build_graph(statements, answer)
-    bindings = {}
-    for index in answer_graph.inputs:
-        name = answer_graph.nodes[index].name
-        if name not in names:
-            raise BackpropError(f"'{name}' is not a name in the program")
-        value = names[name]
-        bindings[name] = value.exact if value.exact is not None else sp.Float(value.approx, limits.DECIMAL_DIGITS)
-    given = run_forward(answer_graph, bindings).values[answer_graph.output]
+    answer_graph = expression_graph(answer, "answer", names, "one number or formula, please",
+                                    lambda name: (f"'{name}' is not a name in the program", None))
+    given = evaluate_expression(answer_graph, names, "answer")
     decimal = any(c in answer for c in ".eE") and not any(c.isalpha() and c not in "eE" for c in answer)
     with mpmath.workdps(limits.DECIMAL_DIGITS):
         if given.approx is not None and expected.approx is not None:
@@ -227,9 +216,3 @@ def run_quiz(questions: list[Question], ask: Callable[[str], str | None], say: C
 def headings(report: Report, messages: Messages) -> dict[str, str]:
     out = node_label(report.trace.forward.graph.nodes[report.trace.output])
     return {"forward": messages("quiz.forward_heading"), "backward": messages("quiz.backward_heading", out=out)}
-
-
-def values_by_name(report: Report) -> dict[str, Value]:
-    graph = report.trace.forward.graph
-    return {name: report.trace.forward.values[index] for name, index in graph.names.items()
-            if graph.nodes[index].kind is not NodeKind.CONSTANT}
