@@ -50,13 +50,11 @@ class Diagnosis:
     """A recognised mistake, as data; the views put it into words."""
 
     kind: str  # sign | missing_branch | missing_factor | inverted_factor | local_only | other_node | rounding
-    used: tuple[str, ...] = ()  # consumers whose paths the claim used
-    missing: tuple[str, ...] = ()  # consumers whose paths it left out
-    at: str = ""  # the node where paths meet, or the edge's argument
-    consumer: str = ""  # the edge's consumer
-    formula: str = ""  # the local derivative on the edge
-    value: str = ""
-    digits: int = 0
+    used: tuple[int, ...] = ()  # consumers (nodes) whose paths the claim used
+    missing: tuple[int, ...] = ()  # consumers whose paths it left out
+    at: int | None = None  # the node where paths meet, or the other node whose gradient it is
+    step: int | None = None  # the edge (index into the trace's steps) whose local factor is at fault
+    digits: int = 0  # decimals written, for a rounded answer
 
 
 @dataclass
@@ -240,10 +238,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
 def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
              tolerance: float | None) -> list[Diagnosis]:
     """Which recognisable mistake gives the claimed number? Candidates from the trace."""
-    from backprop_cli.render.common import formula_text, grouped, node_label, number_text
-
     trace = report.trace
-    graph = trace.forward.graph
     steps = trace.steps
     correct = trace.gradients[node].approx
     if correct is None:
@@ -253,9 +248,6 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
 
     def matches(candidate) -> bool:
         return candidate is not None and not _close(candidate, correct, tol) and _close(claimed, candidate, tol)
-
-    def label(index: int) -> str:
-        return grouped(node_label(graph.nodes[index], 32))
 
     with mpmath.workdps(limits.DECIMAL_DIGITS):
         tangent = _tangents(report, node)
@@ -269,37 +261,30 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
             for size in range(1, len(paths)):
                 for subset in combinations(paths, size):
                     if matches(sum((steps[i].contribution.approx for i in subset), mpmath.mpf(0))):
-                        used = tuple(label(steps[i].consumer) for i in subset)
-                        missing = tuple(label(steps[i].consumer) for i in paths if i not in subset)
-                        found.append(Diagnosis("missing_branch", used=used, missing=missing, at=label(node)))
+                        used = tuple(steps[i].consumer for i in subset)
+                        missing = tuple(steps[i].consumer for i in paths if i not in subset)
+                        found.append(Diagnosis("missing_branch", used=used, missing=missing, at=node))
         for index, step in enumerate(steps):
             through = step.upstream.approx * step.local.approx * tangent.get(step.source, 0)
             if through == 0:
                 continue
             shared = len(trace.paths_into.get(step.source, [])) > 1
             if shared and step.source != node and matches(correct - through):
-                others = tuple(label(steps[i].consumer) for i in trace.paths_into[step.source] if i != index)
-                found.append(Diagnosis("missing_branch", used=others, missing=(label(step.consumer),),
-                                       at=label(step.source)))
+                others = tuple(steps[i].consumer for i in trace.paths_into[step.source] if i != index)
+                found.append(Diagnosis("missing_branch", used=others, missing=(step.consumer,), at=step.source))
             local = step.local.approx
             if local not in (0, 1, -1):
-                tmpl = trace.forward.templates[step.consumer]
-                consumer = graph.nodes[step.consumer]
-                formula = formula_text(step.local_formula, tmpl.variables,
-                                       [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
-                details = dict(consumer=label(step.consumer), at=label(step.source), formula=formula,
-                               value=number_text(step.local))
                 if matches(correct - through + through / local):
-                    found.append(Diagnosis("missing_factor", **details))
+                    found.append(Diagnosis("missing_factor", step=index))
                 elif matches(correct - through + through / local**2):
-                    found.append(Diagnosis("inverted_factor", **details))
+                    found.append(Diagnosis("inverted_factor", step=index))
         for index in paths:
             step = steps[index]
             if step.upstream.approx != 1 and matches(step.local.approx):
-                found.append(Diagnosis("local_only", consumer=label(step.consumer), at=label(node)))
+                found.append(Diagnosis("local_only", step=index))
         for other, gradient in trace.gradients.items():
             if other != node and gradient.approx is not None and matches(gradient.approx):
-                found.append(Diagnosis("other_node", at=label(other)))
+                found.append(Diagnosis("other_node", at=other))
                 break
         if claim.is_decimal and tolerance is None:
             digits = _written_decimals(claim.text)

@@ -13,8 +13,8 @@ from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (derivative, exact_string, exact_text, node_label, number_text, operand,
-                                        value_text)
+from backprop_cli.render.common import (derivative, exact_string, exact_text, formula_text, grouped, node_label,
+                                        number_text, operand, value_text)
 
 
 def _gradient_name(result: ClaimResult, report) -> str:
@@ -27,12 +27,24 @@ def _point_text(point) -> str:
 
 
 def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: Messages) -> str:
-    graph = report.trace.forward.graph
-    out = node_label(graph.nodes[report.trace.output])
-    fields = dict(used=", ".join(diagnosis.used), missing=", ".join(diagnosis.missing), at=diagnosis.at,
-                  consumer=diagnosis.consumer, formula=diagnosis.formula, value=diagnosis.value,
-                  digits=diagnosis.digits, name=result.claim.name, out=out,
+    """A diagnosis in words: the nodes and the edge it names, as the user wrote them."""
+    trace = report.trace
+    graph = trace.forward.graph
+
+    def label(index: int) -> str:
+        return grouped(node_label(graph.nodes[index], 32))
+
+    fields = dict(used=", ".join(map(label, diagnosis.used)), missing=", ".join(map(label, diagnosis.missing)),
+                  at=label(diagnosis.at) if diagnosis.at is not None else "", consumer="", formula="", value="",
+                  digits=diagnosis.digits, name=result.claim.name, out=node_label(graph.nodes[trace.output]),
                   tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
+    if diagnosis.step is not None:
+        step = trace.steps[diagnosis.step]
+        consumer = graph.nodes[step.consumer]
+        tmpl = trace.forward.templates[step.consumer]
+        fields.update(consumer=label(step.consumer), at=label(step.source), value=number_text(step.local),
+                      formula=formula_text(step.local_formula, tmpl.variables,
+                                           [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]))
     return messages(f"diagnosis.{diagnosis.kind}", **fields)
 
 
