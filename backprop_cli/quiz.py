@@ -21,7 +21,7 @@ from backprop_cli.engine import Report
 from backprop_cli.errors import BackpropError
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import derivative, formula_text, grouped, node_label, number_text, operand, value_text
+from backprop_cli.render.common import derivative, local_formula_text, grouped, node_label, number_text, operand, value_text
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
 
@@ -76,9 +76,7 @@ def build_questions(report: Report, messages: Messages, level: str = "values",
     for step_index, step in enumerate(trace.steps):
         consumer = graph.nodes[step.consumer]
         source = graph.nodes[step.source]
-        tmpl = forward.templates[step.consumer]
-        operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
-        formula = formula_text(step.local_formula, tmpl.variables, operands)
+        formula = local_formula_text(trace, step)
         rule = messages.rule(consumer.op, step.position)
         local_name = derivative(consumer, source)
         local_number = number_text(step.local)

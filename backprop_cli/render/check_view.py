@@ -13,7 +13,7 @@ from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (derivative, exact_string, exact_text, formula_text, grouped, node_label,
+from backprop_cli.render.common import (derivative, exact_string, exact_text, grouped, local_formula_text, node_label,
                                         number_text, operand, value_text)
 
 
@@ -40,11 +40,8 @@ def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: 
                   tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
     if diagnosis.step is not None:
         step = trace.steps[diagnosis.step]
-        consumer = graph.nodes[step.consumer]
-        tmpl = trace.forward.templates[step.consumer]
         fields.update(consumer=label(step.consumer), at=label(step.source), value=number_text(step.local),
-                      formula=formula_text(step.local_formula, tmpl.variables,
-                                           [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]))
+                      formula=local_formula_text(trace, step))
     return messages(f"diagnosis.{diagnosis.kind}", **fields)
 
 

@@ -92,6 +92,15 @@ def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
     return text
 
 
+def local_formula_text(trace, step) -> str:
+    """An edge's local derivative in the consumer's own operands, e.g. `1 - tanh(w*x + b)**2`."""
+    graph = trace.forward.graph
+    consumer = graph.nodes[step.consumer]
+    tmpl = trace.forward.templates[step.consumer]
+    return formula_text(step.local_formula, tmpl.variables,
+                        [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+
+
 def exact_text(expr: sp.Expr | None) -> str:
     if expr is None:
         return ""

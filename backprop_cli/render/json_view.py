@@ -9,7 +9,7 @@ from backprop_cli.engine import Report
 from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import exact_string, formula_text
+from backprop_cli.render.common import exact_string, local_formula_text
 from backprop_cli.render.notes import notes_lines
 
 
@@ -69,10 +69,7 @@ def report_data(report: Report, messages: Messages | None = None) -> dict:
                 "from": step.source,
                 "to": step.consumer,
                 "position": step.position,
-                "local_formula": formula_text(
-                    step.local_formula, forward.templates[step.consumer].variables,
-                    [graph.nodes[graph.nodes[step.consumer].args[p]].label
-                     for p in forward.templates[step.consumer].variable_positions]),
+                "local_formula": local_formula_text(trace, step),
                 "local": _number(step.local),
                 "upstream": _number(step.upstream),
                 "contribution": _number(step.contribution),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
+from backprop_cli.render.common import (derivative, exact_text, local_formula_text, node_label, number_text,
                                         operand, value_text)
 from backprop_cli.render.notes import notes_lines
 
@@ -35,9 +35,7 @@ def render_markdown(report: Report, messages: Messages) -> str:
     for step_index, step in enumerate(trace.steps):  # reverse-pass order: a node after its consumers
         node = graph.nodes[step.source]
         consumer = graph.nodes[step.consumer]
-        tmpl = forward.templates[step.consumer]
-        operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
-        local = formula_text(step.local_formula, tmpl.variables, operands)
+        local = local_formula_text(trace, step)
         product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                            local=operand(number_text(step.local)), contribution=number_text(step.contribution))
         lines.append(f"- {_code(derivative(consumer, node) + ' = ' + local)} — {messages.rule(consumer.op, step.position)}; "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from backprop_cli.backward import Trace
 from backprop_cli.graph import NodeKind
-from backprop_cli.render.common import derivative, formula_text, number_text, operand, shorten
+from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, shorten
 
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "copy": "="}
 
@@ -96,10 +96,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
         ))
     edges = []
     for step in sorted(trace.steps, key=lambda s: (s.source, s.consumer, s.position)):
-        consumer = graph.nodes[step.consumer]
-        tmpl = forward.templates[step.consumer]
-        formula = formula_text(step.local_formula, tmpl.variables,
-                               [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+        formula = local_formula_text(trace, step)
         local = number_text(step.local, digits)
         local_text = shorten(formula, width) + ("" if local == formula else f" = {shorten(local, width)}")
         edges.append(EdgeCard(step.source, step.consumer, local_text,

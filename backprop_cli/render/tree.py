@@ -19,7 +19,7 @@ from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
-from backprop_cli.render.common import (derivative, exact_text, formula_text, node_label, number_text,
+from backprop_cli.render.common import (derivative, exact_text, local_formula_text, node_label, number_text,
                                         operand, shorten, value_text, assign_text)
 
 MAX_TREE_LINES = 2_000
@@ -140,12 +140,10 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     node = graph.nodes[step.source]
     consumer = graph.nodes[step.consumer]
     out = graph.nodes[trace.output]
-    tmpl = trace.forward.templates[step.consumer]
-    operands = [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions]
     text = Text()
     text.append(node_label(node), style="bold cyan")
     text.append(" " + assign_text(trace.forward.values[step.source], node.label), style="green")
-    local_formula = formula_text(step.local_formula, tmpl.variables, operands)
+    local_formula = local_formula_text(trace, step)
     local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
     local_number = number_text(step.local)
     if local_number != local_formula:
