@@ -21,7 +21,7 @@ from backprop_cli.engine import Report
 from backprop_cli.errors import BackpropError
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import derivative, local_formula_text, grouped, node_label, number_text, operand, value_text
+from backprop_cli.render.common import path_terms, derivative, local_formula_text, grouped, node_label, number_text, operand, value_text
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
 
@@ -109,7 +109,7 @@ def build_questions(report: Report, messages: Messages, level: str = "values",
         paths = trace.paths_into.get(step.source, [])
         if len(paths) > 1 and paths[-1] == step_index and level == "values":  # the sum is complete
             paths = sorted(paths, key=lambda i: trace.steps[i].consumer)  # in the program's order
-            terms = " + ".join(operand(number_text(trace.steps[i].contribution)) for i in paths)
+            terms = path_terms(trace, paths)
             via = [grouped(node_label(graph.nodes[trace.steps[i].consumer])) for i in paths]
             total = trace.gradients[step.source]
             # The classic mistake: only one path's contribution.

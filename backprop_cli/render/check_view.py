@@ -13,7 +13,7 @@ from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (derivative, exact_string, exact_text, grouped, local_formula_text, node_label,
+from backprop_cli.render.common import (path_terms, derivative, exact_string, exact_text, grouped, local_formula_text, node_label,
                                         number_text, operand, value_text)
 
 
@@ -61,7 +61,7 @@ def working_lines(result: ClaimResult, messages: Messages) -> list[str]:
                      f"{operand(number_text(step.upstream))} × {operand(number_text(step.local))} = "
                      f"{number_text(step.contribution)}")
     if len(paths) > 1:
-        terms = " + ".join(operand(number_text(trace.steps[i].contribution)) for i in paths)
+        terms = path_terms(trace, paths)
         lines.append(messages("claim.working_sum", gradient=derivative(out, node), terms=terms,
                               total=number_text(trace.gradients[result.node])))
     return lines

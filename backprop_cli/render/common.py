@@ -101,6 +101,11 @@ def local_formula_text(trace, step) -> str:
                         [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
 
 
+def path_terms(trace, steps, digits: int = 10) -> str:
+    """The contributions of several paths into a node, as a sum: `2 + 3`, `(-0.18) + (-0.28)`."""
+    return " + ".join(operand(number_text(trace.steps[i].contribution, digits)) for i in steps)
+
+
 def exact_text(expr: sp.Expr | None) -> str:
     if expr is None:
         return ""

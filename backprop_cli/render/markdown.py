@@ -5,7 +5,7 @@ from __future__ import annotations
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (derivative, exact_text, local_formula_text, node_label, number_text,
+from backprop_cli.render.common import (path_terms, derivative, exact_text, local_formula_text, node_label, number_text,
                                         operand, value_text)
 from backprop_cli.render.notes import notes_lines
 
@@ -42,7 +42,7 @@ def render_markdown(report: Report, messages: Messages) -> str:
                      f"{_code(product)}")
         paths = trace.paths_into[step.source]
         if len(paths) > 1 and paths[-1] == step_index:
-            terms = " + ".join(operand(number_text(trace.steps[p].contribution)) for p in paths)
+            terms = path_terms(trace, paths)
             lines.append("  - " + _code(messages("tree.sum", gradient=derivative(out, node), terms=terms,
                                                  total=number_text(trace.gradients[step.source]))))
     lines += ["", f"## {messages('heading.gradients', out=node_label(out))}", ""]

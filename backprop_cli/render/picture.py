@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from backprop_cli.backward import Trace
 from backprop_cli.graph import NodeKind
-from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, shorten
+from backprop_cli.render.common import path_terms, derivative, local_formula_text, number_text, operand, shorten
 
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "copy": "="}
 
@@ -80,7 +80,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
             name = derivative(out, node) if node.name else f"∂{out.label}/∂·"
             if len(paths) > 1:
                 in_order = sorted(paths, key=lambda i: trace.steps[i].consumer)
-                terms = " + ".join(operand(number_text(trace.steps[i].contribution, digits)) for i in in_order)
+                terms = path_terms(trace, in_order, digits)
                 gradient_text = f"{name} = {terms} = {total}"
             else:
                 gradient_text = f"{name} = {total}"

@@ -19,7 +19,7 @@ from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
-from backprop_cli.render.common import (derivative, exact_text, local_formula_text, node_label, number_text,
+from backprop_cli.render.common import (path_terms, derivative, exact_text, local_formula_text, node_label, number_text,
                                         operand, shorten, value_text, assign_text)
 
 MAX_TREE_LINES = 2_000
@@ -157,7 +157,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     if len(order) > 1:
         text.append("   " + messages("tree.path", k=order.index(step_index) + 1, n=len(order)), style="dim")
         if step_index == summed_at:
-            terms = " + ".join(operand(number_text(trace.steps[p].contribution)) for p in order)
+            terms = path_terms(trace, order)
             text.append("\n" + messages("tree.sum", gradient=derivative(out, node), terms=terms,
                                         total=number_text(gradient)), style="bold magenta")
     elif node.name is not None:
