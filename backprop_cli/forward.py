@@ -8,17 +8,16 @@ decimal with mpmath, which is also where domain errors are caught.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError
-from backprop_cli.graph import Graph, Node, NodeKind
 from backprop_cli.evaluate import template_function
+from backprop_cli.graph import Graph, Node, NodeKind
 from backprop_cli.numbers import Value, exact_is_small, expression_size, power_is_small, to_mpf
 from backprop_cli.primitives import PRIMITIVES, Template, template
 

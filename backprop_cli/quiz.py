@@ -21,7 +21,16 @@ from backprop_cli.engine import Report
 from backprop_cli.errors import BackpropError
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import path_terms, derivative, local_formula_text, grouped, node_label, number_text, operand, value_text
+from backprop_cli.render.common import (
+    derivative,
+    grouped,
+    local_formula_text,
+    node_label,
+    number_text,
+    operand,
+    path_terms,
+    value_text,
+)
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
 

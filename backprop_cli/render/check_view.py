@@ -13,8 +13,18 @@ from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (path_terms, derivative, exact_string, exact_text, grouped, local_formula_text, node_label,
-                                        number_text, operand, value_text)
+from backprop_cli.render.common import (
+    derivative,
+    exact_string,
+    exact_text,
+    grouped,
+    local_formula_text,
+    node_label,
+    number_text,
+    operand,
+    path_terms,
+    value_text,
+)
 
 
 def _gradient_name(result: ClaimResult, report) -> str:

@@ -15,7 +15,6 @@ from rich.text import Text
 from backprop_cli.backward import Trace
 from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
 
-
 BOX_WIDTH = 32  # three boxes side by side in 100 columns
 
 

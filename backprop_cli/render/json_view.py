@@ -6,8 +6,8 @@ import json
 import math
 
 from backprop_cli.engine import Report
-from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.i18n import Messages
+from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
 from backprop_cli.render.common import exact_string, local_formula_text
 from backprop_cli.render.notes import notes_lines

@@ -5,8 +5,16 @@ from __future__ import annotations
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import (path_terms, derivative, exact_text, local_formula_text, node_label, number_text,
-                                        operand, value_text)
+from backprop_cli.render.common import (
+    derivative,
+    exact_text,
+    local_formula_text,
+    node_label,
+    number_text,
+    operand,
+    path_terms,
+    value_text,
+)
 from backprop_cli.render.notes import notes_lines
 
 

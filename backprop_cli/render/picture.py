@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from backprop_cli.backward import Trace
 from backprop_cli.graph import NodeKind
-from backprop_cli.render.common import path_terms, derivative, local_formula_text, number_text, operand, shorten
+from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, path_terms, shorten
 
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "copy": "="}
 

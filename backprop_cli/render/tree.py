@@ -17,10 +17,20 @@ from backprop_cli.check import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
+from backprop_cli.render.common import (
+    assign_text,
+    derivative,
+    exact_text,
+    local_formula_text,
+    node_label,
+    number_text,
+    operand,
+    path_terms,
+    shorten,
+    value_text,
+)
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
-from backprop_cli.render.common import (path_terms, derivative, exact_text, local_formula_text, node_label, number_text,
-                                        operand, shorten, value_text, assign_text)
 
 MAX_TREE_LINES = 2_000
 SUMMARY_NODES = 2_000  # explain prints a summary beyond this many graph nodes (--full for everything)
