@@ -140,38 +140,60 @@ def _backward_numeric(trace: Trace, reached: list[bool]) -> None:
     """The same reversed loop on floats: one compiled function per derived partial."""
     forward = trace.forward
     graph, values, gradients, steps, paths_into = forward.graph, forward.values, trace.gradients, trace.steps, trace.paths_into
+    nodes = graph.nodes
     zero = Value(None, 0.0)
-    for node in reversed(graph.nodes[: trace.output + 1]):
-        if not reached[node.index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+    for node in reversed(nodes[: trace.output + 1]):
+        index = node.index
+        if not reached[index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
             continue
-        upstream = gradients.get(node.index)
+        upstream = gradients.get(index)
         if upstream is None:
-            upstream = gradients[node.index] = zero
-        tmpl = forward.templates[node.index]
+            upstream = gradients[index] = zero
+        upstream_float = upstream.approx
+        tmpl = forward.templates[index]
         compiled_partials = tmpl.compiled.get("float partials")
         if compiled_partials is None:
             compiled_partials = tmpl.compiled["float partials"] = [
                 (template_function(tmpl, i, "float"),
-                 [compile_template(z, tmpl.variables, "float") for z in _switches(p)])
+                 [compile_template(z, tmpl.variables, "float") for z in _switches(p)], p)
                 for i, p in enumerate(tmpl.partials)]
         args = [values[node.args[p]].approx for p in tmpl.variable_positions]
         node_has_kink = False
-        for variable_index, position in enumerate(tmpl.variable_positions):
+        for (function, switches, formula), position in zip(compiled_partials, tmpl.variable_positions):
             source = node.args[position]
-            if not graph.nodes[source].depends_on_input:
+            if not nodes[source].depends_on_input:
                 continue
-            function, switches = compiled_partials[variable_index]
-            local = Value(None, evaluate_float(node, function, args))
-            kink = any(switch(*args) == 0 for switch in switches)
-            node_has_kink = node_has_kink or kink
-            contribution = Value(None, upstream.approx * local.approx)
-            steps.append(EdgeStep(source, node.index, position, tmpl.partials[variable_index], local, upstream,
+            try:
+                local_float = function(*args)
+            except (ArithmeticError, ValueError, TypeError):
+                local_float = _local_float(node, function, args)  # raises, worded
+            if type(local_float) is not float or local_float - local_float != 0.0:  # an int, inf or nan
+                local_float = _local_float(node, function, args)
+            kink = False
+            if switches:
+                kink = any(switch(*args) == 0 for switch in switches)
+                node_has_kink = node_has_kink or kink
+            contribution_float = upstream_float * local_float
+            contribution = Value(None, contribution_float)
+            steps.append(EdgeStep(source, index, position, formula, Value(None, local_float), upstream,
                                   contribution, kink))
-            paths_into.setdefault(source, []).append(len(steps) - 1)
+            paths = paths_into.get(source)
+            if paths is None:
+                paths_into[source] = [len(steps) - 1]
+            else:
+                paths.append(len(steps) - 1)
             previous = gradients.get(source)
-            gradients[source] = contribution if previous is None else Value(None, previous.approx + contribution.approx)
+            gradients[source] = contribution if previous is None else Value(None, previous.approx + contribution_float)
         if node_has_kink:
-            trace.kinks.append(node.index)
+            trace.kinks.append(index)
+
+
+def _local_float(node, function, args) -> float:
+    """The slow path of a local derivative on floats: a float, or the error naming the node."""
+    try:
+        return float(evaluate_float(node, function, args))
+    except BackpropError:
+        raise _infinite_derivative(node) from None
 
 
 def _finish_gradient(trace: Trace, index: int) -> Value:

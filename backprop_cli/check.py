@@ -9,6 +9,7 @@ may legitimately disagree: that is reported as a kink, not as a failure.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from enum import Enum
@@ -108,12 +109,14 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         h = mpmath.mpf(10) ** limits.FAST_CHECK_STEP_EXPONENT
         leaves = leaf_decimals(forward, needed)
         points = {i: leaves[i] for i in inputs}
+        gradients = [trace.gradients[i].approx for i in inputs]
+        scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
         for _ in range(directions):
-            signs = {i: rng.choice((1, -1)) for i in inputs}
-            analytic = mpmath.fsum(mpmath.mpf(trace.gradients[i].approx) * signs[i] for i in inputs)
-            scale = max(mpmath.mpf(1), mpmath.fsum(abs(mpmath.mpf(trace.gradients[i].approx)) for i in inputs))
-            up = evaluate_decimals(forward, {i: points[i] + signs[i] * h for i in inputs}, trace.output, needed, leaves)
-            down = evaluate_decimals(forward, {i: points[i] - signs[i] * h for i in inputs}, trace.output, needed,
+            signs = [rng.choice((1, -1)) for _ in inputs]
+            analytic = _sum(g if sign > 0 else -g for g, sign in zip(gradients, signs))
+            steps = {i: h if sign > 0 else -h for i, sign in zip(inputs, signs)}
+            up = evaluate_decimals(forward, {i: points[i] + steps[i] for i in inputs}, trace.output, needed, leaves)
+            down = evaluate_decimals(forward, {i: points[i] - steps[i] for i in inputs}, trace.output, needed,
                                      leaves)
             numeric = (up - down) / (2 * h)
             worst = max(worst, float(abs(analytic - numeric) / scale))
@@ -127,8 +130,19 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     return checks + check_gradients(trace, others), method
 
 
+def _sum(terms) -> mpmath.mpf:
+    """A sum without rounding error to speak of: floats (numeric mode) by math.fsum, which rounds
+    the exact sum once and is a hundred times faster than converting each to mpmath first."""
+    terms = list(terms)
+    if all(type(t) is float for t in terms):
+        return mpmath.mpf(math.fsum(terms))
+    return mpmath.fsum(terms)
+
+
 def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     """A central difference for each gradient (two high-precision passes each)."""
+    if not nodes:
+        return []
     near_kink = _depends_on_kink(trace)
     needed = trace.forward.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)

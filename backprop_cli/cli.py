@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from backprop_cli import __version__, engine, source
-from backprop_cli.deadline import cap_memory, deadline
+from backprop_cli.deadline import cap_memory, deadline, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.i18n import Messages, available_languages
 from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
@@ -469,4 +469,5 @@ def _root(
 
 def main() -> None:
     cap_memory()
+    tune_collector()
     app(prog_name="backprop")

@@ -11,6 +11,7 @@ constants in them are evaluated as numbers.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from typing import Callable
@@ -163,9 +164,31 @@ def _condition(condition, index, backend) -> Callable[[tuple], bool]:
     return lambda args: compare(left(args), right(args))
 
 
+def _direct(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., object] | None:
+    """A built-in function for the shapes most graphs are made of (a*b, a + b, a - b, and a
+    partial that is one of the operands): one C call per node instead of a tree of closures."""
+    if len(variables) == 2:
+        a, b = variables
+        pair = set(expr.args)
+        if isinstance(expr, sp.Mul) and pair == {a, b}:
+            return operator.mul
+        if isinstance(expr, sp.Add) and pair == {a, b}:
+            return operator.add
+        if isinstance(expr, sp.Add) and pair == {a, -b}:
+            return operator.sub
+        if expr == a:
+            return lambda a, b: a
+        if expr == b:
+            return lambda a, b: b
+    return None
+
+
 @lru_cache(maxsize=16384)
 def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], backend: str) -> Callable[..., object]:
     """A function of the variables' values (floats or mpmath numbers) computing `expr`."""
+    direct = _direct(expr, variables)
+    if direct is not None:
+        return direct
     chosen = FLOAT if backend == "float" else MPMATH
     function = _build(expr, {v: i for i, v in enumerate(variables)}, chosen)
     return lambda *args: function(args)

@@ -31,6 +31,8 @@ class Forward:
     abbreviations: dict[str, int] = field(default_factory=dict)  # symbol → node, for big formulas
     decimal_nodes: list[int] = field(default_factory=list)  # nodes whose exact form was dropped
     numeric: bool = False  # numeric mode: operation values are floats, not exact
+    # output node → its operations' compiled mpmath functions (evaluate_decimals), built on first use
+    decimal_plans: dict[int, list[tuple]] = field(default_factory=dict, repr=False)
 
     def values_by_name(self) -> dict[str, Value]:
         """Every input's and assigned name's value (claims and answers are evaluated in these)."""
@@ -47,24 +49,18 @@ def domain_error(node: Node, detail: str) -> BackpropError:
                          hint="check the bindings (--at) against the domain of each function")
 
 
-_BOUNDS: dict[int, tuple[mpmath.mpf, mpmath.mpf]] = {}
-
-
-def _bounds() -> tuple[mpmath.mpf, mpmath.mpf]:
-    """10^±MAX_MAGNITUDE_DIGITS at the current precision, computed once per precision."""
-    precision = mpmath.mp.prec
-    if precision not in _BOUNDS:
-        _BOUNDS[precision] = (mpmath.mpf(10) ** limits.MAX_MAGNITUDE_DIGITS,
-                              mpmath.mpf(10) ** -limits.MAX_MAGNITUDE_DIGITS)
-    return _BOUNDS[precision]
+# Binary exponents safely inside 10^±MAX_MAGNITUDE_DIGITS: a value whose exponent lies in this
+# range passes without comparing mpmath numbers (the common case, cheaply); others are measured.
+_SAFE_BINARY_EXPONENT = int(limits.MAX_MAGNITUDE_DIGITS * math.log2(10)) - 2
 
 
 def check_decimal(node: Node, result: object) -> mpmath.mpf:
     """Turn an mpmath result into a real decimal, or a domain error naming the node."""
     if type(result) is mpmath.mpf:
-        big, small = _bounds()
-        magnitude = abs(result)
-        if magnitude <= big and (magnitude >= small or not magnitude):  # the common case, cheaply
+        _, mantissa, exponent, bits = result._mpf_
+        if not mantissa and not bits:  # zero (nan and inf have bits = -1/-2 and no mantissa)
+            return result
+        if mantissa and -_SAFE_BINARY_EXPONENT <= exponent + bits <= _SAFE_BINARY_EXPONENT:
             return result
     if isinstance(result, mpmath.mpc):
         if result.imag != 0:
@@ -100,7 +96,7 @@ def operation_template(node: Node, values: list[Value], graph: Graph) -> Templat
         for a in node.args
     )
     tmpl = template(node.op, constants)
-    if tmpl.value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):  # log(x, 1), x^(1/0): no value anywhere
+    if not tmpl.defined:
         raise domain_error(node, "its constant arguments make it undefined")
     return tmpl
 
@@ -250,6 +246,28 @@ def leaf_decimals(forward: Forward, needed: list[bool]) -> dict[int, mpmath.mpf]
     return leaves
 
 
+def _decimal_plan(forward: Forward, output: int, needed: list[bool]) -> list[tuple]:
+    """The operations the output depends on, each with its compiled mpmath function and its
+    argument nodes: built once per output, then every finite-difference pass is one flat loop."""
+    plan = forward.decimal_plans.get(output)
+    if plan is None:
+        nodes, templates = forward.graph.nodes, forward.templates
+        functions: dict[int, object] = {}  # id(template) → its compiled value
+        plan = []
+        for index in range(output + 1):
+            node = nodes[index]
+            if needed[index] and node.kind is NodeKind.OPERATION:
+                tmpl = templates[index]
+                function = functions.get(id(tmpl))
+                if function is None:
+                    function = functions[id(tmpl)] = template_function(tmpl, "value", "mpmath")
+                positions = tmpl.variable_positions
+                arg_nodes = node.args if len(positions) == len(node.args) else tuple(node.args[p] for p in positions)
+                plan.append((index, node, function, arg_nodes))
+        forward.decimal_plans[output] = plan
+    return plan
+
+
 def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output: int,
                       needed: list[bool], leaves: dict[int, mpmath.mpf] | None = None) -> mpmath.mpf:
     """The output as a decimal, with some nodes' values replaced (finite differences).
@@ -258,21 +276,26 @@ def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output
     output's ancestors); `leaves` (from leaf_decimals, at the same precision)
     gives inputs and constants their full digits.
     """
-    graph = forward.graph
     leaves = leaf_decimals(forward, needed) if leaves is None else leaves
     decimals: list[mpmath.mpf | None] = [None] * (output + 1)
-    nodes, templates = graph.nodes, forward.templates
-    for index in range(output + 1):
-        if not needed[index]:
-            continue
+    for index, value in leaves.items():
+        decimals[index] = value
+    for index, value in overrides.items():
+        decimals[index] = value
+    mpf, safe = mpmath.mpf, _SAFE_BINARY_EXPONENT
+    for index, node, function, arg_nodes in _decimal_plan(forward, output, needed):
         if index in overrides:
-            decimals[index] = overrides[index]
-        elif index in leaves:
-            decimals[index] = leaves[index]
-        else:
-            node, tmpl = nodes[index], templates[index]
-            args = [decimals[node.args[p]] for p in tmpl.variable_positions]
-            decimals[index] = evaluate_decimal(node, template_function(tmpl, "value", "mpmath"), args)
+            continue
+        try:
+            result = function(*[decimals[a] for a in arg_nodes])
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            result = evaluate_decimal(node, function, [decimals[a] for a in arg_nodes])  # raises, worded
+        if type(result) is mpf:  # check_decimal's common case, inline: 100,000 nodes per pass
+            _, mantissa, exponent, bits = result._mpf_
+            if mantissa and -safe <= exponent + bits <= safe:
+                decimals[index] = result
+                continue
+        decimals[index] = check_decimal(node, result)
     return decimals[output]
 
 

@@ -102,6 +102,7 @@ class Template:
     variable_positions: tuple[int, ...]
     value: sp.Expr
     partials: tuple[sp.Expr, ...]  # one per variable
+    defined: bool  # False when the constant parameters leave no value anywhere: log(x, 1), x^(1/0)
     # Compiled forms, filled on first use (evaluate.template_function): not part of identity.
     compiled: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -130,4 +131,5 @@ def template(op: str, constants: tuple[sp.Expr | None, ...]) -> Template:
             positions.append(position)
     value = primitive.definition(*args)
     partials = tuple(sp.diff(value, v) for v in variables)
-    return Template(op, tuple(variables), tuple(positions), value, partials)
+    defined = not value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
+    return Template(op, tuple(variables), tuple(positions), value, partials, defined)

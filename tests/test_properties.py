@@ -150,11 +150,18 @@ def test_symbolic_gradients_equal_sympy_diff(case):
     for check in report.checks:
         name = graph.nodes[check.node].name
         gradient = report.trace.gradients[check.node].exact
-        if report.trace.forward.abbreviations or report.trace.gradient_abbreviations:
-            continue  # formulas written with intermediate names are checked numerically above
+        if report.trace.forward.abbreviations or report.trace.gradient_abbreviations or gradient is None:
+            continue  # formulas written with intermediate names, and decimal-only gradients of
+            # constant chains too long to keep exact, are checked numerically above
         expected = sp.diff(flattened, SYMBOLS[name])
         # Every input the program names, even one SymPy's flattening cancelled (abs(max(1, min(1, x)))).
         point = {SYMBOLS[n]: v for n, v in zip(INPUTS, [sp.Rational(3, 7), sp.Rational(5, 11), sp.Rational(2, 9)])}
+        try:
+            value = sp.N(flattened.subs(point), 30)
+        except TypeError:  # SymPy refuses to compare a non-real number: outside the real domain
+            continue
+        if not (value.is_real and value.is_finite):
+            continue  # acos(acos(3/7)) is complex: there |z|' and relu' mean nothing to compare
         got, want = sp.N(gradient.subs(point), 30), sp.N(expected.subs(point), 30)
         if want.is_real and want.is_finite and got.is_real:
             assert abs(got - want) < 1e-20, (text, name)

@@ -75,30 +75,69 @@ class _LabelPrinter(StrPrinter):
         return "(" + "".join(parts) + ")"
 
 
+_MARKER = re.compile("\u27e8(\\d+)\u27e9|\u27e6(\\d+)\u27e7")
+
+
 @lru_cache(maxsize=4096)
-def _formula_pattern(formula: sp.Expr, variables: tuple) -> str:
-    """The formula printed once with markers: ⟨i⟩ for an operand, ⟦i⟧ for one alone in a call."""
+def _formula_parts(formula: sp.Expr, variables: tuple) -> tuple:
+    """The formula printed once, cut at its operands: literal text, and (i, alone_in_a_call)
+    where operand i goes. Printing with SymPy is the slow part; filling in is a join."""
     labels = {v: f"\u27e8{i}\u27e9" for i, v in enumerate(variables)}
     call_labels = {v: f"\u27e6{i}\u27e7" for i, v in enumerate(variables)}
-    return _LabelPrinter(labels, call_labels).doprint(formula)
+    text = _LabelPrinter(labels, call_labels).doprint(formula)
+    parts: list = []
+    position = 0
+    for match in _MARKER.finditer(text):
+        parts.append(text[position:match.start()])
+        parts.append((int(match.group(1) or match.group(2)), match.group(2) is not None))
+        position = match.end()
+    parts.append(text[position:])
+    return tuple(part for part in parts if part != "")
+
+
+def _fill(parts: tuple, operands: list[tuple[str, str]]) -> str:
+    """operands[i] is (as a bracketed operand, as a call's only argument)."""
+    return "".join(part if type(part) is str else operands[part[0]][part[1]] for part in parts)
+
+
+def _operand_forms(operand_text: str) -> tuple[str, str]:
+    short = shorten(operand_text, 32)
+    return grouped(short), short
 
 
 def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
     """A local derivative in the user's operands: `1 - tanh(w*x + b)**2`, `2*(y - t)`."""
-    text = _formula_pattern(formula, tuple(variables))
-    for i, operand_text in enumerate(operands):
-        short = shorten(operand_text, 32)
-        text = text.replace(f"\u27e8{i}\u27e9", grouped(short)).replace(f"\u27e6{i}\u27e7", short)
-    return text
+    return _fill(_formula_parts(formula, tuple(variables)), [_operand_forms(text) for text in operands])
+
+
+class EdgeFormulas:
+    """Edges' local derivatives in their consumers' own operands, e.g. `1 - tanh(w*x + b)**2`.
+
+    One per trace for views that word every edge: each consumer's operands are worded once
+    for all its edges."""
+
+    def __init__(self, trace):
+        self._graph = trace.forward.graph
+        self._templates = trace.forward.templates
+        self._operands: dict[int, list[tuple[str, str]]] = {}
+
+    def __call__(self, step) -> str:
+        tmpl = self._templates[step.consumer]
+        parts = _formula_parts(step.local_formula, tmpl.variables)
+        if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
+            return parts[0]
+        operands = self._operands.get(step.consumer)
+        if operands is None:
+            nodes = self._graph.nodes
+            consumer = nodes[step.consumer]
+            operands = self._operands[step.consumer] = [
+                _operand_forms(nodes[consumer.args[p]].label) for p in tmpl.variable_positions]
+        return _fill(parts, operands)
 
 
 def local_formula_text(trace, step) -> str:
-    """An edge's local derivative in the consumer's own operands, e.g. `1 - tanh(w*x + b)**2`."""
-    graph = trace.forward.graph
-    consumer = graph.nodes[step.consumer]
-    tmpl = trace.forward.templates[step.consumer]
-    return formula_text(step.local_formula, tmpl.variables,
-                        [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+    """One edge's local derivative in the consumer's own operands (EdgeFormulas for many)."""
+    return EdgeFormulas(trace)(step)
 
 
 def path_terms(trace, steps, digits: int = 10) -> str:

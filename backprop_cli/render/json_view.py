@@ -9,7 +9,7 @@ from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import exact_string, local_formula_text
+from backprop_cli.render.common import EdgeFormulas, exact_string
 from backprop_cli.render.notes import notes_lines
 
 
@@ -44,6 +44,15 @@ def report_data(report: Report, messages: Messages | None = None) -> dict:
         entry.update({"fd": _finite(check.estimate), "error": check.error, "ok": check.ok,
                       "status": check.status.value})
         gradients[node.label] = entry
+    local_formula = EdgeFormulas(trace)
+    numbers: dict[int, dict | None] = {}  # id(Value) → its JSON: one upstream serves all its edges
+
+    def number(value: Value | None) -> dict | None:
+        key = id(value)
+        if key not in numbers:
+            numbers[key] = _number(value)
+        return numbers[key]
+
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     data = {
         "of": out.label,
@@ -59,8 +68,8 @@ def report_data(report: Report, messages: Messages | None = None) -> dict:
                 "kind": node.kind.value,
                 "op": node.op,
                 "args": list(node.args),
-                "value": _number(forward.values[node.index]),
-                "gradient": _number(trace.gradients.get(node.index)),
+                "value": number(forward.values[node.index]),
+                "gradient": number(trace.gradients.get(node.index)),
             }
             for node in graph.nodes[: trace.output + 1]
         ],
@@ -69,10 +78,10 @@ def report_data(report: Report, messages: Messages | None = None) -> dict:
                 "from": step.source,
                 "to": step.consumer,
                 "position": step.position,
-                "local_formula": local_formula_text(trace, step),
-                "local": _number(step.local),
-                "upstream": _number(step.upstream),
-                "contribution": _number(step.contribution),
+                "local_formula": local_formula(step),
+                "local": number(step.local),
+                "upstream": number(step.upstream),
+                "contribution": number(step.contribution),
                 "kink": step.kink,
             }
             for step in trace.steps
