@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
@@ -79,7 +80,7 @@ class Statement:
 # ---------------------------------------------------------------- tokens
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Token:
     kind: str  # "number" "name" "op" "(" ")" "," "=" "sep" "end"
     text: str
@@ -157,52 +158,59 @@ def _number_token(text: str, i: int) -> Token:
     return Token("number", text[start:i], start, i)
 
 
+# The common tokens in one regular expression; numbers and everything unusual take the
+# character-by-character path below, which words the errors.
+_TOKEN = re.compile(r"""
+    (?P<space>[ \t\r\f\v]+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<power>\*\*)
+  | (?P<op>[-+*/^])
+  | (?P<bracket>[(),=])
+  | (?P<sep>[\n;])
+  | (?P<comment>\#[^\n]*)
+""", re.VERBOSE)
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
+    append = tokens.append
     i, n = 0, len(text)
     depth = 0  # newlines inside brackets do not end a statement
+    match_token = _TOKEN.match
     while i < n:
-        c = text[i]
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j == -1 else j
-        elif c == "\n" or c == ";":
-            if depth == 0 or c == ";":
-                tokens.append(Token("sep", c, i, i + 1))
-            i += 1
-        elif c in " \t\r\f\v":
-            i += 1
-        elif c.isascii() and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit())):
-            token = _number_token(text, i)
-            tokens.append(token)
-            i = token.end
-        elif c.isascii() and (c.isalpha() or c == "_"):
-            j = i
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                j += 1
+        match = match_token(text, i)
+        if match is None:
+            c = text[i]
+            if c.isascii() and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit())):
+                token = _number_token(text, i)
+                append(token)
+                i = token.end
+                continue
+            raise _unexpected_character(text, i)
+        kind, j = match.lastgroup, match.end()
+        if kind == "name":
             if j - i > limits.MAX_NAME_LENGTH:
                 raise BackpropError(
                     f"the name has {j - i:,} characters; the limit is {limits.MAX_NAME_LENGTH}",
                     Span(i, j),
                 )
-            tokens.append(Token("name", text[i:j], i, j))
-            i = j
-        elif c == "*" and text.startswith("**", i):
-            tokens.append(Token("op", "^", i, i + 2))
-            i += 2
-        elif c in _OPERATOR_CHARS:
-            tokens.append(Token("op", c, i, i + 1))
-            i += 1
-        elif c in "(),=":
+            append(Token("name", match.group(), i, j))
+        elif kind == "op":
+            append(Token("op", match.group(), i, j))
+        elif kind == "bracket":
+            c = match.group()
             if c == "(":
                 depth += 1
             elif c == ")":
                 depth = max(0, depth - 1)
-            tokens.append(Token(c, c, i, i + 1))
-            i += 1
-        else:
-            raise _unexpected_character(text, i)
-    tokens.append(Token("end", "", n, n))
+            append(Token(c, c, i, j))
+        elif kind == "sep":
+            if depth == 0 or text[i] == ";":
+                append(Token("sep", text[i], i, j))
+        elif kind == "power":
+            append(Token("op", "^", i, j))
+        i = j  # spaces and comments make no token
+    append(Token("end", "", n, n))
     return tokens
 
 
