@@ -29,7 +29,7 @@ class NodeKind(str, Enum):
     OPERATION = "operation"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as EdgeStep: one per node; changed only by `replace`
 class Node:
     index: int
     kind: NodeKind

@@ -18,7 +18,7 @@ import sympy as sp
 from backprop_cli import limits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as EdgeStep: several per node; never changed once made
 class Value:
     exact: sp.Expr | None
     approx: mpmath.mpf | None
