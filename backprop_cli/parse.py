@@ -226,9 +226,13 @@ def parse_number(text: str, span: Span) -> Fraction:
             f"exact numbers are limited to {limits.MAX_EXACT_DIGITS:,} digits",
             span,
         )
-    value = Fraction(int(whole or "0") * 10 ** len(fraction_digits) + int(fraction_digits or "0"),
-                     10 ** len(fraction_digits))
-    return value * (Fraction(10) ** exponent)
+    numerator = int(whole or "0") * 10 ** len(fraction_digits) + int(fraction_digits or "0")
+    denominator = 10 ** len(fraction_digits)
+    if exponent >= 0:
+        numerator *= 10**exponent
+    else:
+        denominator *= 10**-exponent
+    return Fraction(numerator, denominator)  # one Fraction: a network's 50,000 weights go through here
 
 
 # ---------------------------------------------------------------- parser
