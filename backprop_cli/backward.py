@@ -176,7 +176,8 @@ def _backward_numeric(trace: Trace, reached: list[bool]) -> None:
             if switches:
                 kink = any(switch(*args) == 0 for switch in switches)
                 node_has_kink = node_has_kink or kink
-            contribution_float = upstream_float * local_float
+            # + 0.0 turns -0.0 (a negative upstream through a dead relu) into 0: "-0" reads as a sign.
+            contribution_float = upstream_float * local_float + 0.0
             contribution = Value(None, contribution_float)
             steps.append(EdgeStep(source, index, position, formula, Value(None, local_float), upstream,
                                   contribution, kink))

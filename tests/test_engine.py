@@ -158,3 +158,20 @@ def test_binding_errors_list_the_inputs():
 def test_command_line_bindings_override_the_file():
     report = run(Request(from_sample("linear"), [BindingText("w=5", "--at")]))
     assert exact(report)["w"] == 2  # y = 11, ∂L/∂w = x*(y - t) = 2*1
+
+
+@pytest.mark.parametrize("scale", ["9", "0.5", "-9"])
+def test_values_just_inside_the_magnitude_limit_pass(scale):
+    report = report_for("f = x*10^999", f"x={scale}")  # |f| is within 10^1,000
+    value = report.trace.forward.values[report.trace.output].approx  # 1,000 digits: decimal only
+    with mpmath.workdps(60):
+        assert abs(value / (mpmath.mpf(scale) * mpmath.mpf(10) ** 999) - 1) < mpmath.mpf(10) ** -40
+
+
+def test_values_just_past_the_magnitude_limit_are_errors():
+    with pytest.raises(BackpropError) as info:
+        report_for("f = x*10^999", "x=11")
+    assert "is about 10^1,000; values are limited to 10^±1,000" in info.value.message
+    with pytest.raises(BackpropError) as info:
+        report_for("f = x/10^999", "x=1/11")
+    assert "is about 10^-1,000; values are limited to 10^±1,000" in info.value.message

@@ -1,12 +1,13 @@
 """Views rendered to exact text: what a person sees."""
 
+import pytest
 from rich.console import Console
 
 from backprop_cli.engine import Request, run
 from backprop_cli.i18n import Messages
-from backprop_cli.render.common import formula_text, grouped, shorten
+from backprop_cli.render.common import EdgeFormulas, formula_text, grouped, local_formula_text, shorten
 from backprop_cli.render.tree import render_explain
-from backprop_cli.source import from_sample
+from backprop_cli.source import BindingText, from_sample, from_text, sample_names
 
 LINEAR_TREE = """\
 Forward pass
@@ -86,3 +87,19 @@ def test_labels_and_formulas():
     assert formula_text(2 * a, (a,), ["(y - t)"]) == "2*(y - t)"
     relu = sp.Piecewise((1, a > 0), (0, True))
     assert formula_text(relu, (a,), ["z"]) == "(1 if z > 0 else 0)"
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_edge_formulas_word_each_edge_as_the_one_off_helper_does(name):
+    trace = run(Request(from_sample(name))).trace
+    shared = EdgeFormulas(trace)
+    assert [shared(step) for step in trace.steps] == [local_formula_text(trace, step) for step in trace.steps]
+
+
+def test_edge_formulas_use_the_operands_text():
+    trace = run(Request(from_text("y = tanh(w*x + b); L = (y - t)^2/2"),
+                        [BindingText("w=1,x=2,b=0,t=1", "--at")])).trace
+    words = {(trace.forward.graph.nodes[s.consumer].label, s.position): EdgeFormulas(trace)(s) for s in trace.steps}
+    assert words[("y", 0)] == "1 - tanh(w*x + b)**2"
+    assert words[("(y - t)^2", 0)] == "2*(y - t)"
+    assert words[("w*x", 0)] == "x"

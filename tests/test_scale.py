@@ -48,6 +48,13 @@ def test_numeric_can_be_forced_on_a_small_program():
     assert all(c.status is CheckStatus.OK for c in report.checks)
 
 
+def test_numeric_gradients_have_no_negative_zero():
+    # A negative upstream through a dead relu gives -0.0 in float arithmetic; "-0" reads as a sign.
+    report = run(Request(from_text("f = relu(x)*y"), [BindingText("x=-1,y=-2", "--at")], mode=NumberMode.NUMERIC))
+    gradient = report.trace.gradients[report.trace.forward.graph.names["x"]].approx
+    assert gradient == 0.0 and str(gradient) == "0.0"
+
+
 def test_numeric_needs_every_input():
     with pytest.raises(BackpropError, match="--numeric needs a value for every input; unbound: w, b, t"):
         run(Request(from_text("y = w*x + b; L = (y - t)^2/2"), [BindingText("x=2", "--at")], mode=NumberMode.NUMERIC))
