@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from enum import Enum
 from typing import Annotated, Callable, Optional
 
@@ -126,27 +127,46 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
 
 
 class _Progress:
-    """A spinner on stderr naming the stage, for big programs in a terminal (never in pipes)."""
+    """A spinner on stderr naming the stage, once the work has taken a second.
 
-    THRESHOLD_CHARS = 200_000  # about a second of work; smaller programs finish before it would show
+    Shown only on a terminal (never in pipes or CI logs), and only for runs long enough to
+    need it: a timer starts it after `delay` seconds unless the run is over by then.
+    """
 
-    def __init__(self, request: engine.Request):
-        self.status = None
-        if len(request.source.text) >= self.THRESHOLD_CHARS and sys.stderr.isatty():
-            self.status = Console(stderr=True).status("backprop")
-            self.status.start()
+    def __init__(self, console: Console | None, delay: float = 1.0):
+        self._console = console
+        self._stage = "parse"
+        self._status = None
+        self._lock = threading.Lock()
+        self._timer = None
+        if console is not None:
+            self._timer = threading.Timer(delay, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._timer is None:  # the run ended while the timer fired
+                return
+            self._status = self._console.status(f"backprop: {self._stage}…")
+            self._status.start()
 
     def __call__(self, stage: str) -> None:
-        if self.status is not None:
+        with self._lock:
+            self._stage = stage
             if stage == "output":
-                self.status.stop()
-                self.status = None
-            else:
-                self.status.update(f"backprop: {stage}…")
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                if self._status is not None:
+                    self._status.stop()
+                    self._status = None
+            elif self._status is not None:
+                self._status.update(f"backprop: {stage}…")
 
 
 def _run(request: engine.Request) -> engine.Report:
-    progress = _Progress(request)
+    progress = _Progress(Console(stderr=True) if sys.stderr.isatty() else None)
     try:
         return engine.run(request, progress)
     finally:

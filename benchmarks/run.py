@@ -16,7 +16,9 @@ import dataclasses
 import importlib.util
 import json
 import math
+import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +39,18 @@ def timed(command: list[str], timeout: float | None = None) -> tuple[float, str,
              "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
              "sys.stdout.write(r.stdout); sys.stderr.write(f'\\n@@ {time.perf_counter() - t} "
              "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {r.returncode}\\n')")
-    result = subprocess.run([PYTHON, "-c", probe, *command], capture_output=True, text=True, timeout=timeout)
+    # The probe and what it runs form a process group of their own: on a timeout the whole group
+    # is killed. (Killing only the probe left a capped naive-SymPy run computing on as an orphan,
+    # which slowed every later measurement of the run.)
+    with subprocess.Popen([PYTHON, "-c", probe, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     marker = result.stderr.rsplit("@@ ", 1)[-1].split()
     seconds, peak, code = float(marker[0]), int(marker[1]), int(marker[2])
     if code != 0:

@@ -3,8 +3,12 @@
 import csv
 import io
 import re
+import time
 
 import pytest
+from rich.console import Console
+
+from backprop_cli.cli import _Progress
 
 SAMPLE_GRADIENTS = {
     "linear": {"w": "-6", "b": "-3", "x": "-9", "t": "3"},
@@ -168,3 +172,24 @@ def test_every_command_has_help(cli):
     for command in ("explain", "grad", "samples"):
         code, out, _ = cli(command, "-h")
         assert code == 0 and "Example: backprop" in out
+
+
+def test_the_spinner_appears_once_the_run_has_taken_its_delay_and_names_the_stage():
+    stream = io.StringIO()
+    progress = _Progress(Console(file=stream, force_terminal=True, width=80), delay=0.05)
+    progress("graph")
+    time.sleep(0.3)
+    progress("backward")
+    time.sleep(0.3)
+    progress("output")
+    shown = stream.getvalue()
+    assert "backprop: graph…" in shown and "backprop: backward…" in shown
+
+
+def test_a_quick_run_shows_no_spinner():
+    stream = io.StringIO()
+    progress = _Progress(Console(file=stream, force_terminal=True, width=80), delay=0.3)
+    progress("graph")
+    progress("output")
+    time.sleep(0.5)
+    assert stream.getvalue() == ""
