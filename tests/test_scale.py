@@ -10,6 +10,8 @@ import pytest
 from backprop_cli.check import CheckKind, CheckStatus
 from backprop_cli.engine import NumberMode, Request, analyse, load, run
 from backprop_cli.errors import BackpropError
+from backprop_cli.render import json_view
+from backprop_cli.render.json_view import render_json
 from backprop_cli.source import BindingText, from_sample, from_text
 
 
@@ -108,6 +110,19 @@ def test_grad_json_and_csv_print_everything(cli):
     assert code == 0 and len(out.splitlines()) == 1 + 930
     code, out, _ = cli("grad", BIG, "--format", "json")
     assert len(json.loads(out)["gradients"]) == 930
+
+
+def test_big_json_is_compact_and_carries_the_same_records_as_the_indented_form(monkeypatch):
+    report = run(Request(from_text(BIG)))
+    compact = render_json(report)
+    monkeypatch.setattr(json_view, "PRETTY_JSON_MAX_NODES", 10**9)
+    indented = render_json(report)
+    assert compact.count("\n") == 1 and indented.count("\n") > 100_000
+    data = json.loads(compact)
+    assert data == json.loads(indented)
+    assert len(data["nodes"]) == report.trace.output + 1 and len(data["edges"]) == len(report.trace.steps)
+    assert data["edges"][0].keys() == {"from", "to", "position", "local_formula", "local", "upstream",
+                                       "contribution", "kink"}
 
 
 def test_a_deep_chain_of_10000_statements_works():
