@@ -152,3 +152,11 @@ def test_honest_big_input_250000_nodes_is_accepted():
     report = analyse(graph, bindings, check=CheckKind.NONE)
     a0 = graph.names["a0"]
     assert report.trace.gradients[a0].approx == 1.0 + 9.0  # ∂/∂a0 of a0*a1 + a62499*a0
+
+
+def test_a_binding_beyond_floats_is_an_error_in_the_numeric_mode(cli):
+    code, _, err = cli("grad", "f = x*2", "--at", "x=-10^400", "--numeric")
+    assert code == 2
+    assert "x = -1.00E+400 is beyond the range of floats (about 1.8e308), which the numeric mode uses" in err
+    code, out, _ = cli("grad", "f = x*2", "--at", "x=-10^400", "--exact", "--format", "csv")
+    assert code == 0 and out.splitlines()[1].startswith("x,")

@@ -38,7 +38,12 @@ def _number_text(value: Value | None) -> str:
         if x - x == 0.0:  # finite
             text = repr(x)
             return f'{{"exact": "{text}", "float": {text}, "is_exact": false}}'
-    return json.dumps(_number(value), ensure_ascii=False)
+    number = _number(value)
+    if number is None:
+        return "null"
+    floating = "null" if number["float"] is None else repr(number["float"])  # json writes floats by repr
+    return (f'{{"exact": {_string(number["exact"])}, "float": {floating}, '
+            f'"is_exact": {"true" if number["is_exact"] else "false"}}}')
 
 
 def _finite(x) -> float | None:
