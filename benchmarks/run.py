@@ -35,9 +35,12 @@ PYTHON = sys.executable
 
 def timed(command: list[str], timeout: float | None = None) -> tuple[float, str, int]:
     """Wall time, stdout and peak memory (KiB) of one process."""
-    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "sys.stdout.write(r.stdout); sys.stderr.write(f'\\n@@ {time.perf_counter() - t} "
+    # The clock stops when the process ends; its output goes to a file, as a CI job's would, and
+    # is passed on only then. (Timing until the 80 MB were copied on added about a second.)
+    probe = ("import resource, subprocess, sys, tempfile, time; out = tempfile.TemporaryFile(); "
+             "t = time.perf_counter(); r = subprocess.run(sys.argv[1:], stdout=out, stderr=subprocess.PIPE); "
+             "elapsed = time.perf_counter() - t; out.seek(0); sys.stdout.write(out.read().decode()); "
+             "sys.stderr.write(r.stderr.decode(errors='replace') + f'\\n@@ {elapsed} "
              "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {r.returncode}\\n')")
     # The probe and what it runs form a process group of their own: on a timeout the whole group
     # is killed. (Killing only the probe left a capped naive-SymPy run computing on as an orphan,
@@ -58,9 +61,15 @@ def timed(command: list[str], timeout: float | None = None) -> tuple[float, str,
     return seconds, result.stdout, peak
 
 
-def median_time(command: list[str], repeat: int, timeout: float | None = None) -> tuple[float, str, int]:
-    runs = [timed(command, timeout) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), runs[-1][1], max(r[2] for r in runs)
+def median_times(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, str, int]]:
+    """Median wall time, last stdout and peak memory of each command, taking them in turns
+    (one run of each per round) so that a slow spell of this shared machine hits them all alike."""
+    runs: dict[str, list[tuple[float, str, int]]] = {key: [] for key in commands}
+    for _ in range(repeat):
+        for key, command in commands.items():
+            runs[key].append(timed(command))
+    return {key: (statistics.median(r[0] for r in results), results[-1][1], max(r[2] for r in results))
+            for key, results in runs.items()}
 
 
 def available(module: str) -> bool:
@@ -102,10 +111,13 @@ def main() -> None:
 
     compile_bytecode()
     # start-up and exact mode against the cold-start floor
-    floor, _, _ = median_time([PYTHON, "-c", "import sympy, rich, typer"], args.repeat)
-    linear, _, _ = median_time([*BACKPROP.split(), "grad", "--sample", "linear"], args.repeat)
-    two_layer, _, _ = median_time([*BACKPROP.split(), "explain", "--sample", "two-layer", "--exact"], args.repeat)
-    say("## Start-up and exact mode (medians of %d)" % args.repeat)
+    startup = median_times({
+        "floor": [PYTHON, "-c", "import sympy, rich, typer"],
+        "linear": [*BACKPROP.split(), "grad", "--sample", "linear"],
+        "two-layer": [*BACKPROP.split(), "explain", "--sample", "two-layer", "--exact"],
+    }, args.repeat)
+    floor, linear, two_layer = (startup[key][0] for key in ("floor", "linear", "two-layer"))
+    say("## Start-up and exact mode (medians of %d, in turns)" % args.repeat)
     say()
     say("| run | seconds | × cold-start floor | target |")
     say("|---|---|---|---|")
@@ -118,18 +130,24 @@ def main() -> None:
         spec = folder / f"{name}.json"
         names = list(network.values)[:3] + (["t0"] if "t0" in network.values else [])
         spec.write_text(json.dumps({"spec": dataclasses.asdict(network), "names": names}))
-        seconds, out, peak = median_time([*BACKPROP.split(), "grad", "--file", str(program), "--format", "json",
-                                          "--timeout", "0"], args.repeat if name != "mlp-100k" else max(1, min(args.repeat, 3)))
+        commands = {"backprop": [*BACKPROP.split(), "grad", "--file", str(program), "--format", "json",
+                                 "--timeout", "0"]}
+        commands.update({peer: [PYTHON, str(HERE / "peers.py"), peer, str(spec)] for peer in peers})
+        if name == "mlp-100":
+            commands["exact"] = [*BACKPROP.split(), "grad", "--file", str(program), "--exact"]
+            commands["floor"] = [PYTHON, "-c", "import sympy, rich, typer"]
+        measured = median_times(commands, args.repeat)
+        seconds, out, peak = measured["backprop"]
         data = json.loads(out)
         nodes = len(data["nodes"])
         ours = {n: data["gradients"][n]["float"] for n in names}
         row = {"program": name, "nodes": nodes, "backprop": seconds, "memory": peak, "check": data["check"]["ok"]}
         if name == "mlp-100":
-            exact, _, _ = median_time([*BACKPROP.split(), "grad", "--file", str(program), "--exact"], args.repeat)
-            say(f"| `backprop grad` on mlp-100 ({nodes} nodes), exact | {exact:.3f} | {exact / floor:.2f} | ≤ 1.5 |")
+            exact, floor_here = measured["exact"][0], measured["floor"][0]
+            say(f"| `backprop grad` on mlp-100 ({nodes} nodes), exact | {exact:.3f} | {exact / floor_here:.2f} "
+                "| ≤ 1.5 |")
         for peer in peers:
-            peer_seconds, peer_out, _ = median_time([PYTHON, str(HERE / "peers.py"), peer, str(spec)],
-                                                    args.repeat if name != "mlp-100k" else max(1, min(args.repeat, 3)))
+            peer_seconds, peer_out, _ = measured[peer]
             gradients = json.loads(peer_out)["gradients"]
             row[peer] = peer_seconds
             row[f"{peer} agrees"] = all(agree(ours[n], gradients[n]) for n in names)
@@ -143,7 +161,7 @@ def main() -> None:
                 row["sympy"] = math.inf
         rows.append(row)
     say()
-    say(f"## Whole-process wall time, `backprop grad --format json` and peers (medians; 100k: of {max(1, min(args.repeat, 3))})")
+    say(f"## Whole-process wall time, `backprop grad --format json` and peers (medians of {args.repeat}, in turns)")
     say()
     header = ["program", "nodes", "backprop s", "µs/node", "peak MiB", "check"]
     for peer in peers:
