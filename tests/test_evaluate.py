@@ -37,8 +37,10 @@ def test_the_common_shapes_compile_to_builtins():
 
 def _sympy_value(expr, variables, point):
     """SymPy's value at the point, substituted all at once (log(1)/log(1) is nan, not 0), in
-    40 digits; None where it is not a finite real number."""
-    value = sp.N(expr.xreplace(dict(zip(variables, [sp.Rational(x) for x in point]))), 40)
+    40 digits; None where it is not a finite real number. The point goes in as 40-digit Floats
+    holding the doubles exactly: as rationals with 2^52 denominators SymPy would take the
+    exact road (powers, roots) instead of evaluating."""
+    value = sp.N(expr.xreplace(dict(zip(variables, [sp.Float(x, 40) for x in point]))), 40)
     if not (value.is_finite and value.is_real):
         return None
     return sp.Float(value, 40)
