@@ -166,12 +166,7 @@ def _backward_numeric(trace: Trace, reached: list[bool]) -> None:
             source = node.args[position]
             if not nodes[source].depends_on_input:
                 continue
-            try:
-                local_float = function(*args)
-            except (ArithmeticError, ValueError, TypeError):
-                local_float = _local_float(node, function, args)  # raises, worded
-            if type(local_float) is not float or local_float - local_float != 0.0:  # an int, inf or nan
-                local_float = _local_float(node, function, args)
+            local_float = _local_float(node, function, args)
             kink = False
             if switches:
                 kink = any(switch(*args) == 0 for switch in switches)
@@ -193,7 +188,7 @@ def _backward_numeric(trace: Trace, reached: list[bool]) -> None:
 
 
 def _local_float(node, function, args) -> float:
-    """The slow path of a local derivative on floats: a float, or the error naming the node."""
+    """A local derivative on floats: a float (sign(0) gives an int), or the error naming the node."""
     try:
         return float(evaluate_float(node, function, args))
     except BackpropError:

@@ -298,20 +298,10 @@ def evaluate_decimals(forward: Forward, overrides: dict[int, mpmath.mpf], output
         decimals[index] = value
     for index, value in overrides.items():
         decimals[index] = value
-    mpf, safe = mpmath.mpf, _SAFE_BINARY_EXPONENT
     for index, node, function, arg_nodes in _decimal_plan(forward, output, needed):
         if index in overrides:
             continue
-        try:
-            result = function(*[decimals[a] for a in arg_nodes])
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-            result = evaluate_decimal(node, function, [decimals[a] for a in arg_nodes])  # raises, worded
-        if type(result) is mpf:  # check_decimal's common case, inline: 100,000 nodes per pass
-            _, mantissa, exponent, bits = result._mpf_
-            if mantissa and -safe <= exponent + bits <= safe:
-                decimals[index] = result
-                continue
-        decimals[index] = check_decimal(node, result)
+        decimals[index] = evaluate_decimal(node, function, [decimals[a] for a in arg_nodes])
     return decimals[output]
 
 

@@ -4,7 +4,6 @@ import math
 import operator
 
 import mpmath
-import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -120,14 +120,10 @@ class EdgeFormulas:
         self._graph = trace.forward.graph
         self._templates = trace.forward.templates
         self._operands: dict[int, list[tuple[str, str]]] = {}
-        self._parts: dict[tuple[int, int], tuple] = {}  # (id(partial), id(template)) → its parts
 
     def __call__(self, step) -> str:
         tmpl = self._templates[step.consumer]
-        key = (id(step.local_formula), id(tmpl))  # both live as long as the trace
-        parts = self._parts.get(key)
-        if parts is None:
-            parts = self._parts[key] = _formula_parts(step.local_formula, tmpl.variables)
+        parts = _formula_parts(step.local_formula, tmpl.variables)
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]
         operands = self._operands.get(step.consumer)
