@@ -20,7 +20,7 @@ import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
-from backprop_cli.check import CheckKind
+from backprop_cli.finite_difference import CheckKind
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind

@@ -14,9 +14,10 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.backward import Trace, run_backward
+from backprop_cli.sweeps import run_backward
+from backprop_cli.trace import Trace
 from backprop_cli.bindings import constant_value, resolve
-from backprop_cli.check import CheckKind, GradientCheck, run_check
+from backprop_cli.finite_difference import CheckKind, GradientCheck, run_check
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph

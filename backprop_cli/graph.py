@@ -11,6 +11,7 @@ so a left-deep chain of 100,000 additions does not recurse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from enum import Enum
 
 import sympy as sp
@@ -58,6 +59,22 @@ class Node:
         return self.name if self.name is not None else self.text
 
 
+@dataclass(frozen=True)
+class Edges:
+    """Every edge along which a gradient can flow: argument `position` of `consumer` is `source`,
+    both depending on an input. Ordered by consumer, then position, so the edges into one node
+    are one range: `into[consumer]`."""
+
+    source: list[int]
+    consumer: list[int]
+    position: list[int]
+    into: dict[int, range]
+    out_of: dict[int, list[int]]  # source → its edges, in order
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
 @dataclass
 class Graph:
     source: str
@@ -66,6 +83,28 @@ class Graph:
     inputs: list[int]  # input nodes, in order of first use
     output: int
     statements: list[tuple[str, int, Span]] = field(default_factory=list)  # (name, node, span)
+    _reaches: dict[int, list[bool]] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def edges(self) -> Edges:
+        sources: list[int] = []
+        consumers: list[int] = []
+        positions: list[int] = []
+        into: dict[int, range] = {}
+        out_of: dict[int, list[int]] = {}
+        nodes = self.nodes
+        for node in nodes:
+            if node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+                continue
+            start = len(sources)
+            for position, arg in enumerate(node.args):
+                if nodes[arg].depends_on_input:
+                    out_of.setdefault(arg, []).append(len(sources))
+                    sources.append(arg)
+                    consumers.append(node.index)
+                    positions.append(position)
+            into[node.index] = range(start, len(sources))
+        return Edges(sources, consumers, positions, into, out_of)
 
     def consumers(self) -> list[list[int]]:
         """For each node, the nodes that use it (once per use)."""
@@ -76,14 +115,22 @@ class Graph:
         return result
 
     def ancestors_of(self, index: int) -> list[bool]:
-        """Which nodes the given node depends on (itself included)."""
-        mark = [False] * len(self.nodes)
-        mark[index] = True
-        for node in reversed(self.nodes[: index + 1]):
-            if mark[node.index]:
-                for arg in node.args:
-                    mark[arg] = True
+        """Which nodes the given node depends on (itself included); computed once per node."""
+        mark = self._reaches.get(index)
+        if mark is None:
+            mark = [False] * len(self.nodes)
+            mark[index] = True
+            for node in reversed(self.nodes[: index + 1]):
+                if mark[node.index]:
+                    for arg in node.args:
+                        mark[arg] = True
+            self._reaches[index] = mark
         return mark
+
+    def unbound_inputs(self, bindings, output: int | None = None) -> list[str]:
+        """The inputs the output depends on that have no value."""
+        reached = self.ancestors_of(self.output if output is None else output)
+        return [self.nodes[i].name for i in self.inputs if reached[i] and self.nodes[i].name not in bindings]
 
 
 class _Builder:

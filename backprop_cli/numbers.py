@@ -1,43 +1,69 @@
-"""Numbers as the tool carries them: exact where exact stays readable, else decimal.
+"""The kinds of number the engine runs on, as domains the same loops are handed.
 
-A `Value` has two tracks. `exact` is a SymPy expression — a rational, a small
-exact number such as tanh(2), or a formula in the unbound inputs (symbolic
-mode) — or None once the exact form would grow past the limits. `approx` is a
-DECIMAL_DIGITS-digit mpmath number, or None while the value is symbolic.
-Both tracks are computed from the same derived templates, so they agree.
+A pass never asks which kind of number it has: it asks its `Domain` to evaluate a derived
+template, to add, to multiply, and whether a switch sits at a kink. Three domains:
+
+- `Tracked` — the exact mode: a `Value` holds an exact SymPy number (a rational, a small
+  exact form such as tanh(2), or a formula in unbound inputs) with a DECIMAL_DIGITS-digit
+  decimal beside it; the exact part is kept while it stays small (`keep`), else dropped.
+- `Decimal(digits)` — mpmath numbers at a chosen precision (the finite-difference check).
+- `Float` — Python floats (the numeric mode).
+
+Templates (an op's value and its partials, SymPy expressions over placeholders) are compiled
+once per domain into closures; SymPy functions are found by their class name in the domain's
+library (`math`, `mpmath`), so a new primitive needs no entry here. Nothing the user typed is
+ever turned into code: templates come from the primitives table.
 """
 
 from __future__ import annotations
 
 import math
+import operator
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache, reduce
+from typing import Callable
 
 import mpmath
 import sympy as sp
 
 from backprop_cli import limits
+from backprop_cli.errors import BackpropError
 
 
-@dataclass(slots=True)  # not frozen, as EdgeStep: several per node; never changed once made
+@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__
 class Value:
+    """A number as views see it: exact (or None once too big) and a decimal (None while symbolic)."""
+
     exact: sp.Expr | None
-    approx: mpmath.mpf | None
+    approx: mpmath.mpf | float | None
 
     def float(self) -> float | None:
         if self.approx is None:
             return None
-        return _to_float(self.approx)
+        try:
+            return float(self.approx)
+        except OverflowError:  # pragma: no cover - magnitudes are limited before this
+            return math.copysign(math.inf, float(mpmath.sign(self.approx)))
 
 
-ONE = Value(sp.Integer(1), mpmath.mpf(1))
+# ---------------------------------------------------------------- domain errors
+
+def describe(node) -> str:
+    text = node.text if len(node.text) <= 40 else node.text[:39] + "…"
+    return f"{node.name} = {text}" if node.name else f"'{text}'"
 
 
-def _to_float(x: mpmath.mpf) -> float:
-    try:
-        return float(x)
-    except OverflowError:  # pragma: no cover - magnitudes are limited before this
-        return math.copysign(math.inf, float(mpmath.sign(x)))
+def domain_error(node, detail: str) -> BackpropError:
+    return BackpropError(f"{describe(node)} is undefined at this point: {detail}", node.span,
+                         hint="check the bindings (--at) against the domain of each function")
 
+
+def infinite_derivative(node) -> BackpropError:
+    return domain_error(node, "its derivative is infinite or undefined here")
+
+
+# ---------------------------------------------------------------- exact numbers
 
 def to_mpf(expr: sp.Expr) -> mpmath.mpf:
     """A constant SymPy number as an mpmath number at the current precision."""
@@ -91,17 +117,442 @@ def power_is_small(base: sp.Expr, exponent: sp.Expr) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- decimals
+def _undefined(expr: sp.Expr) -> bool:
+    return expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
 
-def format_decimal(x: mpmath.mpf | None, digits: int = 10) -> str:
+
+# ---------------------------------------------------------------- compiling templates
+
+class NotCompilable(Exception):
+    pass
+
+
+_COMPARE = {
+    sp.StrictGreaterThan: operator.gt, sp.GreaterThan: operator.ge, sp.StrictLessThan: operator.lt,
+    sp.LessThan: operator.le, sp.Equality: operator.eq, sp.Unequality: operator.ne,
+}
+
+
+def _sign(z):
+    return (z > 0) - (z < 0)
+
+
+class Library:
+    """A domain's functions, looked up by SymPy class name; `aliases` for the few that differ."""
+
+    def __init__(self, module, aliases: dict[str, Callable], constant: Callable, power: Callable):
+        self.module, self.aliases, self.constant, self.power = module, aliases, constant, power
+
+    def function(self, name: str) -> Callable:
+        found = self.aliases.get(name) or getattr(self.module, name, None)
+        if found is None:
+            raise NotCompilable(f"{self.module.__name__} has no function {name}")
+        return found
+
+
+def _heaviside(zero, half, one):
+    return lambda z, h0=half: zero if z < 0 else (h0 if z == 0 else one)
+
+
+def _float_pow(base, exponent):
+    result = base ** exponent
+    if isinstance(result, complex):
+        raise ValueError("a negative number to a fractional power")
+    return result
+
+
+def _float_constant(expr: sp.Expr):
+    value = float(expr)
+    return lambda: value
+
+
+def _mpmath_constant(expr: sp.Expr):
+    if isinstance(expr, sp.Rational):
+        p, q = int(expr.p), int(expr.q)
+        return lambda: mpmath.mpf(p) / q
+    cache: dict[int, mpmath.mpf] = {}
+
+    def constant():  # pi, log(10), ...: at the caller's precision, once per precision
+        if mpmath.mp.prec not in cache:
+            cache[mpmath.mp.prec] = mpmath.mpf(sp.Float(sp.N(expr, mpmath.mp.dps + 10), mpmath.mp.dps + 10)._mpf_)
+        return cache[mpmath.mp.prec]
+    return constant
+
+
+FLOAT_LIBRARY = Library(math, {"Abs": abs, "sign": _sign, "Heaviside": _heaviside(0.0, 0.5, 1.0)},
+                        _float_constant, _float_pow)
+MPMATH_LIBRARY = Library(mpmath, {"Abs": abs, "sign": _sign,
+                                  "Heaviside": _heaviside(mpmath.mpf(0), mpmath.mpf(0.5), mpmath.mpf(1))},
+                         _mpmath_constant, operator.pow)
+
+
+def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
+    if expr in index:
+        i = index[expr]
+        return lambda args: args[i]
+    if not expr.free_symbols:
+        if _undefined(expr):
+            raise ZeroDivisionError("undefined constant")
+        getter = library.constant(expr)
+        return lambda args: getter()
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        combine = operator.add if isinstance(expr, sp.Add) else operator.mul
+        parts = [_build(a, index, library) for a in expr.args]
+        return lambda args: reduce(lambda acc, f: combine(acc, f(args)), parts[1:], parts[0](args))
+    if isinstance(expr, sp.Pow):
+        base, exponent = _build(expr.base, index, library), expr.exp
+        if exponent == sp.Rational(1, 2):
+            root = library.function("sqrt")
+            return lambda args: root(base(args))
+        if isinstance(exponent, sp.Integer):
+            n = int(exponent)
+            return (lambda args: base(args) ** n) if n > 0 else (lambda args: 1 / base(args) ** -n)
+        power, exponent_of = library.power, _build(exponent, index, library)
+        return lambda args: power(base(args), exponent_of(args))
+    if isinstance(expr, sp.Piecewise):
+        branches = [(_build(value, index, library), _condition(condition, index, library))
+                    for value, condition in expr.args]
+
+        def piecewise(args):
+            for value, condition in branches:
+                if condition(args):
+                    return value(args)
+            raise ValueError("no branch applies")
+        return piecewise
+    parts = [_build(a, index, library) for a in expr.args]
+    if isinstance(expr, (sp.Max, sp.Min)):
+        pick = max if isinstance(expr, sp.Max) else min
+        return lambda args: pick(f(args) for f in parts)
+    function = library.function(type(expr).__name__)
+    if len(parts) == 1:
+        only = parts[0]
+        return lambda args: function(only(args))
+    return lambda args: function(*(f(args) for f in parts))
+
+
+def _condition(condition, index, library) -> Callable[[tuple], bool]:
+    if condition in (sp.true, sp.false):
+        return lambda args, answer=bool(condition): answer
+    compare = _COMPARE.get(type(condition))
+    if compare is None:
+        raise NotCompilable(f"cannot compile the condition {condition}")
+    left, right = _build(condition.lhs, index, library), _build(condition.rhs, index, library)
+    return lambda args: compare(left(args), right(args))
+
+
+def _direct(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., object] | None:
+    """A built-in for the shapes most graphs are made of (a*b, a + b, a - b, and a partial that
+    is one of the operands): one C call per node instead of a tree of closures."""
+    if len(variables) == 2:
+        a, b = variables
+        pair = set(expr.args)
+        if isinstance(expr, sp.Mul) and pair == {a, b}:
+            return operator.mul
+        if isinstance(expr, sp.Add) and pair == {a, b}:
+            return operator.add
+        if isinstance(expr, sp.Add) and pair == {a, -b}:
+            return operator.sub
+        if expr == a:
+            return lambda a, b: a
+        if expr == b:
+            return lambda a, b: b
+    return None
+
+
+@lru_cache(maxsize=16384)
+def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], library: str) -> Callable[..., object]:
+    """A function of the variables' values (floats or mpmath numbers) computing `expr`."""
+    direct = _direct(expr, variables)
+    if direct is not None:
+        return direct
+    function = _build(expr, {v: i for i, v in enumerate(variables)},
+                      FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
+    return lambda *args: function(args)
+
+
+# ---------------------------------------------------------------- the domains
+
+# Binary exponents safely inside 10^±MAX_MAGNITUDE_DIGITS: a value whose exponent lies in this
+# range passes without comparing mpmath numbers (the common case, cheaply); others are measured.
+_SAFE_BINARY_EXPONENT = int(limits.MAX_MAGNITUDE_DIGITS * math.log2(10)) - 2
+
+
+def check_decimal(node, result: object) -> mpmath.mpf:
+    """An mpmath result as a real decimal within the magnitude limit, or an error naming the node."""
+    if type(result) is mpmath.mpf:
+        _, mantissa, exponent, bits = result._mpf_
+        if not mantissa and not bits:  # zero (nan and inf have bits = -1/-2 and no mantissa)
+            return result
+        if mantissa and -_SAFE_BINARY_EXPONENT <= exponent + bits <= _SAFE_BINARY_EXPONENT:
+            return result
+    if isinstance(result, mpmath.mpc):
+        if result.imag != 0:
+            raise domain_error(node, f"the value would be complex ({mpmath.nstr(result, 6)})")
+        result = result.real
+    if not isinstance(result, mpmath.mpf):
+        result = mpmath.mpf(result)
+    if mpmath.isnan(result) or mpmath.isinf(result):
+        raise domain_error(node, "the value is not a finite number")
+    if result != 0:
+        magnitude = mpmath.log10(abs(result))
+        if abs(magnitude) > limits.MAX_MAGNITUDE_DIGITS:
+            shown = f"{int(magnitude):,}" if abs(magnitude) < 10**15 else mpmath.nstr(magnitude, 3)
+            raise BackpropError(
+                f"{describe(node)} is about 10^{shown}; values are limited to 10^±{limits.MAX_MAGNITUDE_DIGITS:,}",
+                node.span)
+    return result
+
+
+def check_float(node, result: object) -> float:
+    if isinstance(result, complex):
+        raise domain_error(node, "the value would be complex")
+    if result != result or result in (math.inf, -math.inf):
+        raise domain_error(node, "the value is not a finite number (or beyond the range of floats; try --exact)")
+    return result
+
+
+def _calling(node, function, args, check, overflow: str | None = None):
+    """function(*args), its failures worded as a domain error naming the node."""
+    try:
+        return check(node, function(*args))
+    except ZeroDivisionError:
+        raise domain_error(node, "division by zero") from None
+    except OverflowError as exc:
+        raise domain_error(node, overflow or str(exc) or type(exc).__name__) from None
+    except (ValueError, TypeError) as exc:
+        raise domain_error(node, str(exc) or type(exc).__name__) from None
+
+
+def _expr_of(tmpl, which):
+    return tmpl.value if which == "value" else tmpl.partials[which]
+
+
+class Float:
+    """Python floats: the numeric mode."""
+
+    key = "float"
+    zero, one = 0.0, 1.0
+    numeric = True
+
+    def precision(self):
+        return nullcontext()
+
+    def constant(self, exact: sp.Expr) -> float:
+        return float(exact)
+
+    def function(self, tmpl, which) -> Callable:
+        """The checked evaluation of a template's value or partial `which` at this domain's numbers."""
+        key = ("float", which)
+        evaluate = tmpl.compiled.get(key)
+        if evaluate is None:
+            compiled = compile_template(_expr_of(tmpl, which), tmpl.variables, "float")
+            # float(): a partial such as sign(a) gives an int
+            evaluate = tmpl.compiled[key] = lambda node, args: float(_calling(
+                node, compiled, args, check_float, "the value is beyond the range of floats (try --exact)"))
+        return evaluate
+
+    def switch(self, expr, variables) -> Callable:
+        return compile_template(expr, tuple(variables), "float")
+
+    def at_kink(self, switch_value) -> bool:
+        return switch_value == 0
+
+    @staticmethod
+    def add(a: float, b: float) -> float:
+        return a + b
+
+    @staticmethod
+    def mul(a: float, b: float) -> float:
+        return a * b + 0.0  # + 0.0: -0.0 (a negative upstream through a dead relu) reads as a sign
+
+    def value(self, x: float) -> Value:
+        return Value(None, x)
+
+
+class Decimal:
+    """mpmath numbers at `digits` significant digits (the finite-difference check)."""
+
+    numeric = False
+
+    def __init__(self, digits: int):
+        self.digits = digits
+        self.key = f"decimal{digits}"
+        self.zero, self.one = mpmath.mpf(0), mpmath.mpf(1)
+        self._kink_width = mpmath.mpf(10) ** (-(digits - 5))
+
+    def precision(self):
+        return mpmath.workdps(self.digits)
+
+    def constant(self, exact: sp.Expr) -> mpmath.mpf:
+        return to_mpf(exact)
+
+    def function(self, tmpl, which) -> Callable:
+        evaluate = tmpl.compiled.get(("mpmath", which))
+        if evaluate is None:
+            compiled = compile_template(_expr_of(tmpl, which), tmpl.variables, "mpmath")
+            evaluate = tmpl.compiled[("mpmath", which)] = lambda node, args: _calling(
+                node, compiled, args, check_decimal)
+        return evaluate
+
+    def switch(self, expr, variables) -> Callable:
+        return compile_template(expr, tuple(variables), "mpmath")
+
+    def at_kink(self, switch_value) -> bool:
+        return abs(switch_value) <= self._kink_width
+
+    add = staticmethod(operator.add)
+    mul = staticmethod(operator.mul)
+
+    def value(self, x) -> Value:
+        return Value(None, x)
+
+
+SHADOW = Decimal(limits.DECIMAL_DIGITS)
+
+
+class Tracked:
+    """Exact SymPy numbers with a DECIMAL_DIGITS-digit decimal beside (the exact mode).
+
+    One instance per run: past a size, symbolic formulas are written with the node's own name,
+    and the instance remembers what each such name stands for."""
+
+    key = "tracked"
+    numeric = False
+
+    def __init__(self, names: dict[str, int] | None = None):
+        self.zero, self.one = Value(sp.Integer(0), mpmath.mpf(0)), Value(sp.Integer(1), mpmath.mpf(1))
+        self.names = names or {}
+        self.abbreviations: dict[str, int] = {}  # symbol → node, for big formulas
+        self.gradient_abbreviations: dict[str, sp.Expr] = {}
+
+    def precision(self):
+        return SHADOW.precision()
+
+    def constant(self, exact: sp.Expr) -> Value:
+        return Value(exact, to_mpf(exact))
+
+    @staticmethod
+    def keep(exact: sp.Expr | None, approx) -> sp.Expr | None:
+        """Exact while small: past the limits, a number with a decimal beside goes decimal only."""
+        if exact is not None and approx is not None and not exact_is_small(exact):
+            return None
+        return exact
+
+    def function(self, tmpl, which) -> Callable:
+        if which == "value":
+            return lambda node, args: self._value(node, tmpl, args)
+        return lambda node, args: self._partial(node, tmpl, which, args)
+
+    def _value(self, node, tmpl, args: list[Value]) -> Value:
+        approx = None
+        if all(a.approx is not None for a in args):
+            approx = SHADOW.function(tmpl, "value")(node, [a.approx for a in args])
+        exact = None
+        if all(a.exact is not None for a in args):
+            exact = self.keep(_exact_value(node, tmpl, [a.exact for a in args]), approx)
+        if approx is None and exact is not None:
+            if not exact.free_symbols:  # a constant the decimal track could not see; keep both honest
+                approx = check_decimal(node, to_mpf(exact))
+            else:
+                exact = self._abbreviate(node, exact)
+        return Value(exact, approx)
+
+    def _partial(self, node, tmpl, which: int, args: list[Value]) -> Value:
+        exact = None
+        if all(a.exact is not None for a in args):
+            exact = tmpl.partials[which].xreplace(dict(zip(tmpl.variables, (a.exact for a in args))))
+            if _undefined(exact):
+                raise infinite_derivative(node)
+        approx = None
+        if all(a.approx is not None for a in args):
+            try:
+                approx = SHADOW.function(tmpl, which)(node, [a.approx for a in args])
+            except BackpropError:
+                raise infinite_derivative(node) from None
+            exact = self.keep(exact, approx)
+        elif exact is not None and not exact.free_symbols:
+            approx = check_decimal(node, exact.evalf(limits.DECIMAL_DIGITS))
+        return Value(exact, approx)
+
+    def switch(self, expr, variables) -> Callable:
+        decimal = compile_template(expr, tuple(variables), "mpmath")
+
+        def value(*args: Value) -> Value:
+            if any(a.approx is None for a in args):  # symbolic: no point, so no kink
+                return Value(None, None)
+            if all(a.exact is not None for a in args):
+                return Value(expr.xreplace(dict(zip(variables, (a.exact for a in args)))), None)
+            return Value(None, decimal(*(a.approx for a in args)))
+        return value
+
+    def at_kink(self, switch_value: Value) -> bool:
+        if switch_value.exact is not None:
+            return switch_value.exact == 0
+        return switch_value.approx is not None and SHADOW.at_kink(switch_value.approx)
+
+    def add(self, a: Value, b: Value) -> Value:
+        approx = a.approx + b.approx if a.approx is not None and b.approx is not None else None
+        exact = a.exact + b.exact if a.exact is not None and b.exact is not None else None
+        return Value(self.keep(exact, approx), approx)
+
+    def mul(self, a: Value, b: Value) -> Value:
+        approx = a.approx * b.approx if a.approx is not None and b.approx is not None else None
+        exact = a.exact * b.exact if a.exact is not None and b.exact is not None else None
+        return Value(self.keep(exact, approx), approx)
+
+    def value(self, x: Value) -> Value:
+        return x
+
+    def _abbreviate(self, node, formula: sp.Expr) -> sp.Expr:
+        """Past a size, a symbolic formula is written with the node's own name.
+
+        SymPy's automatic evaluation of nested formulas (exp(tanh(exp(...)))) grows
+        without bound; naming intermediate results keeps every formula small.
+        """
+        if expression_size(formula, limits.MAX_SYMBOLIC_EXPRESSION_NODES) <= limits.MAX_SYMBOLIC_EXPRESSION_NODES:
+            return formula
+        name = node.name or f"n{node.index}"
+        while name in self.names and self.names[name] != node.index:
+            name = "_" + name
+        self.abbreviations[name] = node.index
+        return sp.Symbol(name, real=True)
+
+    def settle(self, gradient: Value, name: str) -> Value:
+        """A complete symbolic gradient past the size limit gets a name of its own."""
+        if gradient.approx is None and gradient.exact is not None:
+            limit = limits.MAX_SYMBOLIC_EXPRESSION_NODES
+            if expression_size(gradient.exact, limit) > limit:
+                self.gradient_abbreviations[name] = gradient.exact
+                return Value(sp.Symbol(name, real=True), None)
+        return gradient
+
+
+def _exact_value(node, tmpl, args: list[sp.Expr]) -> sp.Expr | None:
+    if node.op == "pow" and len(args) == 2 and not power_is_small(args[0], args[1]):
+        return None
+    if node.op == "pow" and len(args) == 1 and isinstance(tmpl.value, sp.Pow):
+        if not power_is_small(args[0], tmpl.value.exp):
+            return None
+    try:
+        result = tmpl.value.xreplace(dict(zip(tmpl.variables, args)))
+    except (ValueError, TypeError, ArithmeticError):
+        return None  # SymPy could not evaluate it exactly (Max of an incomparable): decimal only
+    if _undefined(result):
+        raise domain_error(node, "division by zero" if result.has(sp.zoo) else "the value is not finite")
+    return result
+
+
+# ---------------------------------------------------------------- text
+
+def format_decimal(x, digits: int = 10) -> str:
     if x is None:
         return ""
     if x == 0:
         return "0"
     if type(x) is float:
         text = format(x, f".{digits}g")
-        return text[:-2] if text.endswith(".0") else text
-    text = mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
+    else:
+        text = mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
     return text[:-2] if text.endswith(".0") else text
 
 

@@ -4,7 +4,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from backprop_cli.check import CheckStatus
+from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Request, run
 from backprop_cli.errors import BackpropError
 from backprop_cli.source import BindingText, from_sample, from_text

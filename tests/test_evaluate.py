@@ -8,7 +8,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.evaluate import compile_template
+from backprop_cli.numbers import compile_template
 from backprop_cli.primitives import PRIMITIVES, template
 
 # Every op with all arguments variable, plus the folded forms a program meets most.

@@ -13,7 +13,7 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.check import CheckStatus
+from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Request, run
 from backprop_cli.errors import BackpropError
 from backprop_cli.source import BindingText, from_text

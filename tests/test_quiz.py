@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from backprop_cli.check import CheckKind
+from backprop_cli.finite_difference import CheckKind
 from backprop_cli.engine import Request, analyse, load
 from backprop_cli.i18n import Messages
 from backprop_cli.quiz import build_questions

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from backprop_cli.check import CheckKind, CheckStatus
+from backprop_cli.finite_difference import CheckKind, CheckStatus
 from backprop_cli.engine import NumberMode, Request, analyse, load, run
 from backprop_cli.errors import BackpropError
 from backprop_cli.render import json_view
@@ -68,7 +68,7 @@ def test_the_fast_check_is_chosen_for_many_inputs_and_catches_a_wrong_gradient()
     assert report.method.startswith("directional")
     assert {c.status for c in report.checks} == {CheckStatus.OK}
     # Corrupt one gradient: the directional check must notice.
-    from backprop_cli.check import directional_check
+    from backprop_cli.finite_difference import directional_check
     from backprop_cli.numbers import Value
 
     victim = report.wrt[5]

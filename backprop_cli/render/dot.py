@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from backprop_cli.backward import Trace
+from backprop_cli.trace import Trace
 from backprop_cli.errors import BackpropError
 from backprop_cli.render.picture import cards
 

@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from backprop_cli.backward import Trace
+from backprop_cli.trace import Trace
 from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
 
 BOX_WIDTH = 32  # three boxes side by side in 100 columns

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backprop_cli.backward import Trace
+from backprop_cli.trace import Trace
 from backprop_cli.graph import NodeKind
 from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, path_terms, shorten
 

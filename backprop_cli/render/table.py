@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.check import CheckStatus
+from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal

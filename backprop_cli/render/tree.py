@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from backprop_cli.check import CheckStatus
+from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 import mpmath
+import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.backward import Trace
-from backprop_cli.forward import evaluate_decimals, leaf_decimals
+from backprop_cli.forward import forward_values, plan
 from backprop_cli.graph import NodeKind
-from backprop_cli.numbers import Value
-
+from backprop_cli.numbers import Decimal, Value, to_mpf
+from backprop_cli.trace import Trace
 METHOD = (f"central difference in {limits.FD_DIGITS}-digit arithmetic, "
           f"h = 1e{limits.FD_STEP_EXPONENT}·max(1, |x|), tolerance {limits.FD_TOLERANCE:g} "
           f"relative to max(1, |gradient|)")
@@ -66,7 +66,7 @@ def choose_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> CheckKind:
     """auto: a central difference per gradient for a few inputs, the directional check beyond."""
     if kind is not CheckKind.AUTO:
         return kind
-    inputs = sum(1 for i in nodes if trace.forward.graph.nodes[i].kind is NodeKind.INPUT)
+    inputs = sum(1 for i in nodes if trace.node(i).kind is NodeKind.INPUT)
     return CheckKind.FULL if inputs <= limits.FULL_CHECK_MAX_INPUTS else CheckKind.FAST
 
 
@@ -80,10 +80,36 @@ def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[Gra
     return check_gradients(trace, nodes), METHOD
 
 
+def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
+    """Inputs and literal constants as decimals at the caller's precision, computed once for
+    many passes (constant-only arithmetic is recomputed at that precision by each pass)."""
+    leaves: dict[int, mpmath.mpf] = {}
+    for node, value in zip(trace.graph.nodes, trace.values):
+        if needed[node.index] and node.kind is not NodeKind.OPERATION:
+            exact = value.exact
+            if isinstance(exact, sp.Rational):
+                leaves[node.index] = mpmath.mpf(int(exact.p)) / int(exact.q)
+            elif exact is not None:
+                leaves[node.index] = to_mpf(exact)
+            else:
+                leaves[node.index] = mpmath.mpf(value.approx)
+    return leaves
+
+
+def _output_at(trace: Trace, domain: Decimal, leaves: dict, overrides: dict[int, mpmath.mpf]) -> mpmath.mpf:
+    """The output as a decimal with some nodes' values replaced: the forward loop at `domain`'s
+    precision, over the nodes the output depends on (the plan is built once per run)."""
+    forward = trace.forward
+    key = (domain.key, trace.output)
+    steps = forward.plans.get(key)
+    if steps is None:
+        steps = forward.plans[key] = plan(forward.graph, forward.templates, domain, {}, trace.output)
+    return forward_values(steps, domain, {**leaves, **overrides}, trace.output + 1)[trace.output]
+
+
 def _symbolic(trace: Trace, needed: list[bool]) -> bool:
     """The numeric check needs a number for every input the output depends on."""
-    graph = trace.forward.graph
-    return any(needed[i] and trace.forward.values[i].approx is None for i in graph.inputs)
+    return any(needed[i] and trace.values[i].approx is None for i in trace.graph.inputs)
 
 
 def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], str]:
@@ -93,7 +119,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     the check affordable for 50,000 inputs. Intermediate names in --wrt are
     checked one by one (perturbing one would cut the paths of the others).
     """
-    graph = trace.forward.graph
+    graph = trace.graph
     needed = graph.ancestors_of(trace.output)
     inputs = [i for i in nodes if graph.nodes[i].kind is NodeKind.INPUT]
     others = [i for i in nodes if graph.nodes[i].kind is not NodeKind.INPUT]
@@ -104,10 +130,10 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
     worst = 0.0
-    forward = trace.forward
-    with mpmath.workdps(limits.FAST_CHECK_DIGITS):
+    domain = Decimal(limits.FAST_CHECK_DIGITS)
+    with domain.precision():
         h = mpmath.mpf(10) ** limits.FAST_CHECK_STEP_EXPONENT
-        leaves = leaf_decimals(forward, needed)
+        leaves = _leaves(trace, needed)
         points = {i: leaves[i] for i in inputs}
         gradients = [trace.gradients[i].approx for i in inputs]
         scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
@@ -115,9 +141,8 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
             signs = [rng.choice((1, -1)) for _ in inputs]
             analytic = _sum(g if sign > 0 else -g for g, sign in zip(gradients, signs))
             steps = {i: h if sign > 0 else -h for i, sign in zip(inputs, signs)}
-            up = evaluate_decimals(forward, {i: points[i] + steps[i] for i in inputs}, trace.output, needed, leaves)
-            down = evaluate_decimals(forward, {i: points[i] - steps[i] for i in inputs}, trace.output, needed,
-                                     leaves)
+            up = _output_at(trace, domain, leaves, {i: points[i] + steps[i] for i in inputs})
+            down = _output_at(trace, domain, leaves, {i: points[i] - steps[i] for i in inputs})
             numeric = (up - down) / (2 * h)
             worst = max(worst, float(abs(analytic - numeric) / scale))
     if worst <= limits.FD_TOLERANCE:
@@ -144,18 +169,19 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     if not nodes:
         return []
     near_kink = _depends_on_kink(trace)
-    needed = trace.forward.graph.ancestors_of(trace.output)
+    needed = trace.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)
     checks = []
-    with mpmath.workdps(limits.FD_DIGITS):
-        leaves = leaf_decimals(trace.forward, needed) if not symbolic else {}
+    domain = Decimal(limits.FD_DIGITS)
+    with domain.precision():
+        leaves = _leaves(trace, needed) if not symbolic else {}
     for index in nodes:
         gradient = trace.gradients.get(index)
         if gradient is None or gradient.approx is None or symbolic:
             checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
             continue
-        with mpmath.workdps(limits.FD_DIGITS):
-            estimate = _central_difference(trace, index, needed, leaves)
+        with domain.precision():
+            estimate = _central_difference(trace, domain, index, leaves)
         error = abs(gradient.approx - estimate) / max(mpmath.mpf(1), abs(gradient.approx))
         if error <= limits.FD_TOLERANCE:
             status = CheckStatus.OK
@@ -167,19 +193,18 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     return checks
 
 
-def _central_difference(trace: Trace, index: int, needed: list[bool], leaves: dict) -> mpmath.mpf:
-    """Run at FD_DIGITS precision, with `leaves` computed at that precision."""
-    forward = trace.forward
-    x = leaves[index] if index in leaves else mpmath.mpf(forward.values[index].approx)
+def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict) -> mpmath.mpf:
+    """Run at the domain's precision, with `leaves` computed at that precision."""
+    x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
     h = mpmath.mpf(10) ** limits.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x))
-    up = evaluate_decimals(forward, {index: x + h}, trace.output, needed, leaves)
-    down = evaluate_decimals(forward, {index: x - h}, trace.output, needed, leaves)
+    up = _output_at(trace, domain, leaves, {index: x + h})
+    down = _output_at(trace, domain, leaves, {index: x - h})
     return (up - down) / (2 * h)
 
 
 def _depends_on_kink(trace: Trace) -> list[bool]:
     """Nodes whose gradient passes through a node evaluated at a kink."""
-    graph = trace.forward.graph
+    graph = trace.graph
     mark = [False] * len(graph.nodes)
     for index in trace.kinks:
         mark[index] = True

@@ -1,0 +1,87 @@
+"""Local derivatives → gradients (reverse mode) or tangents (forward mode).
+
+Two sweeps over the same edges and the same local derivatives, in any number domain:
+
+- the reverse sweep walks the topological order backwards: once a node's gradient is complete
+  (every consumer visited), each edge into it adds `upstream × local` to its source, so a node
+  feeding several others *accumulates* one contribution per path;
+- the tangent sweep walks it forwards: a node's tangent is the sum over its edges of
+  `local × the source's tangent`, starting from a direction on the inputs.
+
+Nothing is stored on the graph; each sweep returns fresh columns.
+"""
+
+from __future__ import annotations
+
+from backprop_cli.derivatives import Locals, local_derivatives
+from backprop_cli.forward import Forward
+from backprop_cli.graph import NodeKind
+from backprop_cli.trace import Trace
+
+
+def reverse_sweep(forward: Forward, output: int, locals: Locals):
+    """(gradient per node, contribution per edge, the edges in the order the sweep took them)."""
+    graph, domain = forward.graph, forward.domain
+    edges, nodes = graph.edges, graph.nodes
+    reached = graph.ancestors_of(output)
+    settle = getattr(domain, "settle", None)
+    out_name = nodes[output].name or "f"
+    gradient: list = [None] * len(nodes)
+    gradient[output] = domain.one
+    contribution: list = [None] * len(edges)
+    order: list[int] = []
+    mul, add, zero, source_of, local = domain.mul, domain.add, domain.zero, edges.source, locals.local
+
+    def complete(index):
+        value = gradient[index]
+        if value is None:  # reached, but through constant-only paths
+            value = zero
+        elif settle is not None:
+            value = settle(value, f"d{out_name}_d{nodes[index].name or 'n' + str(index)}")
+        gradient[index] = value
+        return value
+
+    with domain.precision():
+        for node in reversed(nodes[: output + 1]):
+            index = node.index
+            if not reached[index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+                continue
+            upstream = complete(index)
+            for edge in edges.into[index]:
+                source = source_of[edge]
+                part = contribution[edge] = mul(upstream, local[edge])
+                order.append(edge)
+                previous = gradient[source]
+                gradient[source] = part if previous is None else add(previous, part)
+        for index in graph.inputs:  # their sums are complete now
+            if gradient[index] is not None:
+                complete(index)
+    return gradient, contribution, order
+
+
+def tangent_sweep(forward: Forward, output: int, locals: Locals, direction: dict[int, object]) -> list:
+    """Each node's derivative along `direction` (input node → tangent; other inputs 0)."""
+    graph, domain = forward.graph, forward.domain
+    edges = graph.edges
+    reached = graph.ancestors_of(output)
+    tangent: list = [None] * len(graph.nodes)
+    with domain.precision():
+        for node in graph.nodes[: output + 1]:
+            index = node.index
+            if not reached[index]:
+                continue
+            if node.kind is NodeKind.INPUT:
+                tangent[index] = direction.get(index, domain.zero)
+                continue
+            total = domain.zero
+            for edge in edges.into.get(index, ()):
+                total = domain.add(total, domain.mul(locals.local[edge], tangent[edges.source[edge]]))
+            tangent[index] = total
+    return tangent
+
+
+def run_backward(forward: Forward, output: int | None = None) -> Trace:
+    output = forward.graph.output if output is None else output
+    locals = local_derivatives(forward, output)
+    gradient, contribution, order = reverse_sweep(forward, output, locals)
+    return Trace(forward, output, locals, gradient, contribution, order)

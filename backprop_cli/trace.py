@@ -1,0 +1,117 @@
+"""The trace of one run: columns indexed by node and by edge, and small accessors for views.
+
+It stands alone: values, local derivatives, contributions and gradients are columns (in the
+run's number domain); a view asks for a node's value, an edge's step or a node's paths and
+gets `Value`s and labels, never the engine's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from backprop_cli.derivatives import Locals
+from backprop_cli.forward import Forward
+from backprop_cli.graph import Graph, Node
+from backprop_cli.numbers import Value
+
+
+@dataclass(slots=True)
+class Step:
+    """Gradient flowing from `consumer` back into its argument `source` (one edge)."""
+
+    edge: int
+    source: int
+    consumer: int
+    position: int  # which argument of the consumer
+    local_formula: sp.Expr  # ∂consumer/∂argument over the template placeholders
+    local: Value
+    upstream: Value  # ∂out/∂consumer
+    contribution: Value  # upstream × local
+    kink: bool  # the local derivative was taken at a non-differentiable point
+
+
+class Steps(Sequence):
+    """The reverse sweep's edges in the order it took them; each `Step` is made when asked."""
+
+    def __init__(self, trace: "Trace"):
+        self._trace = trace
+
+    def __len__(self) -> int:
+        return len(self._trace.order)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        return self._trace.step(self._trace.order[k])
+
+
+@dataclass
+class Trace:
+    forward: Forward
+    output: int
+    locals: Locals
+    gradient_column: list  # ∂out/∂node in the run's domain (None: not reached)
+    contributions: list  # per edge: upstream × local
+    order: list[int]  # the edges in the order the reverse sweep took them
+
+    # ------------------------------------------------------------ nodes
+    @property
+    def graph(self) -> Graph:
+        return self.forward.graph
+
+    @property
+    def values(self) -> list[Value]:
+        return self.forward.values
+
+    def node(self, index: int) -> Node:
+        return self.forward.graph.nodes[index]
+
+    @property
+    def numeric(self) -> bool:
+        return self.forward.numeric
+
+    def _as_value(self, number) -> Value:
+        return self.forward.domain.value(number)
+
+    @cached_property
+    def gradients(self) -> dict[int, Value]:
+        """∂out/∂node for every node the gradient reached."""
+        result = {i: self._as_value(g) for i, g in enumerate(self.gradient_column) if g is not None}
+        if self.numeric:  # the seed is exactly 1, as in the exact mode
+            result[self.output] = Value(sp.Integer(1), 1.0)
+        return result
+
+    @property
+    def kinks(self) -> list[int]:
+        return self.locals.kinks
+
+    @property
+    def gradient_abbreviations(self) -> dict[str, sp.Expr]:
+        return getattr(self.forward.domain, "gradient_abbreviations", {})
+
+    # ------------------------------------------------------------ edges
+    def step(self, edge: int) -> Step:
+        edges = self.graph.edges
+        consumer = edges.consumer[edge]
+        tmpl = self.forward.templates[consumer]
+        which = self.locals.variable[edge]
+        return Step(edge, edges.source[edge], consumer, edges.position[edge], tmpl.partials[which],
+                    self._as_value(self.locals.local[edge]), self.gradients[consumer],
+                    self._as_value(self.contributions[edge]), self.locals.kink[edge])
+
+    @cached_property
+    def steps(self) -> Steps:
+        return Steps(self)
+
+    @cached_property
+    def paths_into(self) -> dict[int, list[int]]:
+        """node → the indices into `steps` that add into it, in the sweep's order."""
+        result: dict[int, list[int]] = {}
+        source = self.graph.edges.source
+        for k, edge in enumerate(self.order):
+            result.setdefault(source[edge], []).append(k)
+        return result
