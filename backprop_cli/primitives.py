@@ -48,6 +48,10 @@ def _leaky_relu(a: sp.Expr, slope: sp.Expr) -> sp.Expr:
     return sp.Piecewise((a, a > 0), (slope * a, True))
 
 
+def _elu(a: sp.Expr) -> sp.Expr:  # α = 1
+    return sp.Piecewise((a, a > 0), (sp.exp(a) - 1, True))
+
+
 _P = Primitive
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
@@ -79,6 +83,13 @@ PRIMITIVES: dict[str, Primitive] = {
         _P("relu", (1,), _relu),
         _P("leaky_relu", (1, 2), _leaky_relu, parameters=(1,), defaults=(sp.Rational(1, 100),)),
         _P("softplus", (1,), lambda a: sp.log(1 + sp.exp(a))),
+        _P("erf", (1,), sp.erf),
+        _P("gelu", (1,), lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2),  # x·Φ(x), the exact form
+        _P("silu", (1,), lambda a: a * _sigmoid(a)),
+        _P("elu", (1,), _elu),
+        _P("asinh", (1,), sp.asinh),
+        _P("acosh", (1,), sp.acosh),
+        _P("atanh", (1,), sp.atanh),
         _P("max", (2,), sp.Max),
         _P("min", (2,), sp.Min),
     ]

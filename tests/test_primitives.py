@@ -3,8 +3,8 @@ import sympy as sp
 from backprop_cli.primitives import FUNCTIONS, PLACEHOLDERS, PRIMITIVES, template
 
 a, b = PLACEHOLDERS
-SPEC_FUNCTIONS = ("sin cos tan asin acos atan sinh cosh tanh exp log ln sqrt abs "
-                  "sigmoid relu softplus max min pow leaky_relu").split()
+SPEC_FUNCTIONS = ("sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp log ln sqrt abs erf "
+                  "sigmoid relu softplus gelu silu elu max min pow leaky_relu").split()
 
 
 def test_every_function_of_the_spec_is_in_the_table():
