@@ -111,7 +111,8 @@ def _messages(lang: str | None) -> Messages:
 
 
 def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=False,
-             check: CheckChoice = CheckChoice.auto) -> engine.Request:
+             check: CheckChoice = CheckChoice.auto, forward_mode: bool = False,
+             tangent: str | None = None) -> engine.Request:
     if exact and numeric:
         raise BackpropError("--exact and --numeric exclude each other; give one")
     mode = engine.NumberMode.EXACT if exact else (engine.NumberMode.NUMERIC if numeric else engine.NumberMode.AUTO)
@@ -123,6 +124,8 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
         lr=lr,
         mode=mode,
         check=engine.CheckKind(check.value),
+        forward_mode=forward_mode or tangent is not None,
+        tangent=tangent,
     )
 
 
@@ -200,18 +203,25 @@ def explain(
     check: Check = CheckChoice.auto,
     full: Annotated[bool, typer.Option("--full", help="Every step even for a big graph "
                                                       "(past 2,000 nodes the tree view is a summary).")] = False,
+    forward_mode: Annotated[bool, typer.Option(
+        "--forward", help="Show forward mode instead: tangents from the inputs (one pass per --wrt input).")] = False,
+    tangent: Annotated[Optional[str], typer.Option(
+        "--tangent", help='Forward mode along a direction, e.g. "x=1, y=-1" (other inputs 0).',
+        show_default=False)] = None,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Walk through the forward and backward pass, every chain-rule step shown.
 
     Example: backprop explain "y = w*x + b; L = (y - t)^2/2" --at x=2,w=3,b=1,t=10
+
+    Forward mode: backprop explain --sample branch --forward --wrt b
     """
     def action() -> int:
         messages = _messages(lang)
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
-        report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check))
+        report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
             sys.stdout.write(render_json(report, messages))

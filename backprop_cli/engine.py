@@ -14,14 +14,14 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.sweeps import run_backward
-from backprop_cli.trace import Trace
-from backprop_cli.bindings import constant_value, resolve
-from backprop_cli.finite_difference import CheckKind, GradientCheck, run_check
+from backprop_cli.sweeps import run_backward, tangent_sweep
+from backprop_cli.trace import TangentPass, Trace
+from backprop_cli.bindings import constant_value, parse_bindings, resolve
+from backprop_cli.finite_difference import CheckKind, GradientCheck, along_direction, run_check
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.numbers import Value, exact_is_small
+from backprop_cli.numbers import Value, exact_is_small, to_mpf
 from backprop_cli.parse import parse_program, suggest
 from backprop_cli.source import BindingText, ProgramSource
 
@@ -41,6 +41,8 @@ class Request:
     lr: str | None = None
     mode: NumberMode = NumberMode.AUTO
     check: CheckKind = CheckKind.AUTO
+    forward_mode: bool = False  # explain --forward: tangents along one direction per pass
+    tangent: str | None = None  # --tangent "x=1, y=-1": the direction (else one per --wrt input)
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,17 @@ class Report:
     method: str
     learning_rate: sp.Expr | None = None
     updates: list[Update] = field(default_factory=list)
+    tangent_passes: list[TangentPass] = field(default_factory=list)  # forward mode, when asked
+
+    @property
+    def passes(self) -> dict[str, int]:
+        """The passes a full gradient costs: forward mode one per input, reverse mode one."""
+        return {"forward": len(self.trace.graph.inputs), "reverse": 1}
 
     @property
     def ok(self) -> bool:
-        return all(c.ok is not False for c in self.checks)
+        return (all(c.ok is not False for c in self.checks)
+                and all(p.ok is not False and p.agrees is not False for p in self.tangent_passes))
 
 
 def parse_wrt(values: list[str] | None) -> list[str] | None:
@@ -124,7 +133,52 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)
+    if request.forward_mode:
+        report.tangent_passes = [_tangent_pass(report, v) for v in _directions(report, request)]
     return report
+
+
+def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
+    """--tangent "x=1, y=-1" is one direction; otherwise each reported input is one (a unit vector)."""
+    graph = report.trace.graph
+    if request.tangent is not None:
+        direction: dict[int, sp.Expr] = {}
+        inputs = [graph.nodes[i].name for i in graph.inputs]
+        for name, text, origin in parse_bindings(BindingText(request.tangent, "--tangent")):
+            if name not in inputs:
+                raise BackpropError(f"--tangent {name}: '{name}' is not an input; the inputs are: {', '.join(inputs)}",
+                                    hint="forward mode starts from the inputs")
+            direction[graph.names[name]] = constant_value(text, origin)
+        return [direction]
+    directions = []
+    for index in report.wrt:
+        if graph.nodes[index].kind is not NodeKind.INPUT:
+            raise BackpropError(f"--wrt {graph.nodes[index].name}: forward mode starts from an input, "
+                                f"and '{graph.nodes[index].name}' is assigned",
+                                hint="name an input, or give a direction with --tangent \"x=1, y=-1\"")
+        directions.append({index: sp.Integer(1)})
+    return directions
+
+
+def _tangent_pass(report: Report, direction: dict[int, sp.Expr]) -> TangentPass:
+    """One forward-mode pass: the tangent sweep over the trace's local derivatives, checked
+    against the reverse pass (∇f·v) and a central difference along the direction."""
+    trace = report.trace
+    forward, domain = trace.forward, trace.forward.domain
+    with domain.precision():
+        seeds = {i: (float(v) if domain.numeric else Value(v, to_mpf(v))) for i, v in direction.items()}
+        tangents = tangent_sweep(forward, trace.output, trace.locals, seeds)
+        reverse = domain.zero
+        for index, component in seeds.items():
+            gradient = trace.gradient_column[index]
+            if gradient is not None:
+                reverse = domain.add(reverse, domain.mul(gradient, component))
+    result = tangents[trace.output]
+    estimate, error, status = along_direction(trace, direction, domain.value(result))
+    return TangentPass({i: Value(v, None) for i, v in direction.items()},
+                       {i: domain.value(t) for i, t in enumerate(tangents) if t is not None},
+                       domain.value(result), domain.value(reverse), domain.close(result, reverse),
+                       estimate, error, status)
 
 
 def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:

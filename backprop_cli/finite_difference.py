@@ -213,3 +213,28 @@ def _depends_on_kink(trace: Trace) -> list[bool]:
             for arg in node.args:
                 mark[arg] = True
     return mark
+
+
+def along_direction(trace: Trace, direction: dict[int, object], result) -> tuple[mpmath.mpf | None, float | None, str]:
+    """The output's central difference along a direction v (input node → exact component),
+    compared with the forward-mode result: (estimate, error, status)."""
+    needed = trace.graph.ancestors_of(trace.output)
+    if _symbolic(trace, needed) or result.approx is None:
+        return None, None, CheckStatus.SKIPPED.value
+    domain = Decimal(limits.FD_DIGITS)
+    with domain.precision():
+        leaves = _leaves(trace, needed)
+        components = {i: to_mpf(v) for i, v in direction.items() if needed[i]}
+        scale = max([mpmath.mpf(1)] + [abs(leaves[i]) for i in components])
+        h = mpmath.mpf(10) ** limits.FD_STEP_EXPONENT * scale
+        up = _output_at(trace, domain, leaves, {i: leaves[i] + h * v for i, v in components.items()})
+        down = _output_at(trace, domain, leaves, {i: leaves[i] - h * v for i, v in components.items()})
+        estimate = (up - down) / (2 * h)
+        error = float(abs(mpmath.mpf(result.approx) - estimate) / max(mpmath.mpf(1), abs(mpmath.mpf(result.approx))))
+    if error <= limits.FD_TOLERANCE:
+        status = CheckStatus.OK
+    elif trace.kinks:
+        status = CheckStatus.KINK
+    else:
+        status = CheckStatus.MISMATCH
+    return estimate, error, status.value

@@ -368,6 +368,14 @@ class Float:
     def value(self, x: float) -> Value:
         return Value(None, x)
 
+    @staticmethod
+    def close(a: float, b: float) -> bool | None:
+        return abs(a - b) <= CLOSE_TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+# Two results of different sweeps over the same floats or decimals agree within this (relative).
+CLOSE_TOLERANCE = 1e-9
+
 
 class Decimal:
     """mpmath numbers at `digits` significant digits (the finite-difference check)."""
@@ -405,6 +413,8 @@ class Decimal:
 
     def value(self, x) -> Value:
         return Value(None, x)
+
+    close = staticmethod(Float.close)
 
 
 SHADOW = Decimal(limits.DECIMAL_DIGITS)
@@ -502,6 +512,22 @@ class Tracked:
 
     def value(self, x: Value) -> Value:
         return x
+
+    @staticmethod
+    def close(a: Value, b: Value) -> bool | None:
+        """Equal exactly where both are exact (None when SymPy cannot tell), else within tolerance."""
+        if a.exact is not None and b.exact is not None:
+            difference = a.exact - b.exact
+            if difference == 0:
+                return True
+            if not difference.free_symbols:
+                return False
+            if expression_size(difference, 200) > 200:
+                return None
+            return sp.expand(difference) == 0 or sp.simplify(difference) == 0
+        if a.approx is not None and b.approx is not None:
+            return Float.close(a.approx, b.approx)
+        return None
 
     def _abbreviate(self, node, formula: sp.Expr) -> sp.Expr:
         """Past a size, a symbolic formula is written with the node's own name.

@@ -107,6 +107,10 @@ class Trace:
     def steps(self) -> Steps:
         return Steps(self)
 
+    def edges_into(self, index: int) -> range:
+        """The edges into a node, in argument order (none for inputs and constants)."""
+        return self.graph.edges.into.get(index, range(0))
+
     @cached_property
     def paths_into(self) -> dict[int, list[int]]:
         """node → the indices into `steps` that add into it, in the sweep's order."""
@@ -115,3 +119,21 @@ class Trace:
         for k, edge in enumerate(self.order):
             result.setdefault(source[edge], []).append(k)
         return result
+
+
+@dataclass
+class TangentPass:
+    """Forward mode along one direction: every node's tangent, from the same local derivatives."""
+
+    direction: dict[int, Value]  # input node → its tangent (the others are 0)
+    tangents: dict[int, Value]  # node → d(node) along the direction, for the nodes the output depends on
+    result: Value  # the output's tangent: the derivative along the direction
+    reverse: Value  # the reverse pass's ∇f·v for the same direction
+    agrees: bool | None  # result and reverse are the same number (None: SymPy could not decide)
+    estimate: object | None  # the central difference along the direction (None: skipped)
+    error: float | None
+    status: str  # "ok", "mismatch", "kink", "skipped"
+
+    @property
+    def ok(self) -> bool | None:
+        return {"ok": True, "mismatch": False}.get(self.status)

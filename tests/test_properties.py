@@ -27,6 +27,9 @@ UNARY = {
     "relu": lambda a: sp.Piecewise((a, a > 0), (0, True)),
     "softplus": lambda a: sp.log(1 + sp.exp(a)),
     "leaky_relu": lambda a: sp.Piecewise((a, a > 0), (a / 100, True)),
+    "erf": sp.erf, "gelu": lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2, "silu": lambda a: a / (1 + sp.exp(-a)),
+    "elu": lambda a: sp.Piecewise((a, a > 0), (sp.exp(a) - 1, True)),
+    "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh,
 }
 BINARY = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
@@ -168,3 +171,30 @@ def test_symbolic_gradients_equal_sympy_diff(case):
         got, want = sp.N(gradient.subs(point), 30), sp.N(expected.subs(point), 30)
         if want.is_real and want.is_finite and got.is_real:
             assert abs(got - want) < 1e-20, (text, name)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs(), st.lists(st.sampled_from([-2, -1, 0, 1, 3]), min_size=3, max_size=3))
+def test_forward_mode_equals_sympy_directional_derivative(case, components):
+    """The tangent sweep against SymPy: Σ_i ∂f/∂x_i · v_i of the flattened expression, and against
+    the reverse sweep's ∇f·v over the same local derivatives."""
+    text, flattened, point = case
+    used = [n for n in INPUTS if re.search(rf"\b{n}\b", text)]
+    assume(used)
+    at = ", ".join(f"{n}={point[n]}" for n in used)
+    direction = ", ".join(f"{n}={v}" for n, v in zip(used, components))
+    try:
+        report = run(Request(from_text(text), [BindingText(at, "--at")], forward_mode=True, tangent=direction))
+    except BackpropError:
+        assume(False)
+        return
+    assume(not report.trace.kinks)
+    substitution = {SYMBOLS[n]: point[n] for n in used}
+    expected = sp.N(sum(sp.diff(flattened, SYMBOLS[n]) * v for n, v in zip(used, components)).subs(substitution), 60)
+    assume(expected.is_real and expected.is_finite)
+    (tangent_pass,) = report.tangent_passes
+    with mpmath.workdps(60):
+        got = tangent_pass.result.approx
+        assert abs(got - mpmath.mpf(sp.Float(expected, 60)._mpf_)) <= mpmath.mpf(10) ** -35 * max(1, abs(got)), (text, direction)
+    assert tangent_pass.agrees is True, (text, direction)
+    assert tangent_pass.status == "ok", (text, direction, tangent_pass)

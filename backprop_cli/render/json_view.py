@@ -96,6 +96,9 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
         "inputs": {graph.nodes[i].label: _number(forward.values[i]) for i in graph.inputs},
     }
     after: dict = {"notes": notes_lines(report, messages)}
+    if report.tangent_passes:
+        after["forward"] = [_tangent_record(report, p) for p in report.tangent_passes]
+        after["passes"] = report.passes
     if report.learning_rate is not None:
         after["step"] = {
             "lr": exact_string(Value(report.learning_rate, None)),
@@ -103,6 +106,20 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
                         for u in report.updates},
         }
     return before, after
+
+
+def _tangent_record(report: Report, tangent_pass) -> dict:
+    """SPEC §4: one forward-mode pass (`fd`, `error`, `ok` beside, as for gradients)."""
+    graph = report.trace.graph
+    return {
+        "direction": {graph.nodes[i].label: exact_string(v) for i, v in tangent_pass.direction.items()},
+        "tangents": [{"id": i, "exact": exact_string(t), "float": _finite(t.float())}
+                     for i, t in sorted(tangent_pass.tangents.items())],
+        "result": _number(tangent_pass.result),
+        "reverse": _number(tangent_pass.reverse),
+        "agrees": tangent_pass.agrees,
+        "fd": _finite(tangent_pass.estimate), "error": tangent_pass.error, "ok": tangent_pass.ok,
+    }
 
 
 def render_json(report: Report, messages: Messages | None = None) -> str:

@@ -39,6 +39,9 @@ def render_markdown(report: Report, messages: Messages) -> str:
         lines.append(f"- {_code(name + ' = ' + graph.nodes[index].text)} = {_code(value_text(forward.values[index]))}")
         if index == trace.output:
             break
+    if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
+        from backprop_cli.render.tangents import tangent_markdown
+        return "\n".join(lines + [""] + tangent_markdown(report, messages))
     lines += ["", f"## {messages('heading.backward')}", "", messages("heading.backward_intro", out=node_label(out)), ""]
     for step_index, step in enumerate(trace.steps):  # reverse-pass order: a node after its consumers
         node = graph.nodes[step.source]

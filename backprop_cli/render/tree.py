@@ -88,6 +88,11 @@ def render_explain(report: Report, messages: Messages, full: bool = False) -> Re
     """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
     if not full and len(report.trace.forward.graph.nodes) > SUMMARY_NODES:
         return render_summary(report, messages)
+    if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
+        from backprop_cli.render.tangents import tangent_section
+        parts = [forward_section(report, messages), Text(""), tangent_section(report, messages)]
+        notes = notes_section(report, messages)
+        return Group(*parts, *([Text(""), notes] if notes is not None else []))
     parts: list[RenderableType] = [forward_section(report, messages), Text(""),
                                    backward_section(report, messages), Text(""),
                                    gradient_table(report, messages)]

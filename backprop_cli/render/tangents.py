@@ -1,0 +1,151 @@
+"""Forward mode as a student reads it: each node in program order with its value, its tangent
+and the rule that produced it (`ċ = ȧ + ḃ = 0 + 1 = 1`). One view model, used by the tree and
+Markdown views; the JSON view writes the same passes as data."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from backprop_cli.engine import Report
+from backprop_cli.graph import NodeKind
+from backprop_cli.i18n import Messages
+from backprop_cli.render.common import (EdgeFormulas, assign_text, exact_text, grouped, node_label, number_text,
+                                        operand, shorten)
+from backprop_cli.trace import TangentPass
+
+DOT = "\u0307"  # combining dot above: ẋ, ḣ1
+
+
+def dotted(label: str) -> str:
+    """The tangent of a node, Newton's way: ẋ for x, ḣ1 for h1, (w*x)˙ for an unnamed node."""
+    if label.isidentifier():  # precomposed where Unicode has the letter (ċ), combining elsewhere (v̇)
+        return unicodedata.normalize("NFC", label[0] + DOT) + label[1:]
+    return f"{grouped(label)}˙"
+
+
+@dataclass(frozen=True)
+class TangentRow:
+    label: str  # `c = a + b`, or the input's name
+    value: str  # `= 3`
+    rule: str  # `ȧ + ḃ` (empty for an input: its tangent is the direction's)
+    numbers: str  # `0 + 1`
+    tangent: str  # `1`
+    name: str  # the dotted name: `ċ`
+
+
+def direction_text(report: Report, tangent_pass: TangentPass) -> str:
+    graph = report.trace.graph
+    return ", ".join(f"{dotted(node_label(graph.nodes[i]))} = {exact_text(v.exact)}"
+                     for i, v in tangent_pass.direction.items())
+
+
+def tangent_rows(report: Report, tangent_pass: TangentPass) -> list[TangentRow]:
+    trace = report.trace
+    graph = trace.graph
+    formulas = EdgeFormulas(trace)
+    rows = []
+    for node in graph.nodes[: trace.output + 1]:
+        index = node.index
+        if index not in tangent_pass.tangents or not node.depends_on_input:
+            continue
+        name = dotted(node.label)
+        tangent = number_text(tangent_pass.tangents[index])
+        if node.kind is NodeKind.INPUT:
+            rows.append(TangentRow(node_label(node), assign_text(trace.values[index], node.label), "", "",
+                                   tangent, name))
+            continue
+        rule_terms, number_terms = [], []
+        for edge in trace.edges_into(index):
+            step = trace.step(edge)
+            formula = formulas(step)
+            source_tangent = operand(number_text(tangent_pass.tangents[step.source]))
+            source_name = dotted(graph.nodes[step.source].label)
+            if formula == "1":
+                rule_terms.append(source_name)
+                number_terms.append(source_tangent)
+            elif formula == "-1":
+                rule_terms.append("-" + source_name)
+                number_terms.append("-" + source_tangent)
+            else:
+                rule_terms.append(f"{grouped(formula)}·{source_name}")
+                number_terms.append(f"{operand(number_text(step.local))}·{source_tangent}")
+        label = f"{node.name} = {shorten(node.text, 60)}" if node.name else node_label(node)
+        rows.append(TangentRow(label, assign_text(trace.values[index]), _join(rule_terms), _join(number_terms),
+                               tangent, name))
+    return rows
+
+
+def _join(terms: list[str]) -> str:
+    text = " + ".join(terms)
+    return text.replace("+ -", "- ")
+
+
+def check_text(report: Report, tangent_pass: TangentPass, messages: Messages) -> list[str]:
+    """The result and its two cross-checks, as sentences."""
+    out = node_label(report.trace.graph.nodes[report.trace.output])
+    lines = [messages("forward_mode.result", out=out, result=number_text(tangent_pass.result))]
+    agreement = {True: "forward_mode.reverse_agrees", False: "forward_mode.reverse_differs",
+                 None: "forward_mode.reverse_unknown"}[tangent_pass.agrees]
+    lines.append(messages(agreement, out=out, reverse=number_text(tangent_pass.reverse)))
+    if tangent_pass.estimate is not None:
+        lines.append(messages("forward_mode.fd", estimate=number_text_of(tangent_pass.estimate),
+                              error=f"{tangent_pass.error:.1e}", mark=messages(f"check.{tangent_pass.status}")))
+    return lines
+
+
+def number_text_of(decimal) -> str:
+    from backprop_cli.numbers import format_decimal
+    return format_decimal(decimal)
+
+
+def cost_text(report: Report, messages: Messages) -> str:
+    return messages("forward_mode.cost", n=report.passes["forward"])
+
+
+def rule_text(row: TangentRow) -> str:
+    """`ċ = ȧ + ḃ = 0 + 1 = 1`; an input's tangent is the direction's: `ȧ = 0`."""
+    if not row.rule:
+        return f"{row.name} = {row.tangent}"
+    if row.numbers == row.tangent:
+        return f"{row.name} = {row.rule} = {row.tangent}"
+    return f"{row.name} = {row.rule} = {row.numbers} = {row.tangent}"
+
+
+def tangent_section(report: Report, messages: Messages) -> RenderableType:
+    """Every forward-mode pass of the report, then what each mode costs."""
+    parts: list[RenderableType] = []
+    for tangent_pass in report.tangent_passes:
+        text = Text()
+        text.append(messages("forward_mode.heading", direction=direction_text(report, tangent_pass)), style="bold")
+        text.append("\n" + messages("forward_mode.intro"), style="dim")
+        for row in tangent_rows(report, tangent_pass):
+            text.append("\n")
+            text.append(row.label, style="bold cyan")
+            text.append(" " + row.value, style="green")
+            text.append("\n    " + rule_text(row), style="yellow")
+        lines = check_text(report, tangent_pass, messages)
+        style = "green" if tangent_pass.ok is not False and tangent_pass.agrees is not False else "red"
+        text.append("\n" + "\n".join(lines), style=f"bold {style}")
+        parts += [text, Text("")]
+    parts.append(Text(cost_text(report, messages), style="dim"))
+    return Group(*parts)
+
+
+def tangent_markdown(report: Report, messages: Messages) -> list[str]:
+    from backprop_cli.render.markdown import _code
+    lines: list[str] = []
+    for tangent_pass in report.tangent_passes:
+        lines += [f"## {messages('forward_mode.heading', direction=direction_text(report, tangent_pass))}", "",
+                  messages("forward_mode.intro"), "",
+                  f"| {messages('forward_mode.column_node')} | {messages('column.value')} | {messages('forward_mode.column_rule')} "
+                  f"| {messages('forward_mode.column_tangent')} |", "|---|---|---|---|"]
+        for row in tangent_rows(report, tangent_pass):
+            lines.append(f"| {_code(row.label)} | {_code(row.value)} | {_code(rule_text(row))} "
+                         f"| {_code(row.tangent)} |")
+        lines += [""] + [f"- {line}" for line in check_text(report, tangent_pass, messages)] + [""]
+    lines += [cost_text(report, messages), ""]
+    return lines
