@@ -138,11 +138,12 @@ def tangent_section(report: Report, messages: Messages) -> RenderableType:
 def tangent_markdown(report: Report, messages: Messages) -> list[str]:
     from backprop_cli.render.markdown import _code
     lines: list[str] = []
+    columns = [messages("forward_mode.column_node"), messages("column.value"), messages("forward_mode.column_rule"),
+               messages("forward_mode.column_tangent")]
     for tangent_pass in report.tangent_passes:
-        lines += [f"## {messages('forward_mode.heading', direction=direction_text(report, tangent_pass))}", "",
-                  messages("forward_mode.intro"), "",
-                  f"| {messages('forward_mode.column_node')} | {messages('column.value')} | {messages('forward_mode.column_rule')} "
-                  f"| {messages('forward_mode.column_tangent')} |", "|---|---|---|---|"]
+        heading = messages("forward_mode.heading", direction=direction_text(report, tangent_pass))
+        lines += [f"## {heading}", "", messages("forward_mode.intro"), "",
+                  "| " + " | ".join(columns) + " |", "|---|---|---|---|"]
         for row in tangent_rows(report, tangent_pass):
             lines.append(f"| {_code(row.label)} | {_code(row.value)} | {_code(rule_text(row))} "
                          f"| {_code(row.tangent)} |")
