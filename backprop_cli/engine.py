@@ -222,4 +222,13 @@ def _gradient_step(report: Report, lr_text: str) -> None:
             approx = None
             if old.approx is not None and gradient.approx is not None:
                 approx = old.approx - eta_decimal * gradient.approx
+                _within_magnitude(graph.nodes[index].name, approx)
             report.updates.append(Update(index, old, Value(exact, approx)))
+
+
+def _within_magnitude(name: str, x: mpmath.mpf) -> None:
+    """The magnitude limit holds for an updated value as for every value of a pass."""
+    if x != 0 and abs(mpmath.log10(abs(x))) > limits.MAX_MAGNITUDE_DIGITS:
+        raise BackpropError(f"the updated {name} is about 10^{int(mpmath.log10(abs(x))):,}; "
+                            f"values are limited to 10^±{limits.MAX_MAGNITUDE_DIGITS:,}",
+                            hint="choose a smaller --lr")

@@ -175,3 +175,19 @@ def test_values_just_past_the_magnitude_limit_are_errors():
     with pytest.raises(BackpropError) as info:
         report_for("f = x/10^999", "x=1/11")
     assert "is about 10^-1,000; values are limited to 10^±1,000" in info.value.message
+
+
+def test_the_finite_difference_step_stays_inside_the_domain(cli_json):
+    """x = 1e-30: x - 1e-25 would leave log's and sqrt's domain; the step shrinks with |x|."""
+    for program, expected in (("f = log(x)", 1e30), ("f = sqrt(x)", 5e14)):
+        for check in ("full", "fast"):
+            data = cli_json("grad", program, "--at", "x=1e-30", "--check", check)
+            gradient = data["gradients"]["x"]
+            assert gradient["float"] == expected and gradient["ok"] is True, (program, check, gradient)
+
+
+def test_the_magnitude_limit_applies_to_a_gradient_step(cli):
+    code, out, err = cli("explain", "f = x^2*10^500", "--at", "x=10^200", "--lr", "10^999")
+    assert code == 2 and out == ""
+    assert "error: the updated x is about 10^1,699; values are limited to 10^±1,000" in err
+    assert "hint: choose a smaller --lr" in err
