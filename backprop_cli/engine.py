@@ -182,24 +182,27 @@ def _tangent_pass(report: Report, direction: dict[int, sp.Expr]) -> TangentPass:
 
 
 def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
-    graph = trace.forward.graph
+    """Every input by default (0 where the output does not depend on it), or the --wrt names."""
+    graph = trace.graph
     if names is None:
-        reached = graph.ancestors_of(trace.output)
-        return [i for i in graph.inputs if reached[i]]
-    result = []
-    for name in names:
-        if name not in graph.names:
-            guess = suggest(name, graph.names)
-            raise BackpropError(f"--wrt {name}: the program has no name '{name}'"
-                                + (f" (did you mean '{guess}'?)" if guess else ""),
-                                hint="names: " + ", ".join(graph.names))
-        index = graph.names[name]
-        if not graph.nodes[index].depends_on_input:
-            raise BackpropError(f"--wrt {name}: '{name}' is a constant; it has no gradient to report")
-        if index > trace.output or not graph.ancestors_of(trace.output)[index]:
-            trace.gradients.setdefault(index, Value(sp.Integer(0), mpmath.mpf(0)))
-        result.append(index)
-    return result
+        indices = list(graph.inputs)
+    else:
+        indices = []
+        for name in names:
+            if name not in graph.names:
+                guess = suggest(name, graph.names)
+                raise BackpropError(f"--wrt {name}: the program has no name '{name}'"
+                                    + (f" (did you mean '{guess}'?)" if guess else ""),
+                                    hint="names: " + ", ".join(graph.names))
+            index = graph.names[name]
+            if not graph.nodes[index].depends_on_input:
+                raise BackpropError(f"--wrt {name}: '{name}' is a constant; it has no gradient to report")
+            indices.append(index)
+    reached = graph.ancestors_of(trace.output)
+    for index in indices:
+        if not reached[index]:
+            trace.gradients.setdefault(index, Value(sp.Integer(0), 0.0 if trace.numeric else mpmath.mpf(0)))
+    return indices
 
 
 def _gradient_step(report: Report, lr_text: str) -> None:

@@ -209,6 +209,8 @@ def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict)
 
     The step is 10**FD_STEP_EXPONENT·max(1, |x|); where x ± h leaves a function's domain (log(x)
     at x = 1e-30), it shrinks with |x| until both sides are inside, and None says it could not."""
+    if not trace.graph.ancestors_of(trace.output)[index]:
+        return mpmath.mpf(0)  # the output does not depend on it: every difference is exactly 0
     x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
     for h in _steps(mpmath.mpf(10) ** limits.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x)):
         try:

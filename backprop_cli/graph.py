@@ -224,6 +224,11 @@ class _Builder:
                     f"'{target}' is used before it is assigned, so it is an input; it cannot be assigned later",
                     span, hint=f"assign {target} before its first use, or rename the input")
         index = self.expression(statement.expr)
+        if statement.target is not None and target in self.input_spans:  # x = x*x + 1
+            raise BackpropError(
+                f"'{target}' is an input of this statement and cannot also be assigned by it",
+                statement.target_span,
+                hint=f"give the result a new name: {target}_new = {source_text(self.source, statement.expr.span)}")
         node = self.nodes[index]
         if node.name is not None or node.kind is not NodeKind.OPERATION:
             # `y = x` or `y = 3`: a named copy, so ∂L/∂y has a node of its own.

@@ -104,7 +104,7 @@ def test_wrt_an_intermediate_and_of():
     assert exact(report) == {"y": -3}
     assert report.checks[0].status is CheckStatus.OK
     of_y = report_for("y = w*x + b; L = (y - t)^2/2", "x=2,w=3,b=1", of="y")
-    assert exact(of_y) == {"w": 2, "x": 3, "b": 1}
+    assert exact(of_y) == {"w": 2, "x": 3, "b": 1, "t": 0}  # SPEC §3: every input, 0 where not reached
 
 
 def test_learning_rate_step():
@@ -191,3 +191,27 @@ def test_the_magnitude_limit_applies_to_a_gradient_step(cli):
     assert code == 2 and out == ""
     assert "error: the updated x is about 10^1,699; values are limited to 10^±1,000" in err
     assert "hint: choose a smaller --lr" in err
+
+
+def test_every_input_is_reported_with_0_where_the_output_does_not_reach_it(cli_json):
+    """Issue 12 item 5: inputs no longer go missing, in every mode and with --of/--wrt."""
+    data = cli_json("grad", "h = w*x; z = h + y; L = h*2", "--at", "w=1,x=2,y=3")
+    assert {n: g["exact"] for n, g in data["gradients"].items()} == {"w": "4", "x": "2", "y": "0"}
+    assert data["gradients"]["y"]["ok"] is True
+    numeric = cli_json("grad", "h = w*x; z = h + y; L = h*2", "--at", "w=1,x=2,y=3", "--numeric")
+    assert numeric["gradients"]["y"]["float"] == 0.0
+    symbolic = cli_json("grad", "h = w*x; z = h + y; L = h*2")
+    assert symbolic["gradients"]["y"]["exact"] == "0"
+    assert list(cli_json("grad", "--sample", "linear", "--of", "y")["gradients"]) == ["w", "x", "b", "t"]
+    of_h = cli_json("grad", "h = x; L = h + b", "--at", "x=2,b=1", "--of", "h", "--wrt", "b")
+    assert of_h["gradients"]["b"]["exact"] == "0" and of_h["gradients"]["b"]["ok"] is True
+
+
+def test_an_input_assigned_by_its_own_statement_is_an_error(cli):
+    """Issue 12 item 8: `x = x*x + 1` was read as a new x that uses the input x."""
+    code, out, err = cli("explain", "x = x*x + 1", "--at", "x=2")
+    assert code == 2 and out == ""
+    assert "error: 'x' is an input of this statement and cannot also be assigned by it" in err
+    assert "hint: give the result a new name: x_new = x*x + 1" in err
+    code, _, err = cli("check", "w = w - 0.1*g", "--at", "w=1,g=2", "--expect", "w=1")
+    assert code == 2 and "w_new = w - 0.1*g" in err
