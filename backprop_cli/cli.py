@@ -376,10 +376,11 @@ def graph(
     """
     def action() -> int:
         graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-        if format is not GraphFormat.dot and len(graph_.nodes) > MAX_PICTURE_NODES:
+        size, unit = graph_.size
+        if format is not GraphFormat.dot and size > MAX_PICTURE_NODES:
             # Graphviz needs minutes for a 10,000-node layout, and no one can read it.
             raise BackpropError(
-                f"the graph has {len(graph_.nodes):,} nodes; pictures are limited to {MAX_PICTURE_NODES:,}",
+                f"the graph has {size:,} {unit}; pictures are limited to {MAX_PICTURE_NODES:,}",
                 hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
         trace = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE).trace
         if format is GraphFormat.text:

@@ -99,7 +99,8 @@ def load(request: Request, stage: Stage = _silent) -> tuple[Graph, dict[str, sp.
 
 
 def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode) -> bool:
-    """Numeric (floats) past EXACT_MODE_MAX_NODES nodes, or when asked; never with unbound inputs."""
+    """Numeric (floats) past EXACT_MODE_MAX_NODES nodes or edges (a sum of 5,000 terms is one node
+    with 5,000 edges), or when asked; never with unbound inputs."""
     if mode is NumberMode.EXACT:
         return False
     needed = graph.ancestors_of(graph.output)
@@ -108,7 +109,7 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
         if mode is NumberMode.NUMERIC:
             raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
         return False
-    return mode is NumberMode.NUMERIC or len(graph.nodes) > limits.EXACT_MODE_MAX_NODES
+    return mode is NumberMode.NUMERIC or graph.size[0] > limits.EXACT_MODE_MAX_NODES
 
 
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,

@@ -32,7 +32,7 @@ def fold_constants(graph: Graph) -> tuple[list[Template | None], dict[int, Value
                 constants[node.index] = exact.constant(node.constant)
             elif node.kind is NodeKind.OPERATION:
                 folded = tuple(constants[a].exact if a in constants else None for a in node.args)
-                tmpl = templates[node.index] = template(node.op, folded)
+                tmpl = templates[node.index] = template(node.op, folded, node.signs)
                 if not tmpl.defined:
                     raise domain_error(node, "its constant arguments make it undefined")
                 if not node.depends_on_input:

@@ -41,6 +41,7 @@ class Node:
     span: Span = Span(0, 0)
     constant: sp.Expr | None = None  # the value of a literal or pi/E
     depends_on_input: bool = True  # False for literals and arithmetic on them
+    signs: tuple[int, ...] | None = None  # a sum's term signs: `a - b + c` is (1, -1, 1)
 
     @property
     def text(self) -> str:
@@ -105,6 +106,12 @@ class Graph:
                     positions.append(position)
             into[node.index] = range(start, len(sources))
         return Edges(sources, consumers, positions, into, out_of)
+
+    @property
+    def size(self) -> tuple[int, str]:
+        """The graph's size for limits of the work it takes: its nodes, or its edges where those
+        are more (a sum of 5,000 terms is one node with 5,000 edges)."""
+        return (len(self.edges), "edges") if len(self.edges) > len(self.nodes) else (len(self.nodes), "nodes")
 
     def consumers(self) -> list[list[int]]:
         """For each node, the nodes that use it (once per use)."""
@@ -183,7 +190,7 @@ class _Builder:
             if isinstance(expr, Name):
                 built[id(expr)] = self.name_reference(expr)
                 continue
-            children = _children(expr)
+            children, signs = self.terms(expr)
             if not children_done:
                 stack.append((expr, True))
                 for child in reversed(children):
@@ -193,12 +200,48 @@ class _Builder:
             if isinstance(expr, UnaryOp) and expr.op == "pos":
                 built[id(expr)] = arg_nodes[0]  # unary plus changes nothing: no node
                 continue
-            op = expr.function if isinstance(expr, Call) else expr.op
+            op = expr.function if isinstance(expr, Call) else _RUNS.get(expr.op, expr.op)
             built[id(expr)] = self.add(
                 kind=NodeKind.OPERATION, op=op, args=arg_nodes, name=None,
-                source=self.source, span=expr.span,
+                source=self.source, span=expr.span, signs=signs if op == "sum" else None,
                 depends_on_input=any(self.nodes[a].depends_on_input for a in arg_nodes))
         return built[id(root)]
+
+    def terms(self, expr: Expr) -> tuple[tuple[Expr, ...], tuple[int, ...] | None]:
+        """A node's operands. A run of `+`/`-` terms at one level is one sum (`w1*x1 + w2*x2 + b`
+        has three terms, with their signs), a run of `*` factors one product; brackets start a
+        new level, as a reader sees it: `(a + b) + c` is a sum inside a sum."""
+        if not isinstance(expr, BinaryOp) or expr.op not in _RUNS:
+            return _children(expr), None
+        run = ("add", "sub") if expr.op in ("add", "sub") else ("mul",)
+        operands: list[Expr] = []
+        signs: list[int] = []
+        # A factor's local derivative is the product of all the others (n² symbols for n factors):
+        # past MAX_PRODUCT_FACTORS, the rest of the run becomes a product of its own.
+        longest = limits.MAX_PRODUCT_FACTORS - 1 if run == ("mul",) else None
+        while isinstance(expr, BinaryOp) and expr.op in run and len(operands) != longest:
+            operands.append(expr.right)
+            signs.append(-1 if expr.op == "sub" else 1)
+            expr = expr.left
+            if self.bracketed(expr):
+                break
+        operands.append(expr)
+        signs.append(1)
+        return tuple(reversed(operands)), tuple(reversed(signs))
+
+    def bracketed(self, expr: Expr) -> bool:
+        """Whether the expression's text is wrapped in one pair of brackets: `(a + b)`."""
+        span = expr.span
+        if self.source[span.start:span.start + 1] != "(" or self.source[span.end - 1:span.end] != ")":
+            return False
+        depth = 0
+        for position in range(span.start, span.end):
+            char = self.source[position]
+            depth += char == "("
+            depth -= char == ")"
+            if depth == 0:
+                return position == span.end - 1
+        return False
 
     def statement(self, statement: Statement, taken_names: set[str]) -> tuple[str, int]:
         target = statement.target
@@ -240,6 +283,9 @@ class _Builder:
         self.names[target] = index
         self.assigned_spans[target] = statement.target_span or statement.span
         return target, index
+
+
+_RUNS = {"add": "sum", "sub": "sum", "mul": "product"}
 
 
 def _children(expr: Expr) -> tuple[Expr, ...]:

@@ -40,3 +40,4 @@ EXACT_MODE_MAX_NODES = 2_000
 
 DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
 MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process
+MAX_PRODUCT_FACTORS = 1_000        # factors in one product node; a longer run of * is nested

@@ -490,14 +490,17 @@ class Tracked:
         def value(*args: Value) -> Value:
             if any(a.approx is None for a in args):  # symbolic: no point, so no kink
                 return Value(None, None)
+            exact = None
             if all(a.exact is not None for a in args):
-                return Value(expr.xreplace(dict(zip(variables, (a.exact for a in args)))), None)
-            return Value(None, decimal(*(a.approx for a in args)))
+                exact = expr.xreplace(dict(zip(variables, (a.exact for a in args))))
+            return Value(exact, decimal(*(a.approx for a in args)))
         return value
 
     def at_kink(self, switch_value: Value) -> bool:
-        if switch_value.exact is not None:
-            return switch_value.exact == 0
+        """Exactly 0, or 0 to the decimals' precision: x - log(2^x)/log(2) is 0, though SymPy
+        does not see it from the form."""
+        if switch_value.exact is not None and switch_value.exact == 0:
+            return True
         return switch_value.approx is not None and SHADOW.at_kink(switch_value.approx)
 
     def add(self, a: Value, b: Value) -> Value:

@@ -19,8 +19,15 @@ from typing import Callable
 
 import sympy as sp
 
-# Placeholder arguments of every definition: a, b (real, so |a|' is sign(a)).
+# Placeholder arguments of every definition: a, b (real, so |a|' is sign(a)); a sum or a
+# product of many terms continues with a2, a3, ...
 PLACEHOLDERS: tuple[sp.Symbol, ...] = sp.symbols("a b", real=True)
+VARIADIC = (-1,)  # the arity of a sum or product: any number of terms, two or more
+
+
+@lru_cache(maxsize=None)
+def placeholder(position: int) -> sp.Symbol:
+    return PLACEHOLDERS[position] if position < len(PLACEHOLDERS) else sp.Symbol(f"a{position}", real=True)
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,9 @@ _P = Primitive
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in [
-        # operators, in the order a reader meets them
-        _P("add", (2,), lambda a, b: a + b, operator="+"),
-        _P("sub", (2,), lambda a, b: a - b, operator="-"),
-        _P("mul", (2,), lambda a, b: a * b, operator="*"),
+        # operators, in the order a reader meets them; a sum's terms come with their signs
+        _P("sum", VARIADIC, lambda *terms: sp.Add(*terms), operator="+"),
+        _P("product", VARIADIC, lambda *factors: sp.Mul(*factors), operator="*"),
         _P("div", (2,), lambda a, b: a / b, operator="/"),
         _P("pow", (2,), lambda a, b: a**b, parameters=(1,)),  # also the ^ and ** operators
         _P("neg", (1,), lambda a: -a, operator="unary -"),
@@ -119,16 +125,17 @@ class Template:
 
 
 @lru_cache(maxsize=4096)
-def template(op: str, constants: tuple[sp.Expr | None, ...]) -> Template:
+def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, ...] | None = None) -> Template:
     """The derived template of `op` whose argument i is `constants[i]` where not None.
 
     Only the positions listed in `Primitive.parameters` are folded; a constant
-    elsewhere (the 3 in 3*x) stays a variable so the cache stays small.
+    elsewhere (the 3 in 3*x) stays a variable so the cache stays small. A sum's
+    terms enter with their signs: `a - b` is the sum of a and -b.
     """
     primitive = PRIMITIVES[op]
     # Optional trailing arguments left out take their defaults, as constants.
     missing = max(primitive.arity) - len(constants)
-    if missing > 0:
+    if missing > 0 and primitive.arity != VARIADIC:
         constants = constants + primitive.defaults[len(primitive.defaults) - missing :]
     args: list[sp.Expr] = []
     variables: list[sp.Symbol] = []
@@ -137,10 +144,15 @@ def template(op: str, constants: tuple[sp.Expr | None, ...]) -> Template:
         if constant is not None and position in primitive.parameters:
             args.append(constant)
         else:
-            args.append(PLACEHOLDERS[position])
-            variables.append(PLACEHOLDERS[position])
+            args.append(placeholder(position))
+            variables.append(placeholder(position))
             positions.append(position)
+    if signs is not None:
+        args = [arg if sign > 0 else -arg for arg, sign in zip(args, signs)]
     value = primitive.definition(*args)
-    partials = tuple(sp.diff(value, v) for v in variables)
+    if op == "sum":  # each variable sits in one term: differentiate the term, not all n of them (n² work)
+        partials = tuple(sp.diff(arg, v) for arg, v in zip(args, variables))
+    else:
+        partials = tuple(sp.diff(value, v) for v in variables)
     defined = not value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
     return Template(op, tuple(variables), tuple(positions), value, partials, defined)

@@ -86,7 +86,7 @@ def build_questions(report: Report, messages: Messages, level: str = "values",
         consumer = graph.nodes[step.consumer]
         source = graph.nodes[step.source]
         formula = local_formula_text(trace, step)
-        rule = messages.rule(consumer.op, step.position)
+        rule = messages.rule(trace.rule_name(step), step.position)
         local_name = derivative(consumer, source)
         local_number = number_text(step.local)
         working = formula if formula == local_number else f"{formula} = {local_number}"

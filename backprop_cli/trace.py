@@ -107,6 +107,15 @@ class Trace:
     def steps(self) -> Steps:
         return Steps(self)
 
+    def rule_name(self, step: Step) -> str:
+        """Which rule an edge follows, for its sentence: a subtracted term of a sum flips the sign."""
+        consumer = self.node(step.consumer)
+        if consumer.op == "sum" and consumer.signs[step.position] < 0:
+            return "sum_minus"
+        if consumer.op == "product" and len(consumer.args) > 2:
+            return "product_many"
+        return consumer.op
+
     def edges_into(self, index: int) -> range:
         """The edges into a node, in argument order (none for inputs and constants)."""
         return self.graph.edges.into.get(index, range(0))

@@ -23,13 +23,13 @@ EXPRESSIONS = [(t, expr) for t in TEMPLATES for expr in (t.value, *t.partials)]
 
 
 def test_the_common_shapes_compile_to_builtins():
-    assert compile_template(template("mul", (None, None)).value, template("mul", (None, None)).variables,
+    assert compile_template(template("product", (None, None)).value, template("product", (None, None)).variables,
                             "float") is operator.mul
-    assert compile_template(template("add", (None, None)).value, template("add", (None, None)).variables,
+    assert compile_template(template("sum", (None, None)).value, template("sum", (None, None)).variables,
                             "mpmath") is operator.add
-    sub = template("sub", (None, None))
+    sub = template("sum", (None, None), (1, -1))
     assert compile_template(sub.value, sub.variables, "float") is operator.sub
-    mul = template("mul", (None, None))
+    mul = template("product", (None, None))
     assert compile_template(mul.partials[0], mul.variables, "float")(2.0, 5.0) == 5.0  # ∂(a*b)/∂a = b
     assert compile_template(mul.partials[1], mul.variables, "float")(2.0, 5.0) == 2.0
 

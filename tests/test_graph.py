@@ -12,14 +12,40 @@ def graph_of(text, of=None):
 def test_graph_mirrors_what_was_written():
     g = graph_of("y = w*x + b")
     ops = [n.op for n in g.nodes if n.kind is NodeKind.OPERATION]
-    assert ops == ["mul", "add"]
+    assert ops == ["product", "sum"]
     add = g.nodes[g.output]
-    assert g.nodes[add.args[0]].op == "mul" and add.name == "y"
+    assert g.nodes[add.args[0]].op == "product" and add.name == "y"
 
 
 def test_subtract_and_divide_are_their_own_nodes():
     g = graph_of("f = (x - y) / z")
-    assert [n.op for n in g.nodes if n.op] == ["sub", "div"]
+    assert [n.op for n in g.nodes if n.op] == ["sum", "div"]
+    assert g.nodes[g.nodes[g.output].args[0]].signs == (1, -1)
+
+
+def test_a_run_of_terms_is_one_sum_and_a_run_of_factors_one_product():
+    """SPEC §1: a neuron's w1*x1 + w2*x2 + b is one sum of three terms; x*x*x three edges from x."""
+    g = graph_of("z = w1*x1 + w2*x2 - b")
+    z = g.nodes[g.output]
+    assert z.op == "sum" and len(z.args) == 3 and z.signs == (1, 1, -1)
+    assert [g.nodes[a].op for a in z.args] == ["product", "product", None]
+    cube = graph_of("f = x*x*x")
+    x = cube.names["x"]
+    assert cube.nodes[cube.output].op == "product" and cube.nodes[cube.output].args == (x, x, x)
+    # brackets start a new level, as a reader sees them; / and ^ stay as written
+    nested = graph_of("f = (a + b) + c*d/e")
+    top = nested.nodes[nested.output]
+    assert top.op == "sum" and [nested.nodes[a].op for a in top.args] == ["sum", "div"]
+    assert nested.nodes[top.args[1]].args[0] == nested.names.get("c", -1) or \
+        nested.nodes[nested.nodes[top.args[1]].args[0]].op == "product"
+
+
+def test_a_very_long_product_is_nested_past_the_factor_limit():
+    from backprop_cli import limits
+    g = graph_of("f = " + "*".join(["x"] * (limits.MAX_PRODUCT_FACTORS + 5)))
+    top = g.nodes[g.output]
+    assert top.op == "product" and len(top.args) == limits.MAX_PRODUCT_FACTORS
+    assert g.nodes[top.args[0]].op == "product" and len(g.nodes[top.args[0]].args) == 6
 
 
 def test_square_by_multiplication_keeps_both_edges():

@@ -121,9 +121,9 @@ def test_save_svg_and_html(cli, tmp_path):
 
 
 def test_pictures_of_huge_graphs_are_refused_but_dot_is_not(cli):
-    program = "# at: x=1\nf = " + " + ".join(["x"] * 2_500)  # one input and 2,499 additions
+    program = "# at: x=1\nf = " + " + ".join(["x"] * 2_500)  # one sum node with 2,500 edges from x
     code, _, err = cli("graph", program, "--format", "text")
     assert code == 2
-    assert err.startswith("error: the graph has 2,500 nodes; pictures are limited to 2,000")
+    assert err.startswith("error: the graph has 2,500 edges; pictures are limited to 2,000")
     code, out, _ = cli("graph", program, "--format", "dot")
-    assert code == 0 and out.count(" -> ") == 2 * 2_499
+    assert code == 0 and out.count(" -> ") == 2_500

@@ -12,8 +12,8 @@ def test_every_function_of_the_spec_is_in_the_table():
 
 
 def test_local_derivatives_are_derived_by_sympy():
-    assert template("mul", (None, None)).partials == (b, a)
-    assert template("sub", (None, None)).partials == (1, -1)
+    assert template("product", (None, None)).partials == (b, a)
+    assert template("sum", (None, None), (1, -1)).partials == (1, -1)
     assert template("tanh", (None,)).partials == (1 - sp.tanh(a) ** 2,)
     assert template("div", (None, None)).partials == (1 / b, -a / b**2)
 
@@ -23,7 +23,7 @@ def test_constant_parameters_are_folded_before_differentiating():
     assert square.partials == (2 * a,) and square.variables == (a,)
     assert template("log", (None, sp.Integer(10))).partials == (1 / (a * sp.log(10)),)
     # a constant factor is not folded: the template stays shared
-    assert template("mul", (sp.Integer(3), None)).variables == (a, b)
+    assert template("product", (sp.Integer(3), None)).variables == (a, b)
 
 
 def test_optional_arguments_take_their_defaults():

@@ -129,6 +129,6 @@ def render_json(report: Report, messages: Messages | None = None) -> str:
     tail = json.dumps(after, ensure_ascii=False)[1:]  # without its opening brace
     text = (f'{head}, "nodes": [{", ".join(_node_records(report))}], '
             f'"edges": [{", ".join(_edge_records(report))}], {tail}')
-    if len(report.trace.forward.graph.nodes) <= PRETTY_JSON_MAX_NODES:
+    if report.trace.graph.size[0] <= PRETTY_JSON_MAX_NODES:
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     return text + "\n"

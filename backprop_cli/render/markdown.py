@@ -49,7 +49,7 @@ def render_markdown(report: Report, messages: Messages) -> str:
         local = local_formula_text(trace, step)
         product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                            local=operand(number_text(step.local)), contribution=number_text(step.contribution))
-        lines.append(f"- {_code(derivative(consumer, node) + ' = ' + local)} — {messages.rule(consumer.op, step.position)}; "
+        lines.append(f"- {_code(derivative(consumer, node) + ' = ' + local)} — {messages.rule(trace.rule_name(step), step.position)}; "
                      f"{_code(product)}")
         paths = trace.paths_into[step.source]
         if len(paths) > 1 and paths[-1] == step_index:

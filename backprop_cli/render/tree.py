@@ -86,7 +86,7 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
 
 def render_explain(report: Report, messages: Messages, full: bool = False) -> RenderableType:
     """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
-    if not full and len(report.trace.forward.graph.nodes) > SUMMARY_NODES:
+    if not full and report.trace.graph.size[0] > SUMMARY_NODES:
         return render_summary(report, messages)
     if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
         from backprop_cli.render.tangents import tangent_section
@@ -164,7 +164,7 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     if local_number != local_formula:
         local_line += f" = {local_number}"
     text.append("\n" + local_line)
-    text.append("   " + messages("tree.rule", rule=messages.rule(consumer.op, step.position)), style="dim")
+    text.append("   " + messages("tree.rule", rule=messages.rule(trace.rule_name(step), step.position)), style="dim")
     product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                        local=operand(local_number), contribution=number_text(step.contribution))
     text.append("\n" + product, style="yellow")
