@@ -221,4 +221,6 @@ def test_a_kink_is_found_where_the_switch_is_zero_but_not_visibly(cli_json):
     """max(x, log(2^x, 2)) at x = 1/3 is a tie: SymPy does not see x - log(2^(1/3))/log(2) == 0
     from the form, the 50-digit decimal does (found by the property test)."""
     data = cli_json("grad", "h0 = log(abs(pow(2, x)), 2); h1 = max(x, h0)", "--at", "x=1/3")
-    assert data["gradients"]["x"]["status"] == "kink"
+    assert [edge["kink"] for edge in data["edges"] if edge["to"] == data["nodes"][-1]["id"]] == [True, True]
+    assert any("non-differentiable point" in note for note in data["notes"])
+    assert data["gradients"]["x"]["exact"] == "1"  # the tie splits evenly: 1/2 + 1/2
