@@ -110,16 +110,26 @@ UTF8_HINT = ("use a UTF-8 locale (e.g. LANG=C.UTF-8) or set PYTHONIOENCODING=utf
              "--format json always works, with \\u escapes")
 
 
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_visible(text: str) -> str:
+    """JSON text with control, bidirectional and non-characters as `\\u` escapes: the same data
+    (JSON syntax itself is ASCII, so they can only sit inside strings), safe to show anywhere."""
+    if not _INVISIBLE.search(text):
+        return text
+    return _INVISIBLE.sub(lambda match: "\n" if match.group() == "\n" else _json_escape(match.group()), text)
+
+
 def json_ascii(text: str) -> str:
     """JSON text with every non-ASCII character as a `\\u` escape (JSON syntax itself is ASCII,
     so they can only sit inside strings): the same data, on any stream."""
-    def escape(match: re.Match) -> str:
-        code = ord(match.group())
-        if code < 0x10000:
-            return f"\\u{code:04x}"
-        code -= 0x10000
-        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-    return re.sub(r"[^\x00-\x7f]", escape, text)
+    return re.sub(r"[^\x00-\x7f]", lambda match: _json_escape(match.group()), text)
 
 
 # ---------------------------------------------------------------- the standard streams
@@ -300,8 +310,8 @@ def write_human(text: str) -> None:
 
 def write_json(text: str) -> None:
     """JSON on stdout: exact on any stream (`\\u` escapes where the stream cannot encode it)."""
-    out = stdout()
-    write_text(text if can_encode(text, out) else json_ascii(text))
+    text = json_visible(text)
+    write_text(text if can_encode(text, stdout()) else json_ascii(text))
 
 
 def write_bytes(data: bytes) -> None:
