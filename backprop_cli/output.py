@@ -309,9 +309,10 @@ def write_human(text: str) -> None:
 
 
 def write_json(text: str) -> None:
-    """JSON on stdout: exact on any stream (`\\u` escapes where the stream cannot encode it)."""
+    """JSON on stdout: exact on any stream (on one that is not UTF-8, every non-ASCII character
+    is a `\\u` escape, so the bytes are ASCII, which any JSON reader takes as UTF-8)."""
     text = json_visible(text)
-    write_text(text if can_encode(text, stdout()) else json_ascii(text))
+    write_text(text if is_utf(stdout()) else json_ascii(text))  # ASCII is UTF-8 too, as JSON must be
 
 
 def write_bytes(data: bytes) -> None:
