@@ -157,15 +157,24 @@ def _silence(stream) -> None:
 
 
 class GuardedStream:
-    """sys.stdout or sys.stderr, looked up at each write, with its failures made one error.
+    """sys.stdout or sys.stderr with its failures made one error.
 
     A write to stdout that fails is BackpropError (exit code 2), or ReaderGone for a broken
     pipe; a write to stderr that fails is dropped (there is nowhere left to say so), and the
-    exit code still tells."""
+    exit code still tells. In the real process (`direct`) text is encoded here and written to
+    the file descriptor until every byte is out: Python's own buffered writer drops the rest of
+    a short write (a file-size limit reached midway) without an error."""
 
-    def __init__(self, name: str, stream=None):
+    def __init__(self, name: str, stream=None, direct: bool = False):
         self.name = name  # "stdout" or "stderr"
         self._stream = stream
+        self._fd = None
+        if direct and stream is not None:
+            try:
+                stream.flush()
+                self._fd = stream.fileno()
+            except (AttributeError, OSError, ValueError):
+                self._fd = None
 
     @property
     def real(self):
@@ -211,12 +220,20 @@ class GuardedStream:
         _silence(self.real)
         raise BackpropError(f"cannot write the output to standard output: {exc.strerror or exc}") from None
 
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+
     def write(self, text: str) -> int:
         stream = self.real
         if stream is None:
             self._failed(None)
             return 0
         try:
+            if self._fd is not None:
+                self._write_all(text.encode(self.encoding, ERROR_HANDLER))
+                return len(text)
             return stream.write(text)
         except OSError as exc:
             self._failed(exc)
@@ -228,6 +245,9 @@ class GuardedStream:
             self._failed(None)
             return
         try:
+            if self._fd is not None:
+                self._write_all(data)
+                return
             stream.flush()
             stream.buffer.write(data)
             stream.buffer.flush()
@@ -280,8 +300,8 @@ def install_streams() -> None:
                 stream.reconfigure(errors=ERROR_HANDLER)
             except (OSError, ValueError):
                 pass
-    sys.stdout = GuardedStream("stdout", sys.stdout)
-    sys.stderr = VisibleStream("stderr", sys.stderr)
+    sys.stdout = GuardedStream("stdout", sys.stdout, direct=True)
+    sys.stderr = VisibleStream("stderr", sys.stderr, direct=True)
 
 
 def stdout() -> GuardedStream:
@@ -291,9 +311,9 @@ def stdout() -> GuardedStream:
 def stderr_raw() -> GuardedStream:
     """stderr for a Rich console, which makes its text visible itself and adds its own styles."""
     stream = sys.stderr
-    if isinstance(stream, GuardedStream):
-        return GuardedStream("stderr", stream.real)
-    return GuardedStream("stderr", stream)
+    if isinstance(stream, VisibleStream):
+        return GuardedStream("stderr", stream.real, direct=stream._fd is not None)
+    return stream if isinstance(stream, GuardedStream) else GuardedStream("stderr", stream)
 
 
 def write_text(text: str) -> None:
