@@ -64,7 +64,7 @@ def run_row(row):
         command = ["prlimit", f"--fsize={row['prlimit_fsize']}", *command]
     redirects = [REDIRECT[stream] for stream in row.get("close", [])]
     if row.get("stdout_to"):
-        redirects.append(f"> {row['stdout_to']}")
+        redirects.append(f"> {fill(row['stdout_to'], folder)}")
     if redirects:  # as the user's shell does it
         command = ["sh", "-c", 'exec "$@" ' + " ".join(redirects), "sh", *command]
     env = {**os.environ, "COLUMNS": "100", **row.get("env", {})}

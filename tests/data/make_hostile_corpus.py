@@ -261,6 +261,10 @@ def environment_rows() -> list[dict]:
         rows.append({"id": f"io-dev-full-{i}", "args": args, "stdout_to": "/dev/full",
                      "stderr_has": "error: cannot write the output to standard output: No space left on device"})
         rows.append({"id": f"io-broken-pipe-{i}", "args": args, "broken_pipe": True, "exit": 141, "stderr_empty": True})
+    for i, args in enumerate(CLOSED_STDOUT[:4] + [["graph", "--sample", "two-layer", "--format", "dot"]]):
+        rows.append({"id": f"io-fsize-stdout-{i}", "args": args, "prlimit_fsize": 100, "stdout_to": "{dir}/out.txt",
+                     "creates": ["out.txt"],  # Python's buffered writer would drop the rest of the short write
+                     "stderr_has": "error: cannot write the output to standard output: File too large"})
     rows.append({"id": "io-broken-pipe-help", "args": ["--help"], "broken_pipe": True, "exit": 141, "stderr_empty": True})
     rows.append({"id": "io-closed-stdin-quiz", "args": ["quiz", "--sample", "linear"], "close": ["stdin"],
                  "stderr_has": "error: the quiz reads the answers from standard input, which is closed"})
