@@ -265,3 +265,10 @@ def test_junit_stays_well_formed_whatever_the_case_names_hold(tmp_path, cli):
     case = document.getElementsByTagName("testcase")[0]
     assert case.getAttribute("name") == "a \\x1b[31m \\x01 \\ufffe \\u202e"
     assert document.getElementsByTagName("error")[0].getAttribute("message").startswith("field 'at': ")
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "out.dot"
+    link.symlink_to(tmp_path / "real.dot")
+    output.write_file(str(link), "digraph {}")
+    assert link.is_symlink() and (tmp_path / "real.dot").read_text() == "digraph {}"

@@ -170,7 +170,7 @@ HW_WRONG = "[[case]]\nname = 'a'\nprogram = 'f = x*y'\nat = { x = 2, y = 3 }\nex
 # A comment inside brackets carries an OSC 8 hyperlink, a clear-screen, BEL, backspace and U+202E
 # into the node's label.
 HOSTILE_LABEL = ("f = (x  # \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x1b[2J \x07\x08 \u202e gnp.exe\n"
-                 "     * y)\n# at: x=2, y=3\n")
+                 "     * y) + 1\n# at: x=2, y=3\n")  # the product is unnamed: its label is the text, comment and all
 MARKDOWN_LABEL = "f = (x  # `` <img src=x onerror=alert(1)> ``\n * y)\n# at: x=2, y=3\n"
 OVERWRITE = [
     ("graph-o", ["graph", "--file", "{dir}/prog.bp", "--format", "dot", "-o", "{dir}/prog.bp"], {"prog.bp": PROG}),
