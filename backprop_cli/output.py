@@ -23,6 +23,7 @@ import re
 import stat
 import sys
 import tempfile
+from functools import lru_cache
 
 from backprop_cli.errors import BackpropError
 
@@ -351,12 +352,15 @@ def write_error(text: str) -> None:
         pass
 
 
-def console(stderr: bool = False, **options):
-    """A Rich console for human output: every piece of text it draws is made visible."""
+@lru_cache(maxsize=None)
+def _visible_console_class():
     from rich.console import Console
     from rich.segment import Segment
 
     class VisibleConsole(Console):
+        """Rich's console, with every piece of text it renders made visible (styles and Rich's
+        own control codes are added after this, so they still work)."""
+
         def render(self, renderable, options=None):
             for segment in super().render(renderable, options):
                 text = segment.text
@@ -365,10 +369,15 @@ def console(stderr: bool = False, **options):
                 else:
                     yield Segment(visible(text), segment.style, segment.control)
 
+    return VisibleConsole
+
+
+def console(stderr: bool = False, **options):
+    """A Rich console for human output: every piece of text it draws is made visible."""
     if "file" not in options:
         options["file"] = stderr_raw() if stderr else stdout()
     options.setdefault("highlight", False)
-    return VisibleConsole(**options)
+    return _visible_console_class()(**options)
 
 
 def stdin_or_error(message: str, hint: str):
