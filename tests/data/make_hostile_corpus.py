@@ -208,6 +208,8 @@ ENCODED = [  # (args, exit code, stdout is JSON)
     (["check", "--sample", "branch", "--expect", "b=2", "--format", "json", "--lang", "zh"], 1, True),
     (["graph", "--sample", "branch"], 0, False),
     (["samples"], 0, False), (["--help"], 0, False), (["grad", "-h"], 0, False),
+    (["quiz", "--sample", "branch"], 0, False), (["quiz", "--sample", "branch", "--format", "json"], 0, True),
+    (["quiz", "--sample", "branch", "--format", "json", "--lang", "zh"], 2, False),
 ]
 LANGUAGES = [("zh_CN", 0, "前向传播"), ("zh-CN", 0, "前向传播"), ("zh_TW.UTF-8", 0, "前向传播"), ("zh", 0, "前向传播"),
              ("en_US.UTF-8", 0, "Forward pass"), ("C.UTF-8", 0, "Forward pass"), ("fr", 2, None),
