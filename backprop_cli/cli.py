@@ -393,6 +393,7 @@ def graph(
     def action() -> int:
         from backprop_cli import engine
 
+        resolve_language()  # no sentences here, but an unknown $BACKPROP_LANG is the same error everywhere
         if format is GraphFormat.png and output_path in (None, "-") and output.stdout().isatty():
             raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
         graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
@@ -488,6 +489,7 @@ def samples() -> None:
     Example: backprop samples; then backprop explain --sample branch
     """
     def action() -> int:
+        resolve_language()  # as in every command: an unknown $BACKPROP_LANG is exit 2
         for sample in source.samples():
             name = sample.origin.removeprefix("sample ")
             output.write_human(f"{name:<16} {sample.description or ''}\n")

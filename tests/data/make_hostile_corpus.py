@@ -315,6 +315,9 @@ def environment_rows() -> list[dict]:
                  "stdout_has": "输入"})
     rows.append({"id": "lang-env-fr-every-command", "args": ["check", "--sample", "linear", "--expect", "w=-6"],
                  "env": {"BACKPROP_LANG": "fr"}, "stderr_has": "BACKPROP_LANG=fr: no such language; available: en, zh"})
+    for command in (["graph", "--sample", "linear"], ["samples"], ["quiz", "--sample", "linear"]):
+        rows.append({"id": f"lang-env-fr-{command[0]}", "args": command, "env": {"BACKPROP_LANG": "fr"},
+                     "stderr_has": "error: BACKPROP_LANG=fr: no such language; available: en, zh"})
     views = [(["explain"], 0), (["explain", "--format", "markdown"], 0), (["graph"], 0), (["graph", "--format", "dot"], 0),
              (["grad"], 0), (["check", "--expect", "x=1"], 1), (["check", "--expect", "x=1", "--format", "json"], 1),
              (["explain", "--format", "json"], 0), (["explain", "--lang", "zh"], 0)]
