@@ -21,12 +21,12 @@ from backprop_cli import __version__, output, source
 from backprop_cli.deadline import cap_memory, deadline, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.i18n import Messages, available_languages, resolve_language
+from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from backprop_cli import engine
-from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
 
 app = typer.Typer(
     name="backprop",
@@ -106,7 +106,7 @@ def _guarded(action: Callable[[], int], timeout: float | None = None) -> None:
             raise BackpropError(f"--timeout {timeout:g}: give a number of seconds, or 0 for none")
         with deadline(timeout):
             code = action()
-            output.stdout().flush()  # inside the deadline: a stuck reader is a timeout too
+            output.stdout().flush()  # whatever is still buffered is written, or fails, before the exit code
     except BackpropError as error:
         raise typer.Exit(_report(error)) from None
     except RecursionError:
@@ -324,9 +324,8 @@ def check(
     Example: backprop check --sample branch --expect "b=2"   or   backprop check --cases samples/homework.toml
     """
     def action() -> int:
-        from backprop_cli.render import check_view
-
         from backprop_cli import engine
+        from backprop_cli.render import check_view
 
         messages = _messages(lang, *([output.stdout()] if format is TextOrJson.text else []))
         if cases is not None:
