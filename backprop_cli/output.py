@@ -55,10 +55,6 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub(lambda match: _escape(match.group()), text)
 
 
-def visible_width(text: str) -> int:
-    return len(visible(text))
-
-
 # ---------------------------------------------------------------- encodings
 
 # What our own symbols become on a stream that cannot encode them (ASCII, Latin-1, ...).
