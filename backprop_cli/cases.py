@@ -101,7 +101,7 @@ def run_case(raw: dict, number: int) -> CaseResult:
         claims = parse_claims(claims_text)
         outcome = check_claims(graph, values, claims, float(tol) if tol is not None else None)
     except BackpropError as error:
-        if error.source is not None and error.origin == "program":
+        if error.source is not None and error.source == program:  # it points into the program
             stage = "program"
         return CaseResult(name, error=error, field=stage)
     return CaseResult(name, outcome=outcome)

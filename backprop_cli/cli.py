@@ -1,25 +1,32 @@
 """The command line: options in, one call to the core, one renderer out.
 
 Every user mistake arrives here as a BackpropError and leaves through
-`_guarded`: one message on stderr, exit code 2. Data goes to stdout only.
+`_guarded`: one message on stderr, exit code 2. Data goes to stdout only, through
+`output` (which makes user text visible, and a failed write one error).
+
+`--help`, `--version` and usage errors import neither SymPy nor the engine: the commands
+import them in their bodies, on first use.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from enum import Enum
-from typing import Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
-from rich.console import Console
 
-from backprop_cli import __version__, engine, source
+from backprop_cli import __version__, output, source
 from backprop_cli.deadline import cap_memory, deadline, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
-from backprop_cli.i18n import Messages, available_languages
+from backprop_cli.i18n import Messages, available_languages, resolve_language
 from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from backprop_cli import engine
 
 app = typer.Typer(
     name="backprop",
@@ -81,38 +88,53 @@ class GradFormat(str, Enum):
     csv = "csv"
 
 
-def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+def _stdout() -> "Console":
+    return output.console(soft_wrap=False)
+
+
+def _report(error: BackpropError) -> int:
+    """The one way an error is shown: its text (made visible) on stderr; the exit code."""
+    output.write_error(error.render() + "\n")
+    return EXIT_USAGE
 
 
 def _guarded(action: Callable[[], int], timeout: float | None = None) -> None:
     """Run a command; a user's mistake becomes one message on stderr and exit code 2."""
+    output.reset_files()
     try:
         if timeout is not None and timeout < 0:
             raise BackpropError(f"--timeout {timeout:g}: give a number of seconds, or 0 for none")
         with deadline(timeout):
             code = action()
+            output.stdout().flush()  # whatever is still buffered is written, or fails, before the exit code
     except BackpropError as error:
-        sys.stderr.write(error.render() + "\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(_report(error)) from None
     except RecursionError:
-        sys.stderr.write("error: the input is nested too deeply to process\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(_report(BackpropError("the input is nested too deeply to process"))) from None
     except MemoryError:
-        sys.stderr.write("error: the input needs more memory than is available\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(_report(BackpropError("the input needs more memory than is available"))) from None
+    except output.ReaderGone:
+        raise typer.Exit(output.EXIT_BROKEN_PIPE) from None
     raise typer.Exit(code)
 
 
-def _messages(lang: str | None) -> Messages:
-    if lang is not None and lang not in available_languages():
-        raise BackpropError(f"--lang {lang}: no such language; available: {', '.join(available_languages())}")
-    return Messages(lang)
+def _messages(lang: str | None, *streams) -> Messages:
+    """The catalogue for --lang (or $BACKPROP_LANG); `streams` are where its sentences will be
+    shown, which must be able to encode them (any stream can show English, with fallbacks)."""
+    messages = Messages(resolve_language(lang))
+    for stream in streams:
+        if messages.language != "en" and not output.can_encode(messages.sample(), stream):
+            raise BackpropError(
+                f"the output encoding ({output.encoding_of(stream)}) cannot show the language "
+                f"'{messages.language}'", hint=output.UTF8_HINT + "; or use --lang en")
+    return messages
 
 
 def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=False,
              check: CheckChoice = CheckChoice.auto, forward_mode: bool = False,
-             tangent: str | None = None) -> engine.Request:
+             tangent: str | None = None) -> "engine.Request":
+    from backprop_cli import engine
+
     if exact and numeric:
         raise BackpropError("--exact and --numeric exclude each other; give one")
     mode = engine.NumberMode.EXACT if exact else (engine.NumberMode.NUMERIC if numeric else engine.NumberMode.AUTO)
@@ -136,7 +158,7 @@ class _Progress:
     need it: a timer starts it after `delay` seconds unless the run is over by then.
     """
 
-    def __init__(self, console: Console | None, delay: float = 1.0):
+    def __init__(self, console: "Console | None", delay: float = 1.0):
         self._console = console
         self._stage = "parse"
         self._status = None
@@ -168,15 +190,17 @@ class _Progress:
                 self._status.update(f"backprop: {stage}…")
 
 
-def _run(request: engine.Request) -> engine.Report:
-    progress = _Progress(Console(stderr=True) if sys.stderr.isatty() else None)
+def _run(request: "engine.Request") -> "engine.Report":
+    from backprop_cli import engine
+
+    progress = _Progress(output.console(stderr=True) if output.stderr_raw().isatty() else None)
     try:
         return engine.run(request, progress)
     finally:
         progress("output")
 
 
-def _exit_code(report: engine.Report) -> int:
+def _exit_code(report: "engine.Report") -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
@@ -218,25 +242,25 @@ def explain(
     Forward mode: backprop explain --sample branch --forward --wrt b
     """
     def action() -> int:
-        messages = _messages(lang)
+        messages = _messages(lang, *([] if format is ExplainFormat.json else [output.stdout()]))
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
         report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
-            sys.stdout.write(render_json(report, messages))
+            output.write_json(render_json(report, messages))
         elif format is ExplainFormat.markdown:
             from backprop_cli.render.markdown import render_markdown
-            sys.stdout.write(render_markdown(report, messages))
+            output.write_human(render_markdown(report, messages))
         else:
             from backprop_cli.render.tree import render_explain
 
-            console = Console(highlight=False, record=bool(save_svg or save_html))
+            console = output.console(record=bool(save_svg or save_html))
             console.print(render_explain(report, messages, full))
             if save_svg:
-                _write(save_svg, console.export_svg(title="backprop explain", clear=False))
+                output.write_file(save_svg, console.export_svg(title="backprop explain", clear=False), "--save-svg")
             if save_html:
-                _write(save_html, console.export_html(clear=False))
+                output.write_file(save_html, console.export_html(clear=False), "--save-html")
         return _exit_code(report)
 
     _guarded(action, timeout)
@@ -262,14 +286,14 @@ def grad(
     Example: backprop grad --sample linear --format csv
     """
     def action() -> int:
-        messages = _messages(lang)
+        messages = _messages(lang, *([output.stdout()] if format is GradFormat.table else []))
         report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check))
         if format is GradFormat.json:
             from backprop_cli.render.json_view import render_json
-            sys.stdout.write(render_json(report, messages))
+            output.write_json(render_json(report, messages))
         elif format is GradFormat.csv:
             from backprop_cli.render.table import render_csv
-            sys.stdout.write(render_csv(report))
+            output.write_text(render_csv(report))
         else:
             from backprop_cli.render.notes import notes_lines
             from backprop_cli.render.table import render_grad_table
@@ -310,9 +334,10 @@ def check(
     Example: backprop check --sample branch --expect "b=2"   or   backprop check --cases samples/homework.toml
     """
     def action() -> int:
+        from backprop_cli import engine
         from backprop_cli.render import check_view
 
-        messages = _messages(lang)
+        messages = _messages(lang, *([output.stdout()] if format is TextOrJson.text else []))
         if cases is not None:
             if any(x is not None for x in (program, file, sample)) or expect or at:
                 raise BackpropError("--cases runs a file of cases; give no program, --at or --expect with it")
@@ -321,11 +346,11 @@ def check(
             results = run_cases(cases)
             for case in results:  # the report lists them too; the messages go to stderr as well
                 if case.error is not None:
-                    sys.stderr.write(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
+                    output.write_error(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
-                _write(junit, check_view.junit_xml(results, messages))
+                output.write_file(junit, check_view.junit_xml(results, messages), "--junit")
             if format is TextOrJson.json:
-                sys.stdout.write(check_view.render_json(check_view.cases_data(results, messages)))
+                output.write_json(check_view.render_json(check_view.cases_data(results, messages)))
             else:
                 _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
             if any(c.error is not None for c in results):
@@ -342,7 +367,7 @@ def check(
         graph, bindings = engine.load(_request(program, file, sample, at, of, None))
         outcome = check_claims(graph, bindings, parse_claims(expect), tol)
         if format is TextOrJson.json:
-            sys.stdout.write(check_view.render_json(check_view.outcome_data(outcome, messages)))
+            output.write_json(check_view.render_json(check_view.outcome_data(outcome, messages)))
         else:
             _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
         return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
@@ -366,8 +391,8 @@ def graph(
     of: Of = None,
     format: Annotated[GraphFormat, typer.Option("--format", help="text (terminal), dot, or svg/png (via Graphviz).")]
     = GraphFormat.text,
-    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-').",
-                                                  show_default=False)] = None,
+    output_path: Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-').",
+                                                       show_default=False)] = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
     """Draw the graph: each node with its value and gradient, each edge with its local derivative.
@@ -375,6 +400,11 @@ def graph(
     Example: backprop graph --sample two-layer --format png -o net.png
     """
     def action() -> int:
+        from backprop_cli import engine
+
+        resolve_language()  # no sentences here, but an unknown $BACKPROP_LANG is the same error everywhere
+        if format is GraphFormat.png and output_path in (None, "-") and output.stdout().isatty():
+            raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
         graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
         size, unit = graph_.size
         if format is not GraphFormat.dot and size > MAX_PICTURE_NODES:
@@ -386,10 +416,12 @@ def graph(
         if format is GraphFormat.text:
             from backprop_cli.render.graph_text import render_graph_text
 
-            if output not in (None, "-"):
-                console = Console(record=True, file=open(os.devnull, "w"), width=100, color_system=None)
+            if output_path not in (None, "-"):
+                from io import StringIO
+
+                console = output.console(record=True, file=StringIO(), width=100, color_system=None)
                 console.print(render_graph_text(trace))
-                _write(output, console.export_text())
+                output.write_file(output_path, console.export_text(), "-o")
             else:
                 _stdout().print(render_graph_text(trace))
             return EXIT_OK
@@ -397,14 +429,10 @@ def graph(
 
         dot_text = render_dot(trace)
         data = dot_text.encode("utf-8") if format is GraphFormat.dot else run_graphviz(dot_text, format.value)
-        if output in (None, "-"):
-            if format is GraphFormat.png and sys.stdout.isatty():
-                raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+        if output_path in (None, "-"):
+            output.write_bytes(data)
         else:
-            _write(output, data)
+            output.write_file(output_path, data, "-o")
         return EXIT_OK
 
     _guarded(action, timeout)
@@ -436,10 +464,14 @@ def quiz(
     Example: backprop quiz --sample branch
     """
     def action() -> int:
+        from backprop_cli import engine
         from backprop_cli import quiz as tutor
         from backprop_cli.render.quiz_view import QuizConsole
 
-        messages = _messages(lang)
+        output.stdin_or_error("the quiz reads the answers from standard input, which is closed",
+                              "run it in a terminal, or pipe the answers in: printf '7\\n' | backprop quiz ...")
+        dialogue = output.stderr_raw() if format is TextOrJson.json else output.stdout()
+        messages = _messages(lang, dialogue)
         tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
         with deadline(timeout):  # not while waiting for the student
             graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
@@ -454,19 +486,10 @@ def quiz(
                                 tutor.headings(report, messages))
         view.summary(result, len(questions))
         if format is TextOrJson.json:
-            sys.stdout.write(view.json_summary(result, len(questions), level.value))
+            output.write_json(view.json_summary(result, len(questions), level.value))
         return EXIT_OK
 
     _guarded(action)
-
-
-def _write(path: str, data: str | bytes) -> None:
-    """Write an output file (text as UTF-8); a failure is the usual error, exit code 2."""
-    try:
-        with open(path, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-    except OSError as exc:
-        raise BackpropError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -476,9 +499,10 @@ def samples() -> None:
     Example: backprop samples; then backprop explain --sample branch
     """
     def action() -> int:
+        resolve_language()  # as in every command: an unknown $BACKPROP_LANG is exit 2
         for sample in source.samples():
             name = sample.origin.removeprefix("sample ")
-            sys.stdout.write(f"{name:<16} {sample.description or ''}\n")
+            output.write_human(f"{name:<16} {sample.description or ''}\n")
         return EXIT_OK
 
     _guarded(action)
@@ -486,7 +510,12 @@ def samples() -> None:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"backprop {__version__}\n")
+        try:
+            output.write_text(f"backprop {__version__}\n")
+        except BackpropError as error:
+            raise typer.Exit(_report(error)) from None
+        except output.ReaderGone:
+            raise typer.Exit(output.EXIT_BROKEN_PIPE) from None
         raise typer.Exit()
 
 
@@ -499,6 +528,14 @@ def _root(
 
 
 def main() -> None:
+    """The program: guarded streams, bounded memory, and the app. (`backprop_cli.__main__.main`
+    wraps this so that a Ctrl-C while it imports ends quietly too.)"""
+    output.install_streams()
     cap_memory()
     tune_collector()
-    app(prog_name="backprop")
+    try:
+        app(prog_name="backprop")
+    except BackpropError as error:  # a write that failed outside a command: help, usage errors
+        sys.exit(_report(error))
+    except output.ReaderGone:
+        sys.exit(output.EXIT_BROKEN_PIPE)

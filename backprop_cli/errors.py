@@ -47,7 +47,10 @@ class BackpropError(Exception):
         return self
 
     def caret_lines(self) -> list[str]:
-        """The offending line with a caret underline, as shown under the message."""
+        """The offending line with a caret underline, as shown under the message. Control and
+        bidirectional characters in it are shown as escapes (`\\x1b`), the caret moved to match."""
+        from backprop_cli.output import visible
+
         if self.source is None or self.span is None:
             return []
         text = self.source
@@ -74,14 +77,19 @@ class BackpropError(Exception):
         line_number = text.count("\n", 0, line_start) + 1
         if "\n" in text or self.origin not in (None, "program"):
             where = f"{self.origin or 'program'}, line {line_number}, column {column + 1 - len(prefix)}"
-            lines.append(f"  --> {where}")
-        lines.append("  " + line.replace("\t", " "))
-        lines.append("  " + " " * column + "^" * width)
+            lines.append(f"  --> {visible(where)}")
+        line = line.replace("\t", " ")
+        before, marked = visible(line[:column]), visible(line[column:column + width])
+        lines.append("  " + visible(line))
+        lines.append("  " + " " * len(before) + "^" * max(1, len(marked)))
         return lines
 
     def render(self) -> str:
-        parts = [f"error: {self.message}"]
+        """The message as shown on stderr; user text in it made visible (SPEC §7)."""
+        from backprop_cli.output import visible
+
+        parts = [f"error: {visible(self.message)}"]
         parts.extend(self.caret_lines())
         if self.hint:
-            parts.append(f"hint: {self.hint}")
+            parts.append(f"hint: {visible(self.hint)}")
         return "\n".join(parts)

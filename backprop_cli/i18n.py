@@ -6,6 +6,7 @@ Numbers, formulas, JSON keys and exit codes never go through here.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -14,13 +15,39 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from backprop_cli.errors import BackpropError
+
 DEFAULT_LANGUAGE = "en"
 ENVIRONMENT_VARIABLE = "BACKPROP_LANG"
+_LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:[_-][A-Za-z0-9]+)*(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?$")
 
 
+@lru_cache(maxsize=None)
 def available_languages() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("backprop_cli.locale").iterdir()
                   if p.name.endswith(".toml"))
+
+
+def resolve_language(requested: str | None = None) -> str:
+    """The catalogue for `--lang` or else $BACKPROP_LANG, written as a language (`zh`) or a locale
+    (`zh_CN`, `zh-TW`, `en_US.UTF-8`; `C` and `POSIX` are English). Unknown: exit code 2."""
+    where = "--lang"
+    if requested is None:
+        requested, where = os.environ.get(ENVIRONMENT_VARIABLE) or None, ENVIRONMENT_VARIABLE
+    if requested is None:
+        return DEFAULT_LANGUAGE
+    value = requested.strip()
+    if value in ("C", "POSIX") or value.startswith(("C.", "POSIX.")):
+        return DEFAULT_LANGUAGE
+    match = _LOCALE.match(value)
+    language = match.group(1).lower() if match else None
+    if language not in available_languages():
+        shown = requested if len(requested) <= 40 else requested[:40] + "…"
+        separator = " " if where == "--lang" else "="
+        raise BackpropError(f"{where}{separator}{shown}: no such language; available: "
+                            f"{', '.join(available_languages())}",
+                            hint="a language (zh) or a locale (zh_CN, en_US.UTF-8)")
+    return language
 
 
 @lru_cache(maxsize=None)
@@ -35,8 +62,12 @@ def catalogue(language: str) -> dict[str, str]:
 
 class Messages:
     def __init__(self, language: str | None = None):
-        self.language = language or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_LANGUAGE
+        self.language = resolve_language(language)
         self.entries = catalogue(self.language)
+
+    def sample(self) -> str:
+        """Every sentence of the catalogue, for asking whether a stream can show them."""
+        return "".join(self.entries.values())
 
     def __call__(self, key: str, **values: object) -> str:
         sentence = self.entries.get(key)

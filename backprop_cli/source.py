@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from backprop_cli import limits
+from backprop_cli import limits, output
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.parse import suggest
 
 SAMPLE_SUFFIX = ".bp"
 AT_PREFIX = "# at:"
@@ -55,13 +54,17 @@ def from_text(text: str, origin: str = "program") -> ProgramSource:
 
 
 def read_limited(path: str, what: str) -> str:
-    """Read a text file or stdin ('-'), refusing anything over the program limit."""
+    """Read a text file or stdin ('-'), refusing anything over the program limit.
+
+    Every file read here is an input of the run, which no output of the run may replace."""
     limit = limits.MAX_PROGRAM_CHARS
     if "\x00" in path:
         raise BackpropError(f"{what} path contains a NUL byte")
     try:
         if path == "-":
-            data = sys.stdin.read(limit + 1)
+            data = output.stdin_or_error(
+                f"cannot read the {what} from standard input ('-'): it is closed",
+                "pipe it in (... | backprop ...), or give a file path").read(limit + 1)
         else:
             file = Path(path)
             if file.is_dir():
@@ -69,6 +72,7 @@ def read_limited(path: str, what: str) -> str:
             size = file.stat().st_size
             if size > 4 * limit:
                 raise BackpropError(f"{what} '{path}' has {size:,} bytes; the limit is {limit:,} characters")
+            output.note_input(path)
             with file.open(encoding="utf-8") as handle:
                 data = handle.read(limit + 1)
     except FileNotFoundError:
@@ -104,9 +108,11 @@ def sample_names() -> list[str]:
 def from_sample(name: str) -> ProgramSource:
     names = sample_names()
     if name not in names:
+        from backprop_cli.parse import suggest
+
         guess = suggest(name, names)
         raise BackpropError(
-            f"no sample called '{name[:60]}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+            f"no sample called '{output.visible(name[:60])}'" + (f" (did you mean '{guess}'?)" if guess else ""),
             hint="samples: " + ", ".join(names) + "  (list them with: backprop samples)")
     text = (_samples_dir() / (name + SAMPLE_SUFFIX)).read_text(encoding="utf-8")
     return from_text(text, f"sample {name}")

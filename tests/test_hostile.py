@@ -1,5 +1,6 @@
 """Bad and hostile input, run as real processes of the installed `backprop`:
-exit code 2, a message, no traceback, quickly, and nothing executed."""
+exit code 2, a message, no traceback, and nothing executed. (No test here asserts how long a run
+took: a loaded machine would fail it with nothing wrong. Hangs are caught by the subprocess bound.)"""
 
 import os
 import shutil
@@ -9,11 +10,16 @@ import time
 
 import pytest
 
+from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS
+
 BACKPROP = [shutil.which("backprop") or sys.executable, *([] if shutil.which("backprop") else ["-m", "backprop_cli"])]
 MARKER = "/tmp/backprop-pwned-marker"
 
 
-def run_cli(*args, stdin=None, seconds=10):
+BOUND_SECONDS = 4 * DEFAULT_TIMEOUT_SECONDS  # past this a run has hung; nothing is asserted about speed
+
+
+def run_cli(*args, stdin=None, seconds=BOUND_SECONDS):
     start = time.monotonic()
     result = subprocess.run([*BACKPROP, *args], input=stdin, capture_output=True, text=True, timeout=seconds)
     return result, time.monotonic() - start
@@ -39,18 +45,17 @@ CASES = [
 
 
 @pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(a)[:50])
-def test_bad_input_exits_2_quickly_without_traceback(args):
+def test_bad_input_exits_2_without_traceback(args):
     if os.path.exists(MARKER):
         os.remove(MARKER)
     result, seconds = run_cli(*args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert seconds < 5
     assert not os.path.exists(MARKER)
 
 
-def test_a_64_megabyte_program_is_refused_quickly(tmp_path):
+def test_a_64_megabyte_program_is_refused(tmp_path):
     path = tmp_path / "huge.bp"
     with path.open("w") as handle:
         line = "y = x + 1\n" * 100_000
@@ -59,7 +64,6 @@ def test_a_64_megabyte_program_is_refused_quickly(tmp_path):
     result, seconds = run_cli("grad", "--file", str(path))
     assert result.returncode == 2
     assert "the limit is 16,000,000 characters" in result.stderr
-    assert seconds < 5
 
 
 def test_a_huge_program_on_stdin_is_refused(tmp_path):
@@ -82,7 +86,6 @@ def test_exact_rationals_that_grow_switch_to_decimals_with_a_note():
     data = __import__("json").loads(result.stdout)
     assert data["gradients"]["x"]["is_exact"] is False and data["gradients"]["x"]["ok"] is True
     assert any("50-digit decimals" in note for note in data["notes"])
-    assert seconds < 5
 
 
 def test_timeout_is_a_clean_error():

@@ -13,6 +13,7 @@ from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
+from backprop_cli.output import visible
 from backprop_cli.render.common import (
     derivative,
     exact_string,
@@ -209,14 +210,16 @@ def junit_xml(results: list[CaseResult], messages: Messages, suite: str = "backp
     root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors=str(errors))
     suite_element = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)),
                                   failures=str(failures), errors=str(errors))
+    # Every text is made visible: XML 1.0 cannot hold most control characters, U+FFFE or U+FFFF
+    # (ElementTree writes them anyway, and the file no longer parses).
     for case in results:
-        element = ET.SubElement(suite_element, "testcase", name=case.name, classname="backprop")
+        element = ET.SubElement(suite_element, "testcase", name=visible(case.name), classname="backprop")
         if case.error is not None:
-            error = ET.SubElement(element, "error", message=f"field '{case.field}': {case.error.message}",
+            error = ET.SubElement(element, "error", message=visible(f"field '{case.field}': {case.error.message}"),
                                   type="malformed")
             error.text = case.error.render()
         elif not case.ok:
-            lines = [line for result in case.outcome.results
+            lines = [visible(line) for result in case.outcome.results
                      for _, line in claim_lines(result, case.outcome, messages) if not result.ok]
             failure = ET.SubElement(element, "failure", message=lines[0] if lines else "wrong claim", type="wrong")
             failure.text = "\n".join(lines)

@@ -7,6 +7,7 @@ import subprocess
 
 from backprop_cli.trace import Trace
 from backprop_cli.errors import BackpropError
+from backprop_cli.output import visible
 from backprop_cli.render.picture import cards
 
 GRAPHVIZ_TIMEOUT_SECONDS = 60
@@ -15,8 +16,9 @@ INSTALL_HINT = ("install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubunt
 
 
 def _html(text: str) -> str:
-    """Escape user text for a Graphviz HTML-like label."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape user text for a Graphviz HTML-like label (control characters made visible: Graphviz
+    rejects them, and SVG cannot hold them)."""
+    return (visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("]", "&#93;").replace("[", "&#91;"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
@@ -23,7 +25,18 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if "`" not in text else f"`` {text} ``"
+    """A code span whose fence is longer than any run of backticks in the text, so that user
+    text (a comment in a label) cannot close it early and become Markdown or raw HTML."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def _inline(text: str) -> str:
+    """User text outside a code span (the notes): the characters that start HTML, a link or a
+    code span are escaped, so a comment cannot become markup."""
+    return re.sub(r"([\\`<>&\[\]])", r"\\\1", text)
 
 
 def render_markdown(report: Report, messages: Messages) -> str:
@@ -75,5 +88,5 @@ def render_markdown(report: Report, messages: Messages) -> str:
                          f"{_code(value_text(update.old))} → {_code(value_text(update.new))}")
     notes = notes_lines(report, messages)
     if notes:
-        lines += ["", f"## {messages('heading.notes')}", ""] + [f"- {n.strip()}" for n in notes]
+        lines += ["", f"## {messages('heading.notes')}", ""] + [f"- {_inline(n.strip())}" for n in notes]
     return "\n".join(lines) + "\n"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from rich.console import Console
 from rich.text import Text
 
+from backprop_cli import output
+from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph
 from backprop_cli.i18n import Messages
 from backprop_cli.quiz import QuizResult
@@ -19,8 +20,8 @@ _STYLES = {"heading": "bold underline", "question": "bold", "right": "green", "w
 class QuizConsole:
     def __init__(self, messages: Messages, to_stderr: bool = False):
         self.messages = messages
-        self.console = Console(stderr=to_stderr, highlight=False)
-        self.interactive = sys.stdin.isatty()
+        self.console = output.console(stderr=to_stderr)  # user text in it is made visible
+        self.interactive = sys.stdin is not None and sys.stdin.isatty()
 
     def intro(self, graph: Graph, tolerance: float) -> None:
         program = "; ".join(f"{name} = {graph.nodes[index].text}" for name, index, _ in graph.statements)
@@ -33,7 +34,11 @@ class QuizConsole:
     def ask(self, prompt: str) -> str | None:
         self.console.print(Text(prompt, style="bold"), end="")
         self.console.file.flush()
-        line = sys.stdin.readline()
+        try:
+            line = output.stdin_or_error("the quiz reads the answers from standard input, which is closed",
+                                         "run it in a terminal, or pipe the answers in").readline()
+        except UnicodeDecodeError:
+            raise BackpropError("an answer on standard input is not UTF-8 text") from None
         if not line:
             self.console.print()
             return None
