@@ -29,7 +29,7 @@ L = 9/2 = 4.5    ∂L/∂L = 1
         local ∂((y - t)^2)/∂(y - t) = 2*(y - t) = -6   (power rule)
         1/2 × (-6) = -3
         ├── y = 7
-        │   local ∂(y - t)/∂y = 1   (difference: passes the gradient through)
+        │   local ∂(y - t)/∂y = 1   (sum: passes the gradient through)
         │   (-3) × 1 = -3   →  ∂L/∂y = -3
         │   ├── w*x = 6
         │   │   local ∂y/∂(w*x) = 1   (sum: passes the gradient through)
