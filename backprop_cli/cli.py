@@ -310,7 +310,9 @@ def check(
 
             results = run_cases(cases)
             for case in results:  # the report lists them too; the messages go to stderr as well
-                if case.error is not None:
+                if case.timed_out:
+                    sys.stderr.write(f"error: case '{case.name}' ran out of time: {case.error.message}\n")
+                elif case.error is not None:
                     sys.stderr.write(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
                 _write(junit, check_view.junit_xml(results, messages))

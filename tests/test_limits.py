@@ -1,0 +1,140 @@
+"""Issue 16: the run-wide time limit, size guards before SymPy builds anything huge,
+bounded reading, linear diagnosis and deep nesting (SPEC §5, §7).
+
+Nothing here asserts a wall-clock time: the product enforces its limit (--timeout) and
+the tests assert what it does when the limit is hit (exit 2, the message, the report).
+Subprocesses get a generous timeout of their own only so that a regression fails
+instead of hanging the suite.
+"""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from backprop_cli import cases as cases_module
+
+BACKPROP = [sys.executable, "-m", "backprop_cli"]
+FIVE = "(sqrt(2)+sqrt(3)+sqrt(5)-3)^1000"
+SEVEN = "(sqrt(2)+sqrt(3)+sqrt(7)-3)^1000"
+
+
+def run(*args, stdin=None, seconds=60):
+    return subprocess.run([*BACKPROP, *args], input=stdin, capture_output=True, text=True, timeout=seconds)
+
+
+def cases_file(tmp_path, *cases):
+    text = ""
+    for name, expect in cases:
+        text += f'[[case]]\nname = "{name}"\nprogram = "f = x^2"\nat = {{ x = 3 }}\nexpect = {{ x = "{expect}" }}\n\n'
+    path = tmp_path / "cases.toml"
+    path.write_text(text)
+    return path
+
+
+def junit_cases(path):
+    suite = ET.parse(path).getroot().find("testsuite")
+    return suite, {c.get("name"): c for c in suite.findall("testcase")}
+
+
+# ---------------------------------------------------------------- 1. the time limit bounds the whole run
+
+
+@pytest.mark.xfail(strict=True, reason="the comparison still expands the power (item 3)")
+def test_item1_huge_powers_in_a_cases_file_are_decided_and_reported(tmp_path):
+    path = cases_file(tmp_path, ("sqrt 5", FIVE), ("sqrt 7", SEVEN))
+    junit = tmp_path / "out.xml"
+    result = run("check", "--cases", str(path), "--junit", str(junit), "--timeout", "5")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.splitlines()[-1] == "0 passed, 2 failed"
+    suite, testcases = junit_cases(junit)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "2", "0")
+    assert all(testcases[name].find("failure") is not None for name in ("sqrt 5", "sqrt 7"))
+
+
+def _stubborn(graph, values, claims, tolerance=None):
+    """A slow step that swallows every exception, as some library code does: three
+    methods tried in turn, each given up on any error; then a (bogus) answer."""
+    for _method in range(3):
+        try:
+            while True:
+                pass
+        except Exception:
+            pass
+    return real_check_claims(graph, values, [], tolerance)
+
+
+real_check_claims = cases_module.check_claims
+
+
+@pytest.fixture
+def slow_case(monkeypatch):
+    real = real_check_claims
+
+    def check_claims(graph, values, claims, tolerance=None):
+        if "y" in graph.names:  # the slow case's program is f = x*y
+            return _stubborn(graph, values, claims, tolerance)
+        return real(graph, values, claims, tolerance)
+
+    monkeypatch.setattr(cases_module, "check_claims", check_claims)
+
+
+def test_the_time_limit_bounds_every_case_and_the_report_is_still_written(cli, tmp_path, slow_case):
+    path = tmp_path / "cases.toml"
+    path.write_text('''
+[[case]]
+name = "first"
+program = "f = x^2"
+at = { x = 3 }
+expect = { x = 6 }
+
+[[case]]
+name = "wrong"
+program = "f = x^2"
+at = { x = 3 }
+expect = { x = 5 }
+
+[[case]]
+name = "slow"
+program = "f = x*y"
+at = { x = 3, y = 2 }
+expect = { x = 2 }
+
+[[case]]
+name = "after"
+program = "f = x^2"
+at = { x = 3 }
+expect = { x = 6 }
+''')
+    junit = tmp_path / "out.xml"
+    code, out, err = cli("check", "--cases", str(path), "--junit", str(junit), "--timeout", "1")
+    assert code == 2, out + err
+    assert "error: case 'slow' ran out of time: gave up after 1 s; the limit is --timeout 1" in err
+    lines = out.splitlines()
+    assert lines[:2] == ["✓ first", "✗ wrong"]
+    assert "! slow: ran out of time: gave up after 1 s; the limit is --timeout 1" in lines
+    assert "- after: not run (the time limit was reached before it)" in lines
+    assert lines[-1] == "1 passed, 3 failed"
+    suite, testcases = junit_cases(junit)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("4", "1", "1", "1")
+    assert list(testcases) == ["first", "wrong", "slow", "after"]
+    assert testcases["wrong"].find("failure") is not None
+    error = testcases["slow"].find("error")
+    assert (error.get("type"), error.get("message")) == (
+        "timeout", "ran out of time: gave up after 1 s; the limit is --timeout 1")
+    assert testcases["after"].find("skipped") is not None
+
+
+def test_the_time_limit_in_json(cli, tmp_path, slow_case):
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nname = "slow"\nprogram = "f = x*y"\nat = { x = 3, y = 2 }\nexpect = { x = 2 }\n'
+                    '[[case]]\nname = "after"\nprogram = "f = x"\nat = { x = 3 }\nexpect = { x = 1 }\n')
+    import json
+    code, out, err = cli("check", "--cases", str(path), "--format", "json", "--timeout", "0.5")
+    assert code == 2, out + err
+    data = json.loads(out)
+    assert [(c["name"], c["timed_out"], c["not_run"], c["malformed"]) for c in data["cases"]] == [
+        ("slow", True, False, False), ("after", False, True, False)]
+    assert data["cases"][0]["error"]["message"] == "gave up after 0.5 s; the limit is --timeout 0.5"
