@@ -21,10 +21,11 @@ import sympy as sp
 from backprop_cli import limits
 from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
 from backprop_cli.check import CheckKind
+from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
-from backprop_cli.numbers import Value, expression_size
+from backprop_cli.numbers import Value
 from backprop_cli.parse import suggest
 
 DEFAULT_TOLERANCE = 1e-6
@@ -32,7 +33,7 @@ NUMERIC_TOLERANCE = 1e-12  # exact claims against a big program's floats (the nu
 RANDOM_POINTS = 6
 MAX_POINT_TRIES = 60
 MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
-MAX_SIMPLIFY_NODES = 400  # larger formulas are compared at points only
+UNPROVEN_TOLERANCE = 1e-300  # equal to limits.COMPARE_MAX_DIGITS digits, not proven: reported as this
 _POINT_VALUES = [sp.Rational(n, d) for n, d in
                  [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
 
@@ -171,9 +172,10 @@ def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, to
             ok = _close(claimed.approx, correct.approx, tol)
         else:
             method = "exact"
-            ok = sp.simplify(claimed.exact - correct.exact) == 0 if not (
-                isinstance(claimed.exact, sp.Rational) and isinstance(correct.exact, sp.Rational)
-            ) else claimed.exact == correct.exact
+            verdict = same_value(claimed.exact, correct.exact)  # numbers first; a proof only if small
+            ok = verdict is not False
+            if verdict is None:  # equal to hundreds of digits, but too big for SymPy to prove
+                method, tol = "tolerance", UNPROVEN_TOLERANCE
         result = ClaimResult(claim, node, ok, correct, claimed, difference, method, working=report,
                              tolerance=tol if method == "tolerance" else None)
         if not ok:
@@ -193,11 +195,6 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
     correct = trace.gradients[node]
     claimed_formula = evaluate_expression(claim_graph, report.trace.forward.values_by_name(), claim.origin)
     result = ClaimResult(claim, node, True, correct, claimed_formula, method="points")
-    symbolic_verdict = None
-    if (correct.exact is not None and claimed_formula.exact is not None and not trace.gradient_abbreviations
-            and not trace.forward.abbreviations):
-        if expression_size(correct.exact - claimed_formula.exact, MAX_SIMPLIFY_NODES) <= MAX_SIMPLIFY_NODES:
-            symbolic_verdict = sp.simplify(correct.exact - claimed_formula.exact) == 0
     unbound = _unbound_inputs(report)
     base = dict(report.trace.forward.bindings)
     tol = 1e-20 if tolerance is None else tolerance
@@ -227,7 +224,11 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
     if result.points_checked == 0:
         raise BackpropError(f"could not find a point where the program is defined to test the claim about "
                             f"'{claim.name}'", hint="bind some inputs with --at")
-    if symbolic_verdict is True:
+    # Only a claim that agrees everywhere it was tried is worth a proof; same_formula
+    # refuses to let SymPy expand anything big (see compare.py).
+    if (result.ok and correct.exact is not None and claimed_formula.exact is not None
+            and not trace.gradient_abbreviations and not trace.forward.abbreviations
+            and same_formula(correct.exact, claimed_formula.exact, seed) is True):
         result.method = "symbolic"
     return result
 

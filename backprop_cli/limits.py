@@ -40,3 +40,10 @@ EXACT_MODE_MAX_NODES = 2_000
 
 DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
 MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process
+
+# Deciding whether two exact values or formulas are equal (claims, quiz answers):
+# numerically first, with SymPy's adaptive precision up to COMPARE_MAX_DIGITS digits;
+# SymPy's simplify only where the numbers agree and the expanded form stays small.
+COMPARE_DIGITS = 30                # digits to which a difference must be known to call it nonzero
+COMPARE_MAX_DIGITS = 600           # working precision at most, for cancellations
+MAX_EXPANDED_TERMS = 2_000         # terms an expansion may build ((a+b+c+d)^1000 would build 167,668,501)
