@@ -13,6 +13,7 @@ MAX_NUMBER_LITERAL_CHARS = 1_000   # characters in one number literal
 MAX_EXACT_DIGITS = 1_000           # digits of an exact rational; beyond it values go decimal
 MAX_MAGNITUDE_DIGITS = 1_000       # |log10(value)| beyond which a value is an error (floats stop at 308)
 MAX_BINDING_CHARS = 10_000         # characters in one --at value
+MAX_ANSWER_CHARS = 10_000          # characters in one quiz answer (read no further)
 
 # Exact values that are not rational stay exact while their SymPy expression has
 # at most this many nodes (tanh(2) has 2, 1/(1 + exp(-1)) has 7). Larger values,

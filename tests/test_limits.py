@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from backprop_cli import cases as cases_module
+from backprop_cli import quiz as quiz_module
+from backprop_cli.errors import BackpropError
 
 BACKPROP = [sys.executable, "-m", "backprop_cli"]
 FIVE = "(sqrt(2)+sqrt(3)+sqrt(5)-3)^1000"
@@ -139,6 +141,56 @@ def test_the_time_limit_in_json(cli, tmp_path, slow_case):
     assert data["cases"][0]["error"]["message"] == "gave up after 0.5 s; the limit is --timeout 0.5"
 
 
+# ---------------------------------------------------------------- 2. quiz answers are judged within the limit
+
+
+def test_item2_a_huge_power_as_a_quiz_answer_is_judged_quickly():
+    answers = f"skip\nskip\nskip\n{FIVE}\n"
+    result = run("quiz", "--sample", "branch", "--level", "formulas", "--timeout", "5", stdin=answers)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"> {FIVE}\n✗ not quite\n" in result.stdout
+    assert "Score: 0 of 3 right (0%)." in result.stdout
+
+
+def test_the_time_limit_bounds_judging_quiz_answers(cli, monkeypatch):
+    def judge(expected, answer, names, tolerance=quiz_module.DEFAULT_TOLERANCE):
+        if answer != "slow":
+            return real_judge(expected, answer, names, tolerance)
+        for _method in range(3):  # slow, and it swallows every exception
+            try:
+                while True:
+                    pass
+            except Exception:
+                pass
+        return True
+
+    real_judge = quiz_module.judge
+    monkeypatch.setattr(quiz_module, "judge", judge)
+    code, out, err = cli("quiz", "--sample", "branch", "--timeout", "1", input="3\nslow\n2\n")
+    assert code == 2, out + err
+    assert err.startswith("error: gave up after 1 s; the limit is --timeout 1\n"), err
+    assert "Stopped." in out
+    assert "Score: 1 of 1 right (100%)." in out  # what was decided is still reported
+
+
+def test_waiting_for_the_student_does_not_count(cli, monkeypatch):
+    import time
+
+    from backprop_cli.render import quiz_view
+
+    real_ask = quiz_view.QuizConsole.ask
+
+    def slow_student(self, prompt):
+        time.sleep(0.4)  # thinking: longer, in all, than the limit
+        return real_ask(self, prompt)
+
+    monkeypatch.setattr(quiz_view.QuizConsole, "ask", slow_student)
+    code, out, err = cli("quiz", "--sample", "branch", "--timeout", "1", input="3\n2\n6\nq\n")
+    assert code == 0, out + err
+    assert "Score: 3 of 3 right (100%)." in out
+
+
 # ---------------------------------------------------------------- 3. claims: numbers first, guarded proofs
 
 
@@ -186,3 +238,34 @@ def test_expansion_estimate():
     assert same_value(sp.sqrt(2) * sp.sqrt(3), sp.sqrt(6)) is True
     assert same_formula(2 * x * s ** 1000, 2 * x) is False
     assert same_formula((x + 1) ** 2, x ** 2 + 2 * x + 1) is True
+
+
+# ---------------------------------------------------------------- 4. reading answers is bounded
+
+
+def test_item4_an_endless_answer_stops_at_the_limit():
+    with open("/dev/zero") as zero:
+        result = subprocess.run([*BACKPROP, "quiz", "--sample", "branch"], stdin=zero, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("error: the answer has more than 10,000 characters; the limit is 10,000\n"
+                             "hint: answer with one number or formula per line\n")
+
+
+def test_read_answer_asks_for_no_more_than_the_limit():
+    class Endless:
+        sizes = []
+
+        def readline(self, size=-1):
+            self.sizes.append(size)
+            assert size > 0, "an unbounded readline"
+            return "\0" * size
+
+    stream = Endless()
+    with pytest.raises(BackpropError, match="the limit is 10,000"):
+        quiz_module.read_answer(stream)
+    assert stream.sizes == [10_001]
+    import io
+    assert quiz_module.read_answer(io.StringIO("3\n4")) == "3\n"
+    assert quiz_module.read_answer(io.StringIO("")) is None
+    assert quiz_module.read_answer(io.StringIO("x" * 10_000 + "\n")) == "x" * 10_000 + "\n"

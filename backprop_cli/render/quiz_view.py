@@ -10,7 +10,7 @@ from rich.text import Text
 
 from backprop_cli.graph import Graph
 from backprop_cli.i18n import Messages
-from backprop_cli.quiz import QuizResult
+from backprop_cli.quiz import QuizResult, read_answer
 
 _STYLES = {"heading": "bold underline", "question": "bold", "right": "green", "wrong": "red", "hint": "yellow", "answer": "cyan",
            "given": "dim", "unreadable": "red", "stopped": "dim"}
@@ -33,7 +33,7 @@ class QuizConsole:
     def ask(self, prompt: str) -> str | None:
         self.console.print(Text(prompt, style="bold"), end="")
         self.console.file.flush()
-        line = sys.stdin.readline()
+        line = read_answer(sys.stdin)  # bounded: never more than the answer limit
         if not line:
             self.console.print()
             return None
