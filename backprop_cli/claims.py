@@ -18,7 +18,7 @@ from itertools import combinations
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import deadline, limits
 from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
 from backprop_cli.check import CheckKind
 from backprop_cli.compare import same_formula, same_value
@@ -126,7 +126,10 @@ def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim]
         if claim.name not in wrt:
             wrt.append(claim.name)
     report = analyse(graph, bindings, wrt, check=CheckKind.NONE)
-    results = [_check_one(report, claim, tolerance) for claim in claims]
+    results = []
+    for claim in claims:  # each within the run's time limit; none decided after it
+        results.append(_check_one(report, claim, tolerance))
+        deadline.check()
     return CheckOutcome(report, results)
 
 
@@ -205,6 +208,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
         try:
             at_point = analyse(graph, {**base, **point}, [claim.name], check=CheckKind.NONE)
         except BackpropError:
+            deadline.check()  # the time limit is not a point outside the domain
             continue  # outside the program's domain: not a point where the claim is judged
         truth = at_point.trace.gradients[node]
         result.points_checked += 1
@@ -212,6 +216,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
             value = evaluate_expression(claim_graph, at_point.trace.forward.values_by_name(), claim.origin)
             agrees = _close(value.approx, truth.approx, tol)
         except BackpropError:
+            deadline.check()
             value, agrees = None, False  # the program is defined here and the claim is not
         if not agrees:
             result.ok = False

@@ -141,6 +141,24 @@ def test_the_time_limit_in_json(cli, tmp_path, slow_case):
     assert data["cases"][0]["error"]["message"] == "gave up after 0.5 s; the limit is --timeout 0.5"
 
 
+def test_the_time_limit_bounds_every_claim_whatever_catches_it(cli, monkeypatch):
+    from backprop_cli import claims
+
+    def reworded(report, claim, tolerance):
+        """Slow, and re-words the errors it catches, as the engine does for a local derivative."""
+        try:
+            while True:
+                pass
+        except BackpropError:
+            raise BackpropError("the local derivative of sin is infinite here") from None
+
+    monkeypatch.setattr(claims, "_check_one", reworded)
+    code, out, err = cli("check", "f = x^2", "--at", "x=3", "--expect", "x=6", "--timeout", "0.5")
+    assert code == 2, out + err
+    assert err == ("error: gave up after 0.5 s; the limit is --timeout 0.5\n"
+                   "hint: a bigger program may need a larger --timeout\n")
+
+
 # ---------------------------------------------------------------- 2. quiz answers are judged within the limit
 
 
