@@ -287,3 +287,42 @@ def test_read_answer_asks_for_no_more_than_the_limit():
     assert quiz_module.read_answer(io.StringIO("3\n4")) == "3\n"
     assert quiz_module.read_answer(io.StringIO("")) is None
     assert quiz_module.read_answer(io.StringIO("x" * 10_000 + "\n")) == "x" * 10_000 + "\n"
+
+
+# ---------------------------------------------------------------- 5. diagnosis is linear
+
+
+def test_item5_a_thousand_wrong_claims_on_a_big_program(cli, tmp_path, monkeypatch):
+    from backprop_cli import claims
+    from backprop_cli.graph import Graph
+
+    n = 1000
+    program = tmp_path / "wide.bp"
+    program.write_text("f = " + " + ".join(f"w{i}*x{i}" for i in range(n)) + "\n")  # 3,000+ nodes
+    at = tmp_path / "wide.at"
+    at.write_text(", ".join(f"w{i}={i % 7 + 1}, x{i}={i % 5 + 2}" for i in range(n)) + "\n")
+    # every claim wrong; the first one only in its sign
+    expect = ", ".join(["w0=-2"] + [f"w{i}={i % 5 + 3}" for i in range(1, n)])
+    counts = {"index": 0, "ancestors": 0}
+    real_index, real_ancestors = claims.DiagnosisIndex.__init__, Graph.ancestors_of
+
+    def index(self, trace):
+        counts["index"] += 1
+        real_index(self, trace)
+
+    def ancestors(self, node):
+        counts["ancestors"] += 1
+        return real_ancestors(self, node)
+
+    monkeypatch.setattr(claims.DiagnosisIndex, "__init__", index)
+    monkeypatch.setattr(Graph, "ancestors_of", ancestors)
+    code, out, err = cli("check", "--file", str(program), "--at", f"@{at}", "--expect", expect, "--timeout", "60",
+                         "--format", "json")
+    assert code == 1, err
+    import json
+    data = json.loads(out)
+    assert (data["passed"], data["failed"]) == (0, n)
+    assert data["claims"][0]["diagnoses"][0]["kind"] == "sign"
+    # what every diagnosis needs is computed once per run, not once per claim
+    assert counts["index"] == 1
+    assert counts["ancestors"] <= 10  # a few per run, not one per claim
