@@ -7,7 +7,7 @@ graph nodes) and is quoted in the error message when hit.
 MAX_PROGRAM_CHARS = 16_000_000     # characters of program text
 MAX_STATEMENTS = 300_000           # statements in one program
 MAX_NODES = 1_000_000              # nodes in the computational graph
-MAX_NESTING = 100                  # nested brackets, calls, unary signs and powers in one expression
+MAX_NESTING = 500                  # nested brackets, calls, unary signs and powers in one expression
 MAX_NAME_LENGTH = 100              # characters in an identifier
 MAX_NUMBER_LITERAL_CHARS = 1_000   # characters in one number literal
 MAX_EXACT_DIGITS = 1_000           # digits of an exact rational; beyond it values go decimal

@@ -326,3 +326,54 @@ def test_item5_a_thousand_wrong_claims_on_a_big_program(cli, tmp_path, monkeypat
     # what every diagnosis needs is computed once per run, not once per claim
     assert counts["index"] == 1
     assert counts["ancestors"] <= 10  # a few per run, not one per claim
+
+
+# ---------------------------------------------------------------- 19. nesting: 500 levels, no recursion
+
+
+def nested(function, depth, inner="x"):
+    return f"{function}(" * depth + inner + ")" * depth
+
+
+@pytest.mark.parametrize("depth", [200, 500])
+def test_item19_deeply_nested_calls_are_accepted(cli, depth):
+    code, out, err = cli("grad", f"f = {nested('sin', depth)}", "--at", "x=1/2", "--format", "json")
+    assert code == 0, err
+    import json
+    gradient = json.loads(out)["gradients"]["x"]
+    assert gradient["ok"] is True
+
+
+def test_item19_the_nesting_limit_is_named_and_quoted(cli):
+    from backprop_cli import limits
+
+    assert limits.MAX_NESTING == 500
+    code, out, err = cli("grad", "f = " + "(" * 501 + "x" + ")" * 501, "--at", "x=1")
+    assert code == 2
+    assert err.startswith("error: the expression nests more than 500 levels deep (brackets, calls, signs and "
+                          "powers); the limit is 500\n"), err
+    assert "hint: split it into several statements: h = ...; y = f(h)" in err
+    code, out, err = cli("grad", "f = " + nested("sin", 500, "(x)"), "--at", "x=1")  # 501 with the brackets
+    assert code == 2 and "the limit is 500" in err
+
+
+NO_RECURSION = """
+import sys
+from backprop_cli.bindings import constant_value
+from backprop_cli.graph import build_graph
+from backprop_cli.parse import parse_expression, parse_program
+
+text = "f = " + "sin(" * 200 + "-(" * 100 + "x^-" * 49 + "x" + ")" * 100 + ")" * 200  # 498 levels
+sys.setrecursionlimit(len(__import__("inspect").stack()) + 120)  # far below the nesting
+statements = parse_program(text)
+graph = build_graph(statements, text)
+expr = parse_expression(text[4:], "claim")
+print(len(graph.nodes), type(expr).__name__)
+"""
+
+
+def test_item19_neither_the_parser_nor_the_graph_builder_recurses_with_the_nesting():
+    # Python's stack is limited to about 120 frames here; the expression nests 498 levels.
+    result = subprocess.run([sys.executable, "-c", NO_RECURSION], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == "Call"
