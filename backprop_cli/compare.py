@@ -11,10 +11,10 @@ SymPy's `simplify` expands powers of sums: `(sqrt(2)+sqrt(3)+sqrt(5)-3)^1000 - 6
    tree (a power n of a sum of k terms expands to C(n+k-1, k-1) terms) before any
    expansion happens.
 
-Results: True (equal; proven exactly, or numbers agree and the formula
-is too big to prove), False (a point where they differ), None (numbers agree to
-COMPARE_MAX_DIGITS digits but it is not proven: too large to simplify, or SymPy
-could not show the difference is 0).
+Results: True (proven equal), False (they differ somewhere, or there was no number
+to go by and no proof), None (the numbers agree, to COMPARE_MAX_DIGITS digits, at
+every point tried, but it is not proven: too large to simplify, or SymPy could not
+show the difference is 0).
 """
 
 from __future__ import annotations
@@ -97,9 +97,7 @@ def _numeric_difference(difference: sp.Expr, point: dict | None = None) -> bool 
         return False
     if not value.is_number or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
-    if value.is_extended_real is False and not value.is_comparable:
-        return True if sp.Abs(value).evalf(limits.COMPARE_DIGITS) != 0 else False
-    return True
+    return True  # strict: known to COMPARE_DIGITS digits, and not 0
 
 
 def _proven_zero(difference: sp.Expr) -> bool:
@@ -114,9 +112,12 @@ def same_value(a: sp.Expr, b: sp.Expr) -> bool | None:
     difference = a - b
     if difference == 0:
         return True
-    if _numeric_difference(difference) is True:
+    differs = _numeric_difference(difference)
+    if differs is True:
         return False
-    return True if _proven_zero(difference) else None
+    if _proven_zero(difference):
+        return True
+    return None if differs is False else False  # agreeing numbers, or none to go by
 
 
 def same_formula(a: sp.Expr, b: sp.Expr, seed: int = 0) -> bool | None:
@@ -129,8 +130,13 @@ def same_formula(a: sp.Expr, b: sp.Expr, seed: int = 0) -> bool | None:
     if not symbols:
         return same_value(a, b)
     rng = random.Random(seed)
+    agreed = 0
     for _ in range(FORMULA_POINTS):
         point = {s: rng.choice(_POINT_VALUES) * rng.choice([1, -1]) for s in symbols}
-        if _numeric_difference(difference, point) is True:
+        differs = _numeric_difference(difference, point)
+        if differs is True:
             return False
-    return True if _proven_zero(difference) else None
+        agreed += differs is False
+    if _proven_zero(difference):
+        return True
+    return None if agreed else False  # agreeing points, or none to go by

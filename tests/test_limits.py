@@ -256,6 +256,10 @@ def test_expansion_estimate():
     assert same_value(sp.sqrt(2) * sp.sqrt(3), sp.sqrt(6)) is True
     assert same_formula(2 * x * s ** 1000, 2 * x) is False
     assert same_formula((x + 1) ** 2, x ** 2 + 2 * x + 1) is True
+    # equal to 600 digits, and SymPy cannot show it: not proven, not wrong
+    assert same_value(sp.tanh(2), (sp.exp(4) - 1) / (sp.exp(4) + 1)) is None
+    assert same_value(sp.Rational(1, 3), sp.Rational(1, 3) + sp.Rational(1, 10**40)) is False
+    assert same_value(sp.sqrt(2), sp.sqrt(2) + sp.Integer(10) ** -700) is False  # beyond the numbers: SymPy's proof
 
 
 # ---------------------------------------------------------------- 4. reading answers is bounded
