@@ -91,8 +91,8 @@ def _numeric_difference(difference: sp.Expr, point: dict | None = None) -> bool 
                                  strict=True)
     except PrecisionExhausted:
         return False
-    except (TypeError, ValueError, ArithmeticError, NotImplementedError, AttributeError):
-        return None
+    except (TypeError, ValueError, ArithmeticError, NotImplementedError, AttributeError, RecursionError):
+        return None  # (SymPy's evalf recurses over the tree: a very deep one gives no number)
     if value == 0:
         return False
     if not value.is_number or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -101,7 +101,12 @@ def _numeric_difference(difference: sp.Expr, point: dict | None = None) -> bool 
 
 
 def _proven_zero(difference: sp.Expr) -> bool:
-    return small_enough_to_simplify(difference) and sp.simplify(difference) == 0
+    if not small_enough_to_simplify(difference):
+        return False
+    try:
+        return sp.simplify(difference) == 0
+    except RecursionError:  # SymPy recurses over the tree
+        return False
 
 
 def same_value(a: sp.Expr, b: sp.Expr) -> bool | None:
