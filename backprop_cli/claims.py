@@ -442,5 +442,5 @@ def _paths_through(trace, index: DiagnosisIndex, node: int, floats: bool = False
                 heappush(queue, step.consumer)
 
 
-__all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "DiagnosisIndex", "parse_claims", "check_claims", "diagnose",
-           "DEFAULT_TOLERANCE", "NodeKind"]
+__all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "DiagnosisIndex", "parse_claims", "check_claims",
+           "diagnose", "DEFAULT_TOLERANCE", "NodeKind"]

@@ -119,13 +119,35 @@ expect = { x = 6 }
     assert "- after: not run (the time limit was reached before it)" in lines
     assert lines[-1] == "1 passed, 3 failed"
     suite, testcases = junit_cases(junit)
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("4", "1", "1", "1")
+    counts = tuple(suite.get(key) for key in ("tests", "failures", "errors", "skipped"))
+    assert counts == ("4", "1", "1", "1")
     assert list(testcases) == ["first", "wrong", "slow", "after"]
     assert testcases["wrong"].find("failure") is not None
     error = testcases["slow"].find("error")
     assert (error.get("type"), error.get("message")) == (
         "timeout", "ran out of time: gave up after 1 s; the limit is --timeout 1")
     assert testcases["after"].find("skipped") is not None
+
+
+def test_the_time_limit_as_a_real_process_writes_the_junit_report(tmp_path):
+    # A big honest case (250,000 terms: seconds of work in any Python) with a limit of 1 s.
+    n = 250_000
+    big = " + ".join(f"x{i}" for i in range(n))
+    at = ", ".join(f"x{i} = {i % 3}" for i in range(n))
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nname = "small"\nprogram = "f = x^2"\nat = { x = 3 }\nexpect = { x = 6 }\n\n'
+                    f'[[case]]\nname = "big"\nprogram = "f = {big}"\nat = {{ {at} }}\nexpect = {{ x0 = 1 }}\n\n'
+                    '[[case]]\nname = "last"\nprogram = "f = x"\nat = { x = 3 }\nexpect = { x = 1 }\n')
+    junit = tmp_path / "out.xml"
+    result = run("check", "--cases", str(path), "--junit", str(junit), "--timeout", "1")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: case 'big' ran out of time: gave up after 1 s; the limit is --timeout 1" in result.stderr
+    suite, testcases = junit_cases(junit)
+    assert list(testcases) == ["small", "big", "last"]
+    assert len(testcases["small"]) == 0  # passed
+    assert testcases["big"].find("error").get("type") == "timeout"
+    assert testcases["last"].find("skipped") is not None
 
 
 def test_the_time_limit_in_json(cli, tmp_path, slow_case):
