@@ -9,6 +9,9 @@
     of = "L"                                # optional
 
 A malformed case is reported with its name and field and never stops the others.
+The time limit (--timeout) bounds the whole file: the case that runs out of time is
+reported as such, the cases after it as not run, and everything decided before
+stays in the report.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from backprop_cli import deadline
 from backprop_cli.claims import CheckOutcome, Claim, check_claims, parse_claims
 from backprop_cli.engine import Request, load
 from backprop_cli.errors import BackpropError
@@ -34,6 +38,8 @@ class CaseResult:
     outcome: CheckOutcome | None = None
     error: BackpropError | None = None
     field: str | None = None  # the malformed field
+    timed_out: bool = False  # the run's time limit was reached in this case (`error` says so)
+    not_run: bool = False  # the time limit was reached before this case
 
     @property
     def ok(self) -> bool:
@@ -67,7 +73,7 @@ def load_cases(path: str) -> list[dict]:
 
 
 def run_case(raw: dict, number: int) -> CaseResult:
-    name = raw.get("name") if isinstance(raw.get("name"), str) and raw.get("name") else f"case {number}"
+    name = _name(raw, number)
     try:
         unknown = sorted(set(raw) - KNOWN_FIELDS)
         if unknown:
@@ -100,20 +106,46 @@ def run_case(raw: dict, number: int) -> CaseResult:
         stage = "expect"
         claims = parse_claims(claims_text)
         outcome = check_claims(graph, values, claims, float(tol) if tol is not None else None)
-    except BackpropError as error:
+        deadline.check()  # a verdict reached after the limit was hit (and swallowed) is not one
+    except Exception as error:  # noqa: BLE001 - sorted out just below
+        if deadline.expired():  # whatever the time-limit error turned into on its way out
+            return CaseResult(name, error=deadline.settle(), timed_out=True)
+        if isinstance(error, MemoryError):
+            return CaseResult(name, error=BackpropError("the case needs more memory than is available"),
+                              field=stage)
+        if not isinstance(error, BackpropError):
+            raise
         if error.source is not None and error.source == program:  # it points into the program
             stage = "program"
         return CaseResult(name, error=error, field=stage)
     return CaseResult(name, outcome=outcome)
 
 
+def _name(raw, number: int) -> str:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) and name else f"case {number}"
+
+
 def run_cases(path: str) -> list[CaseResult]:
-    results = []
-    for number, raw in enumerate(load_cases(path), start=1):
+    """Every case, in order, within the run's one time limit."""
+    results: list[CaseResult] = []
+    raws = load_cases(path)
+    for number, raw in enumerate(raws, start=1):
+        if results and results[-1].timed_out:
+            results.append(CaseResult(_name(raw, number), not_run=True))
+            continue
         if not isinstance(raw, dict):
             results.append(CaseResult(f"case {number}", error=BackpropError("not a table"), field="case"))
             continue
-        results.append(run_case(raw, number))
+        if deadline.expired():  # between two cases
+            results.append(CaseResult(_name(raw, number), error=deadline.settle(), timed_out=True))
+            continue
+        try:
+            results.append(run_case(raw, number))
+        except BackpropError:
+            if not deadline.expired():
+                raise
+            results.append(CaseResult(_name(raw, number), error=deadline.settle(), timed_out=True))
     return results
 
 

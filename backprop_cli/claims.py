@@ -10,21 +10,25 @@ which other gradients the claim matches — never guessed.
 
 from __future__ import annotations
 
+import math
 import random
 import re
+from bisect import bisect_left, bisect_right
+from heapq import heappop, heappush
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import deadline, limits
 from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
 from backprop_cli.finite_difference import CheckKind
+from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
-from backprop_cli.numbers import Value, expression_size
+from backprop_cli.numbers import Value
 from backprop_cli.parse import suggest
 
 DEFAULT_TOLERANCE = 1e-6
@@ -32,7 +36,9 @@ NUMERIC_TOLERANCE = 1e-12  # exact claims against a big program's floats (the nu
 RANDOM_POINTS = 6
 MAX_POINT_TRIES = 60
 MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
-MAX_SIMPLIFY_NODES = 400  # larger formulas are compared at points only
+MAX_DIAGNOSIS_STEPS = 500  # steps after the claimed node (the nearest first) searched for a missing or inverted factor
+MAX_OTHER_NODE_CANDIDATES = 64  # nodes with about the claimed gradient looked at for "other node"
+UNPROVEN_TOLERANCE = 1e-300  # equal to limits.COMPARE_MAX_DIGITS digits, not proven: reported as this
 _POINT_VALUES = [sp.Rational(n, d) for n, d in
                  [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
 
@@ -115,18 +121,43 @@ def _claim_graph(claim: Claim, program: Graph) -> Graph:
 
 def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim],
                  tolerance: float | None = None) -> CheckOutcome:
-    wrt = []
+    wrt: dict[str, None] = {}  # ordered, and a set: 1,000 claims are not 1,000² comparisons
     for claim in claims:
         if claim.name not in graph.names:
             guess = suggest(claim.name, graph.names)
             raise BackpropError(f"the claim is about '{claim.name}', which the program does not have"
                                 + (f" (did you mean '{guess}'?)" if guess else ""),
                                 hint="names: " + ", ".join(graph.names))
-        if claim.name not in wrt:
-            wrt.append(claim.name)
-    report = analyse(graph, bindings, wrt, check=CheckKind.NONE)
-    results = [_check_one(report, claim, tolerance) for claim in claims]
+        wrt[claim.name] = None
+    # The engine checks each name it is asked to report against the output's ancestors,
+    # once per name; ask it about the names that need it (a constant, or a name the output
+    # does not reach, whose gradient is 0), and one other, not about 1,000 claimed weights.
+    reached = graph.ancestors_of(graph.output)
+    special = [name for name in wrt if not reached[graph.names[name]]
+               or not graph.nodes[graph.names[name]].depends_on_input]
+    report = analyse(graph, bindings, special or list(wrt)[:1], check=CheckKind.NONE)
+    run = _Run(report, _unbound_inputs(report))
+    results = []
+    for claim in claims:  # each within the run's time limit; none decided after it
+        results.append(_check_one(run, claim, tolerance))
+        deadline.check()
     return CheckOutcome(report, results)
+
+
+class _Run:
+    """What every claim of one run shares, computed once: the unbound inputs, and the
+    diagnosis index (on the first wrong claim)."""
+
+    def __init__(self, report: Report, unbound: list[str]):
+        self.report = report
+        self.unbound = unbound
+        self._index: DiagnosisIndex | None = None
+
+    @property
+    def index(self) -> DiagnosisIndex:
+        if self._index is None:
+            self._index = DiagnosisIndex(self.report.trace)
+        return self._index
 
 
 def _unbound_inputs(report: Report) -> list[str]:
@@ -136,26 +167,28 @@ def _unbound_inputs(report: Report) -> list[str]:
     return [graph.nodes[i].name for i in graph.inputs if needed[i] and trace.forward.values[i].approx is None]
 
 
-def _check_one(report: Report, claim: Claim, tolerance: float | None) -> ClaimResult:
+def _check_one(run: _Run, claim: Claim, tolerance: float | None) -> ClaimResult:
+    report = run.report
     trace = report.trace
     graph = trace.forward.graph
     node = graph.names[claim.name]
     claim_graph = _claim_graph(claim, graph)
-    unbound = _unbound_inputs(report)
+    unbound = run.unbound
     if not claim_graph.inputs and not unbound:
-        return _check_value(report, claim, claim_graph, node, tolerance)
+        return _check_value(run, claim, claim_graph, node, tolerance)
     if not claim_graph.inputs and unbound:
         raise BackpropError(
             f"∂{graph.nodes[trace.output].label}/∂{claim.name} depends on unbound inputs ({', '.join(unbound)}), "
             f"so a number cannot be checked", hint="bind them with --at, or claim a formula")
-    return _check_formula(report, claim, claim_graph, node, tolerance)
+    return _check_formula(run, claim, claim_graph, node, tolerance)
 
 
 def _close(a: mpmath.mpf, b: mpmath.mpf, tolerance: float) -> bool:
     return abs(a - b) <= mpmath.mpf(tolerance) * max(mpmath.mpf(1), abs(b))
 
 
-def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+def _check_value(run: _Run, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+    report = run.report
     correct = report.trace.gradients[node]
     claimed = evaluate_expression(claim_graph, {}, claim.origin)
     with mpmath.workdps(limits.DECIMAL_DIGITS):
@@ -171,13 +204,14 @@ def _check_value(report: Report, claim: Claim, claim_graph: Graph, node: int, to
             ok = _close(claimed.approx, correct.approx, tol)
         else:
             method = "exact"
-            ok = sp.simplify(claimed.exact - correct.exact) == 0 if not (
-                isinstance(claimed.exact, sp.Rational) and isinstance(correct.exact, sp.Rational)
-            ) else claimed.exact == correct.exact
+            verdict = same_value(claimed.exact, correct.exact)  # numbers first; a proof only if small
+            ok = verdict is not False
+            if verdict is None:  # equal to hundreds of digits, but too big for SymPy to prove
+                method, tol = "tolerance", UNPROVEN_TOLERANCE
         result = ClaimResult(claim, node, ok, correct, claimed, difference, method, working=report,
                              tolerance=tol if method == "tolerance" else None)
         if not ok:
-            result.diagnoses = diagnose(report, node, claimed.approx, claim, tolerance)
+            result.diagnoses = diagnose(report, node, claimed.approx, claim, tolerance, run.index)
     return result
 
 
@@ -187,18 +221,14 @@ def _random_points(report: Report, unbound: list[str], seed: int):
         yield {name: rng.choice(_POINT_VALUES) * rng.choice([1, -1]) for name in unbound}
 
 
-def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
+    report = run.report
     trace = report.trace
     graph = trace.forward.graph
     correct = trace.gradients[node]
     claimed_formula = evaluate_expression(claim_graph, report.trace.forward.values_by_name(), claim.origin)
     result = ClaimResult(claim, node, True, correct, claimed_formula, method="points")
-    symbolic_verdict = None
-    if (correct.exact is not None and claimed_formula.exact is not None and not trace.gradient_abbreviations
-            and not trace.forward.abbreviations):
-        if expression_size(correct.exact - claimed_formula.exact, MAX_SIMPLIFY_NODES) <= MAX_SIMPLIFY_NODES:
-            symbolic_verdict = sp.simplify(correct.exact - claimed_formula.exact) == 0
-    unbound = _unbound_inputs(report)
+    unbound = run.unbound
     base = dict(report.trace.forward.bindings)
     tol = 1e-20 if tolerance is None else tolerance
     seed = sum(map(ord, claim.name + claim.text))
@@ -208,6 +238,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
         try:
             at_point = analyse(graph, {**base, **point}, [claim.name], check=CheckKind.NONE)
         except BackpropError:
+            deadline.check()  # the time limit is not a point outside the domain
             continue  # outside the program's domain: not a point where the claim is judged
         truth = at_point.trace.gradients[node]
         result.points_checked += 1
@@ -215,6 +246,7 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
             value = evaluate_expression(claim_graph, at_point.trace.forward.values_by_name(), claim.origin)
             agrees = _close(value.approx, truth.approx, tol)
         except BackpropError:
+            deadline.check()
             value, agrees = None, False  # the program is defined here and the claim is not
         if not agrees:
             result.ok = False
@@ -227,7 +259,11 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
     if result.points_checked == 0:
         raise BackpropError(f"could not find a point where the program is defined to test the claim about "
                             f"'{claim.name}'", hint="bind some inputs with --at")
-    if symbolic_verdict is True:
+    # Only a claim that agrees everywhere it was tried is worth a proof; same_formula
+    # refuses to let SymPy expand anything big (see compare.py).
+    if (result.ok and correct.exact is not None and claimed_formula.exact is not None
+            and not trace.gradient_abbreviations and not trace.forward.abbreviations
+            and same_formula(correct.exact, claimed_formula.exact, seed) is True):
         result.method = "symbolic"
     return result
 
@@ -235,14 +271,52 @@ def _check_formula(report: Report, claim: Claim, claim_graph: Graph, node: int, 
 # ---------------------------------------------------------------- diagnosis
 
 
+class DiagnosisIndex:
+    """What every diagnosis on one trace looks up, built once per trace (not per claim):
+    the steps out of each node, and the gradients sorted by value. A claim's diagnosis
+    then costs at most MAX_DIAGNOSIS_STEPS steps, whatever the size of the program."""
+
+    def __init__(self, trace):
+        self.out_steps: dict[int, list[int]] = {}
+        # Each step's upstream gradient and local derivative as floats, for a quick first
+        # search (None where a value is missing or does not fit a float).
+        self.factors: list[tuple[float, float] | None] = []
+        for index, step in enumerate(trace.steps):
+            self.out_steps.setdefault(step.source, []).append(index)
+            self.factors.append(_float_pair(step.upstream.approx, step.local.approx))
+        ranked = [(gradient.approx, position, other)
+                  for position, (other, gradient) in enumerate(trace.gradients.items())
+                  if gradient.approx is not None]
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        self.gradient_values = [r[0] for r in ranked]
+        self.gradient_nodes = [(r[1], r[2]) for r in ranked]  # (position in the trace, node)
+
+    def nodes_near(self, value, tol: float):
+        """Nodes whose gradient may be within `tol` of value (relative to max(1, |gradient|))."""
+        if tol >= 0.5:
+            return self.gradient_nodes  # a window this wide is the whole list
+        slack = tol * max(1, abs(value)) / (1 - tol) * 1.01
+        lo = bisect_left(self.gradient_values, value - slack)
+        hi = bisect_right(self.gradient_values, value + slack)
+        return self.gradient_nodes[lo:min(hi, lo + MAX_OTHER_NODE_CANDIDATES)]
+
+
+def _float_pair(a, b) -> tuple[float, float] | None:
+    if a is None or b is None:
+        return None
+    pair = (float(a), float(b))
+    return pair if all(map(math.isfinite, pair)) and all(x == 0 or abs(x) > 1e-140 for x in pair) else None
+
+
 def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
-             tolerance: float | None) -> list[Diagnosis]:
+             tolerance: float | None, index: DiagnosisIndex | None = None) -> list[Diagnosis]:
     """Which recognisable mistake gives the claimed number? Candidates from the trace."""
     trace = report.trace
     steps = trace.steps
     correct = trace.gradients[node].approx
     if correct is None:
         return []
+    index = index or DiagnosisIndex(trace)
     tol = (DEFAULT_TOLERANCE if tolerance is None else tolerance) if claim.is_decimal else 1e-20
     tol = max(tol, NUMERIC_TOLERANCE if type(correct) is float else 1e-20)
 
@@ -250,7 +324,6 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
         return candidate is not None and not _close(candidate, correct, tol) and _close(claimed, candidate, tol)
 
     with mpmath.workdps(limits.DECIMAL_DIGITS):
-        tangent = _tangents(report, node)
         found: list[Diagnosis] = []
         if matches(-correct):
             found.append(Diagnosis("sign"))
@@ -264,28 +337,38 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
                         used = tuple(steps[i].consumer for i in subset)
                         missing = tuple(steps[i].consumer for i in paths if i not in subset)
                         found.append(Diagnosis("missing_branch", used=used, missing=missing, at=node))
-        for index, step in enumerate(steps):
-            through = step.upstream.approx * step.local.approx * tangent.get(step.source, 0)
-            if through == 0:
-                continue
+        along: list[tuple[int, int, Diagnosis]] = []  # (step, order within the step, diagnosis)
+        searched = () if _no_factor_mistake(index, trace, node, float(claimed), float(correct), tol) else (
+            _paths_through(trace, index, node))
+        for step_index, through in searched:
+            step = steps[step_index]
             shared = len(trace.paths_into.get(step.source, [])) > 1
             if shared and step.source != node and matches(correct - through):
-                others = tuple(steps[i].consumer for i in trace.paths_into[step.source] if i != index)
-                found.append(Diagnosis("missing_branch", used=others, missing=(step.consumer,), at=step.source))
+                others = tuple(steps[i].consumer for i in trace.paths_into[step.source] if i != step_index)
+                along.append((step_index, 0, Diagnosis("missing_branch", used=others, missing=(step.consumer,),
+                                                       at=step.source)))
             local = step.local.approx
             if local not in (0, 1, -1):
                 if matches(correct - through + through / local):
-                    found.append(Diagnosis("missing_factor", step=index))
+                    along.append((step_index, 1, Diagnosis("missing_factor", step=step_index)))
                 elif matches(correct - through + through / local**2):
-                    found.append(Diagnosis("inverted_factor", step=index))
-        for index in paths:
-            step = steps[index]
+                    along.append((step_index, 1, Diagnosis("inverted_factor", step=step_index)))
+        found.extend(d for _, _, d in sorted(along, key=lambda a: (a[0], a[1])))  # in the reverse pass's order
+        for step_index in paths:
+            step = steps[step_index]
             if step.upstream.approx != 1 and matches(step.local.approx):
-                found.append(Diagnosis("local_only", step=index))
-        for other, gradient in trace.gradients.items():
-            if other != node and gradient.approx is not None and matches(gradient.approx):
-                found.append(Diagnosis("other_node", at=other))
-                break
+                found.append(Diagnosis("local_only", step=step_index))
+        others = []
+        judged = None  # nodes with equal gradients come together, the first in the trace's order first
+        for position, other in index.nodes_near(claimed, tol):
+            value = trace.gradients[other].approx
+            if other == node or (judged is not None and value == judged[0]):
+                continue
+            judged = (value, matches(value))
+            if judged[1]:
+                others.append((position, other))
+        if others:
+            found.append(Diagnosis("other_node", at=min(others)[1]))
         if claim.is_decimal and tolerance is None:
             digits = _written_decimals(claim.text)
             if digits and abs(claimed - correct) <= mpmath.mpf(10) ** -digits / 2 * 1.0000001:
@@ -302,16 +385,62 @@ def _written_decimals(text: str) -> int:
     return len(match.group(1)) if match else 0
 
 
-def _tangents(report: Report, node: int) -> dict[int, mpmath.mpf]:
-    """Forward-mode ∂m/∂node for every m after node, from the recorded local derivatives."""
-    trace = report.trace
-    tangent: dict[int, mpmath.mpf] = {node: mpmath.mpf(1)}
-    # The steps are in reverse topological order of consumers; walk them backwards.
-    for step in reversed(trace.steps):
-        if step.source in tangent and step.local.approx is not None:
-            tangent[step.consumer] = tangent.get(step.consumer, mpmath.mpf(0)) + step.local.approx * tangent[step.source]
-    return tangent
+def _no_factor_mistake(index: DiagnosisIndex, trace, node: int, claimed: float, correct: float, tol: float) -> bool:
+    """The quick search in floats: True if no step can explain the claim as a missing
+    branch or a missing or inverted factor (then the exact search is skipped). It errs
+    on the side of False: float rounding is far inside its slack."""
+    if not (math.isfinite(claimed) and math.isfinite(correct)):
+        return False
+    loose = max(tol, 1e-9)
+    gap = correct - claimed  # what the mistake took away
+    for step_index, through in _paths_through(trace, index, node, floats=True):
+        if through is None or not math.isfinite(through):
+            return False
+        local = index.factors[step_index][1]
+        slack = loose * (1 + abs(claimed) + abs(correct) + abs(through) * (1 + 1 / abs(local) + 1 / local**2))
+        if (abs(gap - through) <= slack or abs(gap - through * (1 - 1 / local)) <= slack
+                or abs(gap - through * (1 - 1 / local**2)) <= slack):
+            return False
+    return True
 
 
-__all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "parse_claims", "check_claims", "diagnose",
-           "DEFAULT_TOLERANCE", "NodeKind"]
+def _paths_through(trace, index: DiagnosisIndex, node: int, floats: bool = False):
+    """(step, the part of ∂out/∂node that flows through it) for the steps after `node`.
+
+    Forward mode from `node` over the recorded local derivatives, visiting only the
+    nodes downstream of it in topological order (node indices are; a heap keeps the
+    order), at most MAX_DIAGNOSIS_STEPS steps: the nearer edges are the likelier mistakes.
+    """
+    steps = trace.steps
+    tangent: dict[int, mpmath.mpf] = {node: 1.0 if floats else mpmath.mpf(1)}
+    zero = 0.0 if floats else mpmath.mpf(0)
+    queue = [node]
+    queued = {node}
+    visited = 0
+    while queue and visited < MAX_DIAGNOSIS_STEPS:
+        source = heappop(queue)
+        t = tangent[source]
+        for step_index in index.out_steps.get(source, ()):
+            step = steps[step_index]
+            visited += 1
+            if floats:
+                if index.factors[step_index] is None:
+                    if step.local.approx is not None:
+                        yield step_index, None  # cannot tell in floats
+                    continue
+                upstream, local = index.factors[step_index]
+            else:
+                upstream, local = step.upstream.approx, step.local.approx
+            if local is None or t == 0:
+                continue
+            through = upstream * local * t
+            if through != 0 and not (floats and local == 0):
+                yield step_index, through
+            tangent[step.consumer] = tangent.get(step.consumer, zero) + local * t
+            if step.consumer not in queued:
+                queued.add(step.consumer)
+                heappush(queue, step.consumer)
+
+
+__all__ = ["Claim", "ClaimResult", "CheckOutcome", "Diagnosis", "DiagnosisIndex", "parse_claims", "check_claims",
+           "diagnose", "DEFAULT_TOLERANCE", "NodeKind"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from backprop_cli import __version__, output, source
-from backprop_cli.deadline import cap_memory, deadline, tune_collector
+from backprop_cli.deadline import cap_memory, deadline, paused, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.i18n import Messages, available_languages, resolve_language
 from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
@@ -345,7 +345,9 @@ def check(
 
             results = run_cases(cases)
             for case in results:  # the report lists them too; the messages go to stderr as well
-                if case.error is not None:
+                if case.timed_out:
+                    output.write_error(f"error: case '{case.name}' ran out of time: {case.error.message}\n")
+                elif case.error is not None:
                     output.write_error(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
                 output.write_file(junit, check_view.junit_xml(results, messages), "--junit")
@@ -473,23 +475,29 @@ def quiz(
         dialogue = output.stderr_raw() if format is TextOrJson.json else output.stdout()
         messages = _messages(lang, dialogue)
         tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
-        with deadline(timeout):  # not while waiting for the student
-            graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-            report = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE)
-            symbolic = engine.analyse(graph_, {}, check=engine.CheckKind.NONE) if level is QuizLevel.formulas else None
-            questions = tutor.build_questions(report, messages, level.value, symbolic)
+        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
+        report = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE)
+        symbolic = engine.analyse(graph_, {}, check=engine.CheckKind.NONE) if level is QuizLevel.formulas else None
+        questions = tutor.build_questions(report, messages, level.value, symbolic)
         names = (symbolic or report).trace.forward.values_by_name()
         view = QuizConsole(messages, to_stderr=format is TextOrJson.json)
         view.intro(graph_, tolerance)
-        result = tutor.run_quiz(questions, view.ask, view.say,
+
+        def ask(prompt: str) -> str | None:
+            with paused():  # the time limit counts the tool's work, not the student's thinking
+                return view.ask(prompt)
+
+        result = tutor.run_quiz(questions, ask, view.say,
                                 lambda expected, answer: tutor.judge(expected, answer, names, tolerance), messages,
                                 tutor.headings(report, messages))
         view.summary(result, len(questions))
         if format is TextOrJson.json:
             output.write_json(view.json_summary(result, len(questions), level.value))
+        if result.error is not None:  # the time limit, after the score so far
+            raise result.error
         return EXIT_OK
 
-    _guarded(action)
+    _guarded(action, timeout)
 
 
 @app.command()

@@ -7,12 +7,13 @@ graph nodes) and is quoted in the error message when hit.
 MAX_PROGRAM_CHARS = 16_000_000     # characters of program text
 MAX_STATEMENTS = 300_000           # statements in one program
 MAX_NODES = 1_000_000              # nodes in the computational graph
-MAX_NESTING = 100                  # nested brackets, calls, unary signs and powers in one expression
+MAX_NESTING = 500                  # nested brackets, calls, unary signs and powers in one expression
 MAX_NAME_LENGTH = 100              # characters in an identifier
 MAX_NUMBER_LITERAL_CHARS = 1_000   # characters in one number literal
 MAX_EXACT_DIGITS = 1_000           # digits of an exact rational; beyond it values go decimal
 MAX_MAGNITUDE_DIGITS = 1_000       # |log10(value)| beyond which a value is an error (floats stop at 308)
 MAX_BINDING_CHARS = 10_000         # characters in one --at value
+MAX_ANSWER_CHARS = 10_000          # characters in one quiz answer (read no further)
 
 # Exact values that are not rational stay exact while their SymPy expression has
 # at most this many nodes (tanh(2) has 2, 1/(1 + exp(-1)) has 7). Larger values,
@@ -41,3 +42,10 @@ EXACT_MODE_MAX_NODES = 2_000
 DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
 MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process
 MAX_PRODUCT_FACTORS = 1_000        # factors in one product node; a longer run of * is nested
+
+# Deciding whether two exact values or formulas are equal (claims, quiz answers):
+# numerically first, with SymPy's adaptive precision up to COMPARE_MAX_DIGITS digits;
+# SymPy's simplify only where the numbers agree and the expanded form stays small.
+COMPARE_DIGITS = 30                # digits to which a difference must be known to call it nonzero
+COMPARE_MAX_DIGITS = 600           # working precision at most, for cancellations
+MAX_EXPANDED_TERMS = 2_000         # terms an expansion may build ((a+b+c+d)^1000 would build 167,668,501)

@@ -2,8 +2,9 @@
 
 Nothing here evaluates anything: the tokenizer accepts only the characters of
 the language, the parser only its grammar, and every node keeps its source
-span for error carets. Recursion is bounded by `MAX_NESTING`; chains of binary
-operators are parsed in loops, so `x+x+...+x` of any length never recurses.
+span for error carets. Expressions are parsed by operator precedence with explicit
+stacks, never by recursion: nesting is bounded by `MAX_NESTING` (500 levels) alone,
+and chains such as `x+x+...+x` of any length are loops.
 
     program   := statement ((";" | newline) statement)*
     statement := NAME "=" expr | expr              (a bare expression only last)
@@ -340,66 +341,103 @@ class _Parser:
         return Statement(None, None, expr, _span(expr))
 
     def expr(self) -> Expr:
-        left = self.term()
-        while self.token.kind == "op" and self.token.text in "+-":
-            op = _BINARY[self.advance().text]
-            right = self.term()
-            left = BinaryOp(op, left, right, Span(_span(left).start, _span(right).end))
-        return left
+        """One expression, by operator precedence with explicit stacks: no recursion, so
+        the depth of the input's nesting is bounded by MAX_NESTING alone, not by Python's
+        stack. It reads exactly the grammar above (and words its errors the same way)."""
+        operands: list[Expr] = []
+        pending: list[_Pending] = []  # operators waiting for their right operand, and open brackets
+        while True:
+            # ---- an operand is expected: prefix signs, then a number, a name, a call or "("
+            token = self.token
+            if token.kind == "op" and token.text in "+-":
+                self.advance()
+                self.enter(token)
+                pending.append(_Pending("neg" if token.text == "-" else "pos", _PREFIX, token))
+                continue
+            if token.kind == "(":
+                self.advance()
+                self.enter(token)
+                if self.token.kind == ")":
+                    raise BackpropError("empty brackets", Span(token.start, self.token.end))
+                pending.append(_Pending("(", 0, token))
+                continue
+            if token.kind == "name" and self.tokens[self.pos + 1].kind == "(":
+                self.advance()
+                self.check_function(token)
+                open_paren = self.advance()
+                self.enter(open_paren)
+                call = _Pending("call", 0, open_paren, name=token, args=[])
+                if self.token.kind != ")":
+                    pending.append(call)
+                    continue
+                operands.append(self.close_call(call))  # no arguments
+            else:
+                operands.append(self.atom())
+            # ---- an operand is complete: operators, closing brackets and commas follow
+            while True:
+                token = self.token
+                if token.kind == "op" and token.text == "^":
+                    self.advance()
+                    self.enter(token)
+                    pending.append(_Pending("pow", _POWER, token))  # right-associative: nothing to reduce
+                    break
+                if token.kind == "op":  # + - * /
+                    precedence = _SUM if token.text in "+-" else _PRODUCT
+                    self.reduce(operands, pending, precedence)
+                    self.advance()
+                    pending.append(_Pending(_BINARY[token.text], precedence, token))
+                    break
+                self.reduce(operands, pending, 0)  # the innermost open bracket's contents are complete
+                if not pending:
+                    return operands.pop()  # the caller judges what follows
+                bracket = pending[-1]
+                if token.kind == "," and bracket.kind == "call":
+                    self.advance()
+                    bracket.args.append(operands.pop())
+                    break
+                if token.kind == ")":
+                    close = self.advance()
+                    pending.pop()
+                    self.depth -= 1
+                    inner = operands.pop()
+                    if bracket.kind == "call":
+                        bracket.args.append(inner)
+                        operands.append(self.close_call(bracket, close))
+                    else:
+                        # The brackets belong to the node: its text reads "(y - t)" and a
+                        # power of it spans "(y - t)^2".
+                        operands.append(dataclasses.replace(inner, span=Span(bracket.token.start, close.end)))
+                    continue
+                if bracket.kind == "call":
+                    function = bracket.name.text
+                    raise BackpropError(f"'(' of {function}(...) is never closed; found {self.describe(token)}",
+                                        bracket.token.span, hint="add the missing ')'")
+                raise BackpropError(f"'(' is never closed; found {self.describe(token)}",
+                                    bracket.token.span, hint="add the missing ')'")
 
-    def term(self) -> Expr:
-        left = self.unary()
-        while self.token.kind == "op" and self.token.text in "*/":
-            op = _BINARY[self.advance().text]
-            right = self.unary()
-            left = BinaryOp(op, left, right, Span(_span(left).start, _span(right).end))
-        return left
+    def reduce(self, operands: list[Expr], pending: list["_Pending"], precedence: int) -> None:
+        """Apply the waiting operators that bind at least as tightly as `precedence`
+        (0: all of them, up to the innermost open bracket)."""
+        while pending and pending[-1].precedence >= max(precedence, 1):
+            op = pending.pop()
+            right = operands.pop()
+            if op.precedence == _PREFIX:
+                self.depth -= 1
+                operands.append(UnaryOp(op.kind, right, Span(op.token.start, right.span.end)))
+                continue
+            if op.precedence == _POWER:
+                self.depth -= 1
+            left = operands.pop()
+            operands.append(BinaryOp(op.kind, left, right, Span(left.span.start, right.span.end)))
 
-    def unary(self) -> Expr:
-        token = self.token
-        if token.kind == "op" and token.text in "+-":
-            self.advance()
-            self.enter(token)
-            operand = self.unary()
-            self.depth -= 1
-            return UnaryOp("neg" if token.text == "-" else "pos", operand,
-                           Span(token.start, _span(operand).end))
-        return self.power()
-
-    def power(self) -> Expr:
-        base = self.primary()
-        if self.token.kind == "op" and self.token.text == "^":
-            token = self.advance()
-            self.enter(token)
-            exponent = self.unary()
-            self.depth -= 1
-            return BinaryOp("pow", base, exponent, Span(_span(base).start, _span(exponent).end))
-        return base
-
-    def primary(self) -> Expr:
+    def atom(self) -> Expr:
         token = self.token
         if token.kind == "number":
             self.advance()
             return Number(parse_number(token.text, token.span), token.span)
         if token.kind == "name":
             self.advance()
-            if self.token.kind == "(":
-                return self.call(token)
             return Name(token.text, token.span)
-        if token.kind == "(":
-            self.advance()
-            self.enter(token)
-            if self.token.kind == ")":
-                raise BackpropError("empty brackets", Span(token.start, self.token.end))
-            inner = self.expr()
-            self.depth -= 1
-            if self.token.kind != ")":
-                raise BackpropError(f"'(' is never closed; found {self.describe(self.token)}",
-                                    token.span, hint="add the missing ')'")
-            close = self.advance()
-            # The brackets belong to the node: its text reads "(y - t)" and a
-            # power of it spans "(y - t)^2".
-            return dataclasses.replace(inner, span=Span(token.start, close.end))
         if token.kind == ")":
             raise BackpropError("unmatched ')'" if self.depth == 0 else "expected a value before ')'",
                                 token.span)
@@ -410,7 +448,7 @@ class _Parser:
                                 hint="only a single name can stand left of '='")
         raise BackpropError(f"expected a value, found {self.describe(token)}", token.span)
 
-    def call(self, name: Token) -> Call:
+    def check_function(self, name: Token) -> None:
         function = name.text
         if function not in FUNCTIONS:
             guess = suggest(function, FUNCTIONS)
@@ -422,27 +460,34 @@ class _Parser:
                 if not guess and not function.startswith("_"):
                     hint = f"to multiply, write {function}*(...); " + hint
             raise BackpropError(message, name.span, hint=hint)
-        open_paren = self.advance()
-        self.enter(open_paren)
-        args: list[Expr] = []
-        if self.token.kind != ")":
-            args.append(self.expr())
-            while self.token.kind == ",":
-                self.advance()
-                args.append(self.expr())
-        if self.token.kind != ")":
-            raise BackpropError(f"'(' of {function}(...) is never closed; found {self.describe(self.token)}",
-                                open_paren.span, hint="add the missing ')'")
-        close = self.advance()
-        self.depth -= 1
+
+    def close_call(self, call: "_Pending", close: Token | None = None) -> Call:
+        if close is None:  # f(): the ')' is the current token
+            close = self.advance()
+            self.depth -= 1
+        name = call.name
+        function = name.text
         primitive = PRIMITIVES[function]
-        if len(args) not in primitive.arity:
+        if len(call.args) not in primitive.arity:
             counts = " or ".join(str(a) for a in primitive.arity)
             raise BackpropError(
-                f"{function} takes {counts} argument{'s' if primitive.arity != (1,) else ''}, given {len(args)}",
+                f"{function} takes {counts} argument{'s' if primitive.arity != (1,) else ''}, given {len(call.args)}",
                 Span(name.start, close.end),
             )
-        return Call(function, tuple(args), Span(name.start, close.end), name.span)
+        return Call(function, tuple(call.args), Span(name.start, close.end), name.span)
+
+
+# Binding strength of what waits on the parser's stack; brackets (0) stop every reduction.
+_SUM, _PRODUCT, _PREFIX, _POWER = 1, 2, 3, 4
+
+
+@dataclass(slots=True)
+class _Pending:
+    kind: str  # an operator ("add" ... "pow", "neg", "pos"), "(" or "call"
+    precedence: int
+    token: Token  # the operator, or the opening bracket
+    name: Token | None = None  # a call's function name
+    args: list | None = None  # a call's arguments so far
 
 
 def _span(expr: Expr) -> Span:

@@ -10,13 +10,13 @@ terminal, a pipe and the tests drive it the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TextIO
 
 import mpmath
-import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import deadline, limits
 from backprop_cli.bindings import evaluate_expression, expression_graph
+from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report
 from backprop_cli.errors import BackpropError
 from backprop_cli.i18n import Messages
@@ -60,6 +60,7 @@ class Outcome:
 class QuizResult:
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: bool = False
+    error: BackpropError | None = None  # the time limit, reached while judging an answer
 
     @property
     def right(self) -> int:
@@ -147,8 +148,8 @@ def _symbolic_local(report: Report, step_index: int) -> Value:
 def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: float = DEFAULT_TOLERANCE) -> bool:
     """Is the answer right? Exact answers compare exactly, decimals within the tolerance,
     formulas (names allowed) by SymPy and by value. Raises BackpropError if unreadable."""
-    if len(answer) > limits.MAX_BINDING_CHARS:
-        raise BackpropError("the answer is too long")
+    if len(answer) > limits.MAX_ANSWER_CHARS:
+        raise BackpropError(f"the answer has {len(answer):,} characters; the limit is {limits.MAX_ANSWER_CHARS:,}")
     answer_graph = expression_graph(answer, "answer", names, "one number or formula, please",
                                     lambda name: (f"'{name}' is not a name in the program", None))
     given = evaluate_expression(answer_graph, names, "answer")
@@ -158,11 +159,12 @@ def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: floa
             if decimal:
                 return abs(given.approx - expected.approx) <= tolerance * max(1, abs(expected.approx))
             if given.exact is not None and expected.exact is not None:
-                if isinstance(given.exact, sp.Rational) and isinstance(expected.exact, sp.Rational):
-                    return given.exact == expected.exact
+                # numbers first, a proof only where it is small (compare.py); equal to
+                # hundreds of digits is right
+                return same_value(given.exact, expected.exact) is not False
             return abs(given.approx - expected.approx) <= mpmath.mpf(10) ** -30 * max(1, abs(expected.approx))
-    if given.exact is not None and expected.exact is not None:
-        return sp.simplify(given.exact - expected.exact) == 0
+    if given.exact is not None and expected.exact is not None:  # formulas: at points first, then a small proof
+        return same_formula(given.exact, expected.exact) is not False
     return False
 
 
@@ -200,7 +202,14 @@ def run_quiz(questions: list[Question], ask: Callable[[str], str | None], say: C
                 right = check(question.expected, answer)
                 special = None if right else next((hint for value, hint in question.partial
                                                    if check(value, answer)), None)
-            except BackpropError as error:
+                deadline.check()  # a verdict reached after the limit was hit (and swallowed) is not one
+            except Exception as error:  # noqa: BLE001 - sorted out just below
+                if deadline.expired():  # the run's time limit: stop, and report the score so far
+                    result.stopped, result.error = True, deadline.settle()
+                    say("stopped", messages("quiz.stopped"))
+                    return result
+                if not isinstance(error, BackpropError):
+                    raise
                 say("unreadable", messages("quiz.unreadable", error=error.message))
                 continue
             if right:
@@ -218,6 +227,19 @@ def run_quiz(questions: list[Question], ask: Callable[[str], str | None], say: C
         if question.given:
             say("given", question.given)
     return result
+
+
+def read_answer(stream: TextIO, limit: int = limits.MAX_ANSWER_CHARS) -> str | None:
+    """One line of the student's answer, read no further than `limit` characters
+    (a stream of NUL bytes without a newline must not fill the memory). None at the end."""
+    line = stream.readline(limit + 1)
+    if not line:
+        return None
+    text = line[:-1] if line.endswith("\n") else line
+    if len(text) > limit:
+        raise BackpropError(f"the answer has more than {limit:,} characters; the limit is {limit:,}",
+                            hint="answer with one number or formula per line")
+    return line
 
 
 def headings(report: Report, messages: Messages) -> dict[str, str]:

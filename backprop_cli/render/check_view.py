@@ -132,6 +132,10 @@ def render_cases(results: list[CaseResult], messages: Messages) -> RenderableTyp
     text = Text()
     malformed = 0
     for case in results:
+        if case.timed_out or case.not_run:  # the run's time limit (--timeout)
+            text.append(messages("case.timed_out", name=case.name, message=case.error.message) + "\n"
+                        if case.timed_out else messages("case.not_run", name=case.name) + "\n", style="bold red")
+            continue
         if case.error is not None:
             malformed += 1
             text.append(messages("case.malformed", name=case.name, field=case.field,
@@ -189,15 +193,20 @@ def outcome_data(outcome: CheckOutcome, messages: Messages) -> dict:
 def cases_data(results: list[CaseResult], messages: Messages) -> dict:
     cases = []
     for case in results:
-        entry = {"name": case.name, "ok": case.ok, "malformed": case.error is not None}
-        if case.error is not None:
+        entry = {"name": case.name, "ok": case.ok,
+                 "malformed": case.error is not None and not case.timed_out}
+        if case.timed_out or case.not_run:
+            entry["timed_out"], entry["not_run"] = case.timed_out, case.not_run
+            if case.timed_out:
+                entry["error"] = {"field": None, "message": case.error.message}
+        elif case.error is not None:
             entry["error"] = {"field": case.field, "message": case.error.message}
         else:
             entry["claims"] = [claim_data(r, case.outcome, messages) for r in case.outcome.results]
         cases.append(entry)
     passed = sum(c.ok for c in results)
     return {"cases": cases, "passed": passed, "failed": len(results) - passed,
-            "malformed": sum(c.error is not None for c in results)}
+            "malformed": sum(c.error is not None and not c.timed_out for c in results)}
 
 
 def render_json(data: dict) -> str:
@@ -205,16 +214,24 @@ def render_json(data: dict) -> str:
 
 
 def junit_xml(results: list[CaseResult], messages: Messages, suite: str = "backprop check") -> str:
-    failures = sum(1 for c in results if c.error is None and not c.ok)
+    failures = sum(1 for c in results if c.outcome is not None and not c.ok)
     errors = sum(1 for c in results if c.error is not None)
-    root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors=str(errors))
+    skipped = sum(c.not_run for c in results)
+    root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors=str(errors),
+                      skipped=str(skipped))
     suite_element = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)),
-                                  failures=str(failures), errors=str(errors))
+                                  failures=str(failures), errors=str(errors), skipped=str(skipped))
     # Every text is made visible: XML 1.0 cannot hold most control characters, U+FFFE or U+FFFF
     # (ElementTree writes them anyway, and the file no longer parses).
     for case in results:
         element = ET.SubElement(suite_element, "testcase", name=visible(case.name), classname="backprop")
-        if case.error is not None:
+        if case.timed_out:
+            error = ET.SubElement(element, "error", message=visible(f"ran out of time: {case.error.message}"),
+                                  type="timeout")
+            error.text = visible(case.error.render())
+        elif case.not_run:
+            ET.SubElement(element, "skipped", message="not run: the time limit was reached before it")
+        elif case.error is not None:
             error = ET.SubElement(element, "error", message=visible(f"field '{case.field}': {case.error.message}"),
                                   type="malformed")
             error.text = case.error.render()

@@ -11,7 +11,7 @@ from backprop_cli import output
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph
 from backprop_cli.i18n import Messages
-from backprop_cli.quiz import QuizResult
+from backprop_cli.quiz import QuizResult, read_answer
 
 _STYLES = {"heading": "bold underline", "question": "bold", "right": "green", "wrong": "red", "hint": "yellow", "answer": "cyan",
            "given": "dim", "unreadable": "red", "stopped": "dim"}
@@ -35,8 +35,9 @@ class QuizConsole:
         self.console.print(Text(prompt, style="bold"), end="")
         self.console.file.flush()
         try:
-            line = output.stdin_or_error("the quiz reads the answers from standard input, which is closed",
-                                         "run it in a terminal, or pipe the answers in").readline()
+            # bounded: never more than the answer limit
+            line = read_answer(output.stdin_or_error("the quiz reads the answers from standard input, which is closed",
+                                                     "run it in a terminal, or pipe the answers in"))
         except UnicodeDecodeError:
             raise BackpropError("an answer on standard input is not UTF-8 text") from None
         if not line:
