@@ -162,15 +162,15 @@ class _Run:
 
 def _unbound_inputs(report: Report) -> list[str]:
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     needed = graph.ancestors_of(trace.output)
-    return [graph.nodes[i].name for i in graph.inputs if needed[i] and trace.forward.values[i].approx is None]
+    return [graph.nodes[i].name for i in graph.inputs if needed[i] and trace.values[i].approx is None]
 
 
 def _check_one(run: _Run, claim: Claim, tolerance: float | None) -> ClaimResult:
     report = run.report
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     node = graph.names[claim.name]
     claim_graph = _claim_graph(claim, graph)
     unbound = run.unbound
@@ -224,12 +224,12 @@ def _random_points(report: Report, unbound: list[str], seed: int):
 def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
     report = run.report
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     correct = trace.gradients[node]
-    claimed_formula = evaluate_expression(claim_graph, report.trace.forward.values_by_name(), claim.origin)
+    claimed_formula = evaluate_expression(claim_graph, report.trace.values_by_name(), claim.origin)
     result = ClaimResult(claim, node, True, correct, claimed_formula, method="points")
     unbound = run.unbound
-    base = dict(report.trace.forward.bindings)
+    base = dict(report.trace.bindings)
     tol = 1e-20 if tolerance is None else tolerance
     seed = sum(map(ord, claim.name + claim.text))
     for point in _random_points(report, unbound, seed):
@@ -243,7 +243,7 @@ def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, toler
         truth = at_point.trace.gradients[node]
         result.points_checked += 1
         try:
-            value = evaluate_expression(claim_graph, at_point.trace.forward.values_by_name(), claim.origin)
+            value = evaluate_expression(claim_graph, at_point.trace.values_by_name(), claim.origin)
             agrees = _close(value.approx, truth.approx, tol)
         except BackpropError:
             deadline.check()
@@ -262,7 +262,7 @@ def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, toler
     # Only a claim that agrees everywhere it was tried is worth a proof; same_formula
     # refuses to let SymPy expand anything big (see compare.py).
     if (result.ok and correct.exact is not None and claimed_formula.exact is not None
-            and not trace.gradient_abbreviations and not trace.forward.abbreviations
+            and not trace.gradient_abbreviations and not trace.abbreviations
             and same_formula(correct.exact, claimed_formula.exact, seed) is True):
         result.method = "symbolic"
     return result

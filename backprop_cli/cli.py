@@ -479,7 +479,7 @@ def quiz(
         report = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE)
         symbolic = engine.analyse(graph_, {}, check=engine.CheckKind.NONE) if level is QuizLevel.formulas else None
         questions = tutor.build_questions(report, messages, level.value, symbolic)
-        names = (symbolic or report).trace.forward.values_by_name()
+        names = (symbolic or report).trace.values_by_name()
         view = QuizConsole(messages, to_stderr=format is TextOrJson.json)
         view.intro(graph_, tolerance)
 

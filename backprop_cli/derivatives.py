@@ -8,6 +8,7 @@ SymPy in primitives.py) evaluated in the run's number domain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -27,14 +28,15 @@ class Locals:
     kinks: list[int]  # consumers evaluated at a kink, in reverse topological order
 
 
-def switches(formula: sp.Expr) -> list[sp.Expr]:
+@lru_cache(maxsize=16384)
+def switches(formula: sp.Expr) -> tuple[sp.Expr, ...]:
     """Where a local derivative jumps: arguments of Heaviside/sign/Abs, Piecewise borders."""
     points: list[sp.Expr] = [atom.args[0] for atom in formula.atoms(sp.Heaviside, sp.sign, sp.Abs)]
     for piecewise in formula.atoms(sp.Piecewise):
         for _, condition in piecewise.args:
             if isinstance(condition, sp.core.relational.Relational):
                 points.append(condition.lhs - condition.rhs)
-    return points
+    return tuple(points)
 
 
 def _switch_functions(tmpl, which: int, domain) -> list:
@@ -42,6 +44,14 @@ def _switch_functions(tmpl, which: int, domain) -> list:
     found = tmpl.compiled.get(key)
     if found is None:
         found = tmpl.compiled[key] = [domain.switch(z, tmpl.variables) for z in switches(tmpl.partials[which])]
+    return found
+
+
+def _variable_of(tmpl) -> dict[int, int]:
+    """Argument position → index of the template variable it feeds (folded constants have none)."""
+    found = tmpl.compiled.get("variable of")
+    if found is None:
+        found = tmpl.compiled["variable of"] = {p: i for i, p in enumerate(tmpl.variable_positions)}
     return found
 
 
@@ -62,8 +72,9 @@ def local_derivatives(forward: Forward, output: int) -> Locals:
             tmpl = templates[index]
             args = [values[node.args[p]] for p in tmpl.variable_positions]
             node_has_kink = False
+            variable_of = _variable_of(tmpl)
             for edge in edges.into[index]:
-                which = variable[edge] = tmpl.variable_positions.index(edges.position[edge])
+                which = variable[edge] = variable_of[edges.position[edge]]
                 try:
                     local[edge] = domain.function(tmpl, which)(node, args)
                 except BackpropError:

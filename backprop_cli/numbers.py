@@ -262,12 +262,44 @@ def _direct(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., ob
 @lru_cache(maxsize=16384)
 def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], library: str) -> Callable[..., object]:
     """A function of the variables' values (floats or mpmath numbers) computing `expr`."""
+    return _compile(expr, variables, {v: i for i, v in enumerate(variables)}, library)
+
+
+def _compile(expr: sp.Expr, variables, index: dict, library: str) -> Callable[..., object]:
     direct = _direct(expr, variables)
     if direct is not None:
         return direct
-    function = _build(expr, {v: i for i, v in enumerate(variables)},
-                      FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
+    function = _build(expr, index, FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
     return lambda *args: function(args)
+
+
+def compile_part(tmpl, which, library: str) -> Callable[..., object]:
+    """A template's value or partial `which`, compiled once per template. (Keyed by the template,
+    not by its variables: a sum of n terms would hash n variables for each of its n partials.)"""
+    key = (library, "compiled", which)
+    function = tmpl.compiled.get(key)
+    if function is None:
+        expr = _expr_of(tmpl, which)
+        if not expr.free_symbols:  # a constant (a sum's ±1): one compiled function for every such part
+            constant = compile_template(expr, (), library)
+            function = (lambda args: constant()) if _wide(tmpl) else (lambda *args: constant())
+        elif not _wide(tmpl):  # small templates share compiled code through the cache
+            function = compile_template(expr, tmpl.variables, library)
+        else:  # a function of the argument list itself: unpacking n arguments per partial is n² work
+            index = tmpl.compiled.get("index")
+            if index is None:
+                index = tmpl.compiled["index"] = {v: i for i, v in enumerate(tmpl.variables)}
+            function = _build(expr, index, FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
+        tmpl.compiled[key] = function
+    return function
+
+
+def _wide(tmpl) -> bool:
+    """A template of many arguments (a long sum or product), evaluated on its argument list."""
+    return len(tmpl.variables) > 8
+
+
+
 
 
 # ---------------------------------------------------------------- the domains
@@ -345,10 +377,12 @@ class Float:
         key = ("float", which)
         evaluate = tmpl.compiled.get(key)
         if evaluate is None:
-            compiled = compile_template(_expr_of(tmpl, which), tmpl.variables, "float")
+            compiled = compile_part(tmpl, which, "float")
+            wide = _wide(tmpl)
             # float(): a partial such as sign(a) gives an int
             evaluate = tmpl.compiled[key] = lambda node, args: float(_calling(
-                node, compiled, args, check_float, "the value is beyond the range of floats (try --exact)"))
+                node, compiled, (args,) if wide else args, check_float,
+                "the value is beyond the range of floats (try --exact)"))
         return evaluate
 
     def switch(self, expr, variables) -> Callable:
@@ -397,9 +431,10 @@ class Decimal:
     def function(self, tmpl, which) -> Callable:
         evaluate = tmpl.compiled.get(("mpmath", which))
         if evaluate is None:
-            compiled = compile_template(_expr_of(tmpl, which), tmpl.variables, "mpmath")
+            compiled = compile_part(tmpl, which, "mpmath")
+            wide = _wide(tmpl)
             evaluate = tmpl.compiled[("mpmath", which)] = lambda node, args: _calling(
-                node, compiled, args, check_decimal)
+                node, compiled, (args,) if wide else args, check_decimal)
         return evaluate
 
     def switch(self, expr, variables) -> Callable:
@@ -469,8 +504,11 @@ class Tracked:
 
     def _partial(self, node, tmpl, which: int, args: list[Value]) -> Value:
         exact = None
-        if all(a.exact is not None for a in args):
-            exact = tmpl.partials[which].xreplace(dict(zip(tmpl.variables, (a.exact for a in args))))
+        formula = tmpl.partials[which]
+        if not formula.free_symbols:  # a sum's ±1: nothing to substitute (n substitutions per term)
+            exact = formula
+        elif all(a.exact is not None for a in args):
+            exact = formula.xreplace(dict(zip(tmpl.variables, (a.exact for a in args))))
             if _undefined(exact):
                 raise infinite_derivative(node)
         approx = None

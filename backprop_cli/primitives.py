@@ -124,6 +124,12 @@ class Template:
     compiled: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
+@lru_cache(maxsize=None)
+def _term_partial(sign: int) -> sp.Expr:
+    """∂(sign·a)/∂a, by SymPy: what a sum passes back to one of its terms."""
+    return sp.diff(sign * PLACEHOLDERS[0], PLACEHOLDERS[0])
+
+
 @lru_cache(maxsize=4096)
 def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, ...] | None = None) -> Template:
     """The derived template of `op` whose argument i is `constants[i]` where not None.
@@ -150,8 +156,8 @@ def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, .
     if signs is not None:
         args = [arg if sign > 0 else -arg for arg, sign in zip(args, signs)]
     value = primitive.definition(*args)
-    if op == "sum":  # each variable sits in one term: differentiate the term, not all n of them (n² work)
-        partials = tuple(sp.diff(arg, v) for arg, v in zip(args, variables))
+    if op == "sum":  # each term's partial is the derivative of that term alone: ±1, derived once per sign
+        partials = tuple(_term_partial(sign) for sign in (signs or (1,) * len(args)))
     else:
         partials = tuple(sp.diff(value, v) for v in variables)
     defined = not value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)

@@ -70,15 +70,14 @@ class QuizResult:
 def build_questions(report: Report, messages: Messages, level: str = "values",
                     symbolic: Report | None = None) -> list[Question]:
     trace = report.trace
-    forward = trace.forward
-    graph = forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     questions: list[Question] = []
     for name, index, _ in graph.statements:
         if index > trace.output:
             break
         node = graph.nodes[index]
-        value = forward.values[index]
+        value = trace.values[index]
         questions.append(Question(
             "value", messages("quiz.ask_value", name=name, text=node.text), value, value_text(value),
             messages("quiz.hint_value", text=node.text),
@@ -243,5 +242,5 @@ def read_answer(stream: TextIO, limit: int = limits.MAX_ANSWER_CHARS) -> str | N
 
 
 def headings(report: Report, messages: Messages) -> dict[str, str]:
-    out = node_label(report.trace.forward.graph.nodes[report.trace.output])
+    out = node_label(report.trace.graph.nodes[report.trace.output])
     return {"forward": messages("quiz.forward_heading"), "backward": messages("quiz.backward_heading", out=out)}

@@ -74,6 +74,26 @@ class Trace:
     def numeric(self) -> bool:
         return self.forward.numeric
 
+    @property
+    def bindings(self):
+        return self.forward.bindings
+
+    def values_by_name(self) -> dict[str, Value]:
+        return self.forward.values_by_name()
+
+    @property
+    def abbreviations(self) -> dict[str, int]:
+        return self.forward.abbreviations
+
+    @property
+    def decimal_nodes(self) -> list[int]:
+        return self.forward.decimal_nodes
+
+    def template(self, index: int):
+        """The derived template of an operation (its partials, over placeholders, are what the
+        views word in the node's own operands)."""
+        return self.forward.templates[index]
+
     def _as_value(self, number) -> Value:
         return self.forward.domain.value(number)
 

@@ -29,7 +29,7 @@ from backprop_cli.render.common import (
 
 
 def _gradient_name(result: ClaimResult, report) -> str:
-    graph = report.trace.forward.graph
+    graph = report.trace.graph
     return derivative(graph.nodes[report.trace.output], graph.nodes[result.node])
 
 
@@ -40,7 +40,7 @@ def _point_text(point) -> str:
 def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: Messages) -> str:
     """A diagnosis in words: the nodes and the edge it names, as the user wrote them."""
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
 
     def label(index: int) -> str:
         return grouped(node_label(graph.nodes[index], 32))
@@ -60,7 +60,7 @@ def working_lines(result: ClaimResult, messages: Messages) -> list[str]:
     """The products that give the right answer: each path into the node, then their sum."""
     report = result.working
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     node = graph.nodes[result.node]
     lines = []

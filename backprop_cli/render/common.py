@@ -117,12 +117,12 @@ class EdgeFormulas:
     for all its edges."""
 
     def __init__(self, trace):
-        self._graph = trace.forward.graph
-        self._templates = trace.forward.templates
+        self._graph = trace.graph
+        self._trace = trace
         self._operands: dict[int, list[tuple[str, str]]] = {}
 
     def __call__(self, step) -> str:
-        tmpl = self._templates[step.consumer]
+        tmpl = self._trace.template(step.consumer)
         parts = _formula_parts(step.local_formula, tmpl.variables)
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]

@@ -59,8 +59,8 @@ def _null_or_string(text: str | None) -> str:
 
 def _node_records(report: Report) -> Iterator[str]:
     trace = report.trace
-    values, gradients = trace.forward.values, trace.gradients
-    for node in trace.forward.graph.nodes[: trace.output + 1]:
+    values, gradients = trace.values, trace.gradients
+    for node in trace.graph.nodes[: trace.output + 1]:
         yield (f'{{"id": {node.index}, "name": {_null_or_string(node.name)}, "label": {_string(node.text)}, '
                f'"kind": "{node.kind.value}", "op": {_null_or_string(node.op)}, '
                f'"args": [{", ".join(map(str, node.args))}], "value": {_number_text(values[node.index])}, '
@@ -79,8 +79,7 @@ def _edge_records(report: Report) -> Iterator[str]:
 def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     """The keys before the node and edge records, and those after them."""
     trace = report.trace
-    forward = trace.forward
-    graph = forward.graph
+    graph = trace.graph
     gradients = {}
     for check in report.checks:
         entry = _number(trace.gradients[check.node])
@@ -90,10 +89,10 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     before = {
         "of": graph.nodes[trace.output].label,
-        "value": _number(forward.values[trace.output]),
+        "value": _number(trace.values[trace.output]),
         "gradients": gradients,
         "check": {"method": report.method, "ok": None if skipped and report.checks else report.ok},
-        "inputs": {graph.nodes[i].label: _number(forward.values[i]) for i in graph.inputs},
+        "inputs": {graph.nodes[i].label: _number(trace.values[i]) for i in graph.inputs},
     }
     after: dict = {"notes": notes_lines(report, messages)}
     if report.tangent_passes:

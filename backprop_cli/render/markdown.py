@@ -41,15 +41,14 @@ def _inline(text: str) -> str:
 
 def render_markdown(report: Report, messages: Messages) -> str:
     trace = report.trace
-    forward = trace.forward
-    graph = forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     lines: list[str] = [f"## {messages('heading.forward')}", ""]
     for index in graph.inputs:
-        if forward.values[index].approx is not None:
-            lines.append(f"- {_code(node_label(graph.nodes[index]))} = {_code(value_text(forward.values[index]))}")
+        if trace.values[index].approx is not None:
+            lines.append(f"- {_code(node_label(graph.nodes[index]))} = {_code(value_text(trace.values[index]))}")
     for name, index, _ in graph.statements:
-        lines.append(f"- {_code(name + ' = ' + graph.nodes[index].text)} = {_code(value_text(forward.values[index]))}")
+        lines.append(f"- {_code(name + ' = ' + graph.nodes[index].text)} = {_code(value_text(trace.values[index]))}")
         if index == trace.output:
             break
     if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
@@ -76,7 +75,7 @@ def render_markdown(report: Report, messages: Messages) -> str:
     lines.append("|" + "---|" * len(header))
     for check in report.checks:
         gradient = trace.gradients[check.node]
-        row = [node_label(graph.nodes[check.node]), value_text(forward.values[check.node]),
+        row = [node_label(graph.nodes[check.node]), value_text(trace.values[check.node]),
                exact_text(gradient.exact) if gradient.exact is not None else "≈",
                format_decimal(gradient.approx), format_decimal(check.estimate),
                f"{check.error:.1e}" if check.error is not None else "", messages(f"check.{check.status.value}")]

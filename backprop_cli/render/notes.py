@@ -11,22 +11,21 @@ from backprop_cli.render.common import exact_text, node_label
 def notes_lines(report: Report, messages: Messages) -> list[str]:
     """The notes every view shows: exactness, symbolic mode, kinks, check method."""
     trace = report.trace
-    forward = trace.forward
-    graph = forward.graph
+    graph = trace.graph
     lines: list[str] = []
-    if forward.numeric:
+    if trace.numeric:
         lines.append(messages("note.numeric", nodes=f"{limits.EXACT_MODE_MAX_NODES:,}"))
-    elif forward.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
+    elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
         lines.append(messages("note.decimal", digits=limits.DECIMAL_DIGITS,
                               count=limits.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
-    unbound = [graph.nodes[i].name for i in graph.inputs if forward.values[i].approx is None]
+    unbound = [graph.nodes[i].name for i in graph.inputs if trace.values[i].approx is None]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
     for index in trace.kinks:
         lines.append(messages("note.kink", node=node_label(graph.nodes[index])))
-    if forward.abbreviations or trace.gradient_abbreviations:
+    if trace.abbreviations or trace.gradient_abbreviations:
         lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
-        for name, index in forward.abbreviations.items():
+        for name, index in trace.abbreviations.items():
             lines.append(f"  {name} = {graph.nodes[index].text}")
         for name, formula in trace.gradient_abbreviations.items():
             lines.append(f"  {name} = {exact_text(formula)}")

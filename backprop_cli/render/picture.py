@@ -33,7 +33,7 @@ class EdgeCard:
 
 def operation_text(trace: Trace, index: int) -> str:
     """The operation with constant arguments written in: `(·)^2`, `· ÷ 2`, `tanh(·)`."""
-    graph = trace.forward.graph
+    graph = trace.graph
     node = graph.nodes[index]
     if node.kind is NodeKind.INPUT:
         return "input"
@@ -61,8 +61,7 @@ def _value(value, node, digits: int, width: int) -> str:
 
 def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard], list[EdgeCard]]:
     """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters."""
-    forward = trace.forward
-    graph = forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     reached = graph.ancestors_of(trace.output)
     nodes: list[NodeCard] = []
@@ -88,7 +87,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
             index=node.index,
             title=shorten(node.name, width) if node.name else shorten(node.text, width),
             operation=operation_text(trace, node.index),
-            value=_value(forward.values[node.index], node, digits, width),
+            value=_value(trace.values[node.index], node, digits, width),
             gradient=shorten(gradient_text, width * 3),
             is_input=node.kind is NodeKind.INPUT,
             is_output=node.index == trace.output,
@@ -108,7 +107,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
 
 def layers(trace: Trace, nodes: list[NodeCard]) -> list[list[NodeCard]]:
     """Nodes grouped by depth from the inputs (longest path), in one pass."""
-    graph = trace.forward.graph
+    graph = trace.graph
     depth: dict[int, int] = {}
     shown = {card.index for card in nodes}
     for node in graph.nodes[: trace.output + 1]:

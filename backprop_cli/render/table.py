@@ -25,7 +25,7 @@ def check_mark(status: CheckStatus, messages: Messages) -> Text:
 
 def gradient_table(report: Report, messages: Messages) -> Table:
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     table = Table(title=messages("heading.gradients", out=node_label(out)), title_justify="left",
                   title_style="bold", box=box.SIMPLE_HEAD)
@@ -40,7 +40,7 @@ def gradient_table(report: Report, messages: Messages) -> Table:
         gradient = trace.gradients[check.node]
         table.add_row(
             node_label(graph.nodes[check.node]),
-            value_text(trace.forward.values[check.node]),
+            value_text(trace.values[check.node]),
             exact_text(gradient.exact) if gradient.exact is not None else "≈",
             format_decimal(gradient.approx),
             format_decimal(check.estimate),
@@ -62,7 +62,7 @@ CSV_COLUMNS = ["input", "value", "exact", "float", "fd", "error", "ok", "status"
 
 def render_csv(report: Report) -> str:
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -70,7 +70,7 @@ def render_csv(report: Report) -> str:
         gradient = trace.gradients[check.node]
         writer.writerow([
             graph.nodes[check.node].label,
-            exact_string(trace.forward.values[check.node]),
+            exact_string(trace.values[check.node]),
             exact_string(gradient),
             repr(gradient.float()) if gradient.float() is not None else "",
             format_decimal(check.estimate, 17) if check.estimate is not None else "",

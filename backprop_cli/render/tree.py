@@ -41,7 +41,7 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
     """A big graph: the output, the largest and smallest gradients, --wrt ones, the check."""
     from rich import box
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     checks = {c.node: c for c in report.checks}
     reached = graph.ancestors_of(trace.output)
@@ -51,7 +51,7 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
     parts: list[RenderableType] = [
         Text(messages("summary.heading", nodes=f"{len(graph.nodes):,}", inputs=f"{len(graph.inputs):,}",
                       steps=f"{len(trace.steps):,}"), style="bold"),
-        Text(f"{node_label(out)} {assign_text(trace.forward.values[trace.output])}", style="green"),
+        Text(f"{node_label(out)} {assign_text(trace.values[trace.output])}", style="green"),
     ]
 
     def table(title: str, indices: list[int]) -> Table:
@@ -62,7 +62,7 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
         result.add_column(messages("column.check"), justify="center")
         for i in indices:
             check = checks.get(i)
-            result.add_row(node_label(graph.nodes[i]), value_text(trace.forward.values[i]),
+            result.add_row(node_label(graph.nodes[i]), value_text(trace.values[i]),
                            number_text(trace.gradients[i]), messages(f"check.{check.status.value}") if check else "")
         return result
 
@@ -111,7 +111,7 @@ RESULT_ITEMS = 12
 def result_line(report: Report, messages: Messages) -> Text:
     """The last line: each reported gradient with its check mark, the answer a student looks for."""
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     text = Text(messages("tree.result") + " ", style="bold")
     for k, check in enumerate(report.checks[:RESULT_ITEMS]):
@@ -128,20 +128,20 @@ def result_line(report: Report, messages: Messages) -> Text:
 
 
 def forward_section(report: Report, messages: Messages) -> RenderableType:
-    forward = report.trace.forward
-    graph = forward.graph
+    trace = report.trace
+    graph = trace.graph
     table = Table(box=None, show_header=False, padding=(0, 1), title=messages("heading.forward"),
                   title_justify="left", title_style="bold")
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     table.add_column(style="green")
-    bound = [i for i in graph.inputs if forward.values[i].approx is not None]
+    bound = [i for i in graph.inputs if trace.values[i].approx is not None]
     for index in bound:
-        table.add_row(node_label(graph.nodes[index]), "", assign_text(forward.values[index]))
+        table.add_row(node_label(graph.nodes[index]), "", assign_text(trace.values[index]))
     for name, index, _ in graph.statements:
         node = graph.nodes[index]
         table.add_row(name, "= " + shorten(node.text, 60),
-                      assign_text(forward.values[index]))
+                      assign_text(trace.values[index]))
         if index == report.trace.output:
             break
     return table
@@ -150,14 +150,14 @@ def forward_section(report: Report, messages: Messages) -> RenderableType:
 def _step_text(report: Report, step_index: int, order: list[int], summed_at: int, messages: Messages) -> Text:
     """One edge of the reverse pass: the node, its local derivative, the product, the sum."""
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     step = trace.steps[step_index]
     node = graph.nodes[step.source]
     consumer = graph.nodes[step.consumer]
     out = graph.nodes[trace.output]
     text = Text()
     text.append(node_label(node), style="bold cyan")
-    text.append(" " + assign_text(trace.forward.values[step.source], node.label), style="green")
+    text.append(" " + assign_text(trace.values[step.source], node.label), style="green")
     local_formula = local_formula_text(trace, step)
     local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
     local_number = number_text(step.local)
@@ -202,11 +202,11 @@ def _walk(trace, steps_from: dict[int, list[int]]):
 
 def backward_section(report: Report, messages: Messages) -> RenderableType:
     trace = report.trace
-    graph = trace.forward.graph
+    graph = trace.graph
     out = graph.nodes[trace.output]
     root_label = Text()
     root_label.append(node_label(out), style="bold cyan")
-    root_label.append(" " + assign_text(trace.forward.values[trace.output]), style="green")
+    root_label.append(" " + assign_text(trace.values[trace.output]), style="green")
     root_label.append(f"    {derivative(out, out)} = 1", style="bold magenta")
     tree = Tree(root_label, guide_style="dim")
     steps_from: dict[int, list[int]] = {}
@@ -241,7 +241,7 @@ def _ordered(step_indices: list[int], trace) -> list[int]:
 
 
 def step_table(report: Report, messages: Messages) -> RenderableType:
-    graph = report.trace.forward.graph
+    graph = report.trace.graph
     out = graph.nodes[report.trace.output]
     table = Table(title=messages("heading.step", lr=exact_text(report.learning_rate)), title_justify="left",
                   title_style="bold", box=box.SIMPLE_HEAD)
