@@ -14,7 +14,7 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits
-from backprop_cli.sweeps import run_backward, tangent_sweep
+from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
 from backprop_cli.bindings import constant_value, parse_bindings, resolve
 from backprop_cli.finite_difference import CheckKind, GradientCheck, along_direction, run_check
@@ -120,6 +120,8 @@ def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = 
         forward = run_forward(graph, bindings, numeric=choose_numeric(graph, bindings, mode))
         stage("backward")
         trace = run_backward(forward)
+        if graph.unbound_inputs(bindings):  # symbolic mode: the gradients in the program's own names too
+            trace.named = named_trace(forward, trace.output)
         reported = _reported_nodes(trace, wrt)
         stage("check")
         checks, method = run_check(check, trace, reported)

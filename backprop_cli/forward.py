@@ -100,10 +100,6 @@ class Forward:
         return values
 
     @property
-    def abbreviations(self) -> dict[str, int]:
-        return getattr(self.domain, "abbreviations", {})
-
-    @property
     def decimal_nodes(self) -> list[int]:
         """Operations whose exact form was dropped for its size (their decimal is kept)."""
         return [n.index for n, v in zip(self.graph.nodes, self.column)

@@ -467,8 +467,6 @@ class Tracked:
     def __init__(self, names: dict[str, int] | None = None):
         self.zero, self.one = Value(sp.Integer(0), mpmath.mpf(0)), Value(sp.Integer(1), mpmath.mpf(1))
         self.names = names or {}
-        self.abbreviations: dict[str, int] = {}  # symbol → node, for big formulas
-        self.gradient_abbreviations: dict[str, sp.Expr] = {}
 
     def precision(self):
         return SHADOW.precision()
@@ -519,7 +517,8 @@ class Tracked:
                 raise infinite_derivative(node) from None
             exact = self.keep(exact, approx)
         elif exact is not None and not exact.free_symbols:
-            approx = check_decimal(node, exact.evalf(limits.DECIMAL_DIGITS))
+            approx = (mpmath.mpf(int(exact.p)) / int(exact.q) if isinstance(exact, sp.Rational)
+                      else check_decimal(node, exact.evalf(limits.DECIMAL_DIGITS)))
         return Value(exact, approx)
 
     def switch(self, expr, variables) -> Callable:
@@ -570,27 +569,20 @@ class Tracked:
             return Float.close(a.approx, b.approx)
         return None
 
-    def _abbreviate(self, node, formula: sp.Expr) -> sp.Expr:
-        """Past a size, a symbolic formula is written with the node's own name.
-
-        SymPy's automatic evaluation of nested formulas (exp(tanh(exp(...)))) grows
-        without bound; naming intermediate results keeps every formula small.
-        """
+    def _abbreviate(self, node, formula: sp.Expr) -> sp.Expr | None:
+        """Past a size, a symbolic formula in the inputs is dropped (None): SymPy's automatic
+        evaluation of nested formulas (exp(tanh(exp(...)))) grows without bound. The formula in
+        the program's own names (numbers.Named) says it instead."""
         if expression_size(formula, limits.MAX_SYMBOLIC_EXPRESSION_NODES) <= limits.MAX_SYMBOLIC_EXPRESSION_NODES:
             return formula
-        name = node.name or f"n{node.index}"
-        while name in self.names and self.names[name] != node.index:
-            name = "_" + name
-        self.abbreviations[name] = node.index
-        return sp.Symbol(name, real=True)
+        return None
 
     def settle(self, gradient: Value, name: str) -> Value:
-        """A complete symbolic gradient past the size limit gets a name of its own."""
+        """A complete symbolic gradient past the size limit is dropped in its expanded form."""
         if gradient.approx is None and gradient.exact is not None:
             limit = limits.MAX_SYMBOLIC_EXPRESSION_NODES
             if expression_size(gradient.exact, limit) > limit:
-                self.gradient_abbreviations[name] = gradient.exact
-                return Value(sp.Symbol(name, real=True), None)
+                return Value(None, None)
         return gradient
 
 
@@ -625,3 +617,72 @@ def format_decimal(x, digits: int = 10) -> str:
 
 def format_exact(expr: sp.Expr | None) -> str:
     return "" if expr is None else sp.sstr(expr)
+
+
+class Named:
+    """Formulas in the program's own names (symbolic mode): a named node is its name, an unnamed
+    one its expression in its arguments' names; local derivatives take their textbook form
+    (1 - h1^2), so a gradient reads as a textbook writes it: (y - t)*v1*(1 - h1^2)*x1."""
+
+    key = "named"
+    numeric = False
+
+    def __init__(self, templates):
+        self.zero, self.one = sp.Integer(0), sp.Integer(1)
+        self.own: list = []  # each node's formula: set by the forward loop, read by its partials
+        self._templates = templates
+
+    def precision(self):
+        return nullcontext()
+
+    def constant(self, exact: sp.Expr) -> sp.Expr:
+        return exact
+
+    def function(self, tmpl, which) -> Callable:
+        if which == "value":
+            return lambda node, args: (sp.Symbol(node.name, real=True) if node.name is not None
+                                       else tmpl.value.xreplace(dict(zip(tmpl.variables, args))))
+        from backprop_cli.primitives import OWN_VALUE, textbook_partial
+        formula = textbook_partial(tmpl, which)
+        used = formula.free_symbols
+        if not used:  # a sum's ±1: nothing to substitute (n substitutions for each of n terms)
+            return lambda node, args: formula
+        positions = [(i, v) for i, v in enumerate(tmpl.variables) if v in used]
+        own = OWN_VALUE in used
+        return lambda node, args: formula.xreplace(
+            {**{v: args[i] for i, v in positions}, **({OWN_VALUE: self.own[node.index]} if own else {})})
+
+    def switch(self, expr, variables) -> Callable:
+        return lambda *args: None
+
+    def at_kink(self, switch_value) -> bool:
+        return False  # kinks are a property of a point; formulas have none
+
+    # SymPy flattens and sorts a product or sum on every operation: a chain's gradient, a product
+    # of n factors built one factor at a time, would cost n² that way. Past a size the new factor
+    # or term is attached without re-sorting the rest.
+    @staticmethod
+    def add(a, b):
+        if _small(a) and _small(b):
+            return a + b
+        return sp.Add(*_terms(a, sp.Add), *_terms(b, sp.Add), evaluate=False)
+
+    @staticmethod
+    def mul(a, b):
+        if _small(a) and _small(b):
+            return a * b
+        return sp.Mul(*_terms(a, sp.Mul), *_terms(b, sp.Mul), evaluate=False)
+
+    def value(self, x) -> Value:
+        return Value(x, None)
+
+    close = staticmethod(Tracked.close)
+
+
+def _terms(expr, kind) -> tuple:
+    """A flat list of a sum's terms or a product's factors (kept flat: printing recurses on nesting)."""
+    return expr.args if isinstance(expr, kind) else (expr,)
+
+
+def _small(expr) -> bool:
+    return expr.is_Number or expression_size(expr, 40) <= 40

@@ -162,3 +162,44 @@ def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, .
         partials = tuple(sp.diff(value, v) for v in variables)
     defined = not value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
     return Template(op, tuple(variables), tuple(positions), value, partials, defined)
+
+
+# The node's own value in a local derivative's textbook form: tanh' = 1 - h^2 for h = tanh(z).
+OWN_VALUE = sp.Symbol("own_value", real=True)
+
+
+def textbook_partial(tmpl: Template, which: int) -> sp.Expr:
+    """The partial as a textbook writes it, derived by SymPy once per template: in the node's own
+    value where that is all it needs (1 - h^2, p*(1 - p), e), otherwise SymPy's partial with
+    powers gathered (n*q^(n - 1), not q^n*n/q). Over the template's variables and OWN_VALUE."""
+    key = ("textbook", which)
+    found = tmpl.compiled.get(key)
+    if found is None:
+        found = tmpl.compiled[key] = _textbook(tmpl, which)
+    return found
+
+
+def _textbook(tmpl: Template, which: int) -> sp.Expr:
+    if not tmpl.partials[which].free_symbols:  # a constant (a sum's ±1) reads as it is
+        return tmpl.partials[which]
+    partial = sp.powsimp(tmpl.partials[which])
+    if len(tmpl.variables) != 1 or not partial.free_symbols or tmpl.value.has(sp.Piecewise):
+        return partial
+    value = tmpl.value
+    atoms = {value} if isinstance(value, sp.Function) else value.atoms(sp.Function)
+    for atom in atoms:
+        if atom == value:
+            solutions = [OWN_VALUE]
+        else:
+            try:
+                solutions = sp.solve(sp.Eq(value, OWN_VALUE), atom)
+            except (NotImplementedError, ValueError, TypeError):
+                continue
+        if len(solutions) != 1:
+            continue
+        substituted = partial.subs(atom, solutions[0])
+        forms = [form for form in (sp.simplify(substituted), sp.factor(substituted), sp.expand(substituted))
+                 if form.free_symbols <= {OWN_VALUE}]
+        if forms:  # the shortest, and one without a leading minus where lengths tie
+            return min(forms, key=lambda form: (len(sp.sstr(form)), sp.sstr(form).startswith("-")))
+    return partial

@@ -14,8 +14,11 @@ Nothing is stored on the graph; each sweep returns fresh columns.
 from __future__ import annotations
 
 from backprop_cli.derivatives import Locals, local_derivatives
-from backprop_cli.forward import Forward
+import sympy as sp
+
+from backprop_cli.forward import Forward, forward_values, plan
 from backprop_cli.graph import NodeKind
+from backprop_cli.numbers import Named
 from backprop_cli.trace import Trace
 
 
@@ -85,3 +88,18 @@ def run_backward(forward: Forward, output: int | None = None) -> Trace:
     locals = local_derivatives(forward, output)
     gradient, contribution, order = reverse_sweep(forward, output, locals)
     return Trace(forward, output, locals, gradient, contribution, order)
+
+
+def named_trace(forward: Forward, output: int) -> Trace:
+    """The same sweeps in the program's own names (numbers.Named): the gradients of symbolic mode
+    as a textbook writes them, beside the expanded forms of `forward`."""
+    graph = forward.graph
+    domain = Named(forward.templates)
+    leaves = {i: sp.Symbol(graph.nodes[i].name, real=True) for i in graph.inputs}
+    leaves.update({i: v.exact for i, v in forward.constants.items() if v.exact is not None})
+    column = forward_values(plan(graph, forward.templates, domain, leaves, output), domain, leaves, len(graph.nodes))
+    domain.own = column
+    named = Forward(graph, forward.bindings, domain, column, forward.templates, forward.constants)
+    locals = local_derivatives(named, output)
+    gradient, contribution, order = reverse_sweep(named, output, locals)
+    return Trace(named, output, locals, gradient, contribution, order)

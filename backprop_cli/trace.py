@@ -17,6 +17,7 @@ from backprop_cli.derivatives import Locals
 from backprop_cli.forward import Forward
 from backprop_cli.graph import Graph, Node
 from backprop_cli.numbers import Value
+from backprop_cli.primitives import textbook_partial
 
 
 @dataclass(slots=True)
@@ -57,6 +58,8 @@ class Trace:
     gradient_column: list  # ∂out/∂node in the run's domain (None: not reached)
     contributions: list  # per edge: upstream × local
     order: list[int]  # the edges in the order the reverse sweep took them
+    # symbolic mode: the same sweeps in the program's own names (gradients as a textbook writes them)
+    named: "Trace | None" = None
 
     # ------------------------------------------------------------ nodes
     @property
@@ -82,10 +85,6 @@ class Trace:
         return self.forward.values_by_name()
 
     @property
-    def abbreviations(self) -> dict[str, int]:
-        return self.forward.abbreviations
-
-    @property
     def decimal_nodes(self) -> list[int]:
         return self.forward.decimal_nodes
 
@@ -109,9 +108,11 @@ class Trace:
     def kinks(self) -> list[int]:
         return self.locals.kinks
 
-    @property
-    def gradient_abbreviations(self) -> dict[str, sp.Expr]:
-        return getattr(self.forward.domain, "gradient_abbreviations", {})
+    def formula(self, index: int) -> sp.Expr | None:
+        """∂out/∂node in the program's own names (symbolic mode), or None."""
+        if self.named is None:
+            return None
+        return self.named.gradient_column[index] if index < len(self.named.gradient_column) else None
 
     # ------------------------------------------------------------ edges
     def step(self, edge: int) -> Step:
@@ -126,6 +127,10 @@ class Trace:
     @cached_property
     def steps(self) -> Steps:
         return Steps(self)
+
+    def textbook(self, step: Step) -> sp.Expr:
+        """The edge's local derivative as a textbook writes it (primitives.textbook_partial)."""
+        return textbook_partial(self.template(step.consumer), self.locals.variable[step.edge])
 
     def rule_name(self, step: Step) -> str:
         """Which rule an edge follows, for its sentence: a subtracted term of a sum flips the sign."""

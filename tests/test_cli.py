@@ -83,8 +83,9 @@ def test_tree_shows_the_branch_sum(cli):
 def test_two_layer_expands_the_shared_node_once(cli):
     code, out, _ = cli("explain", "--sample", "two-layer")
     assert code == 0
-    assert out.count("local ∂h1/∂(w11*x1 + w12*x2 + b1) = 1 - tanh(w11*x1 + w12*x2 + b1)**2") == 1
-    assert "↪ h1 is reached by 2 paths" in out
+    # issue 12: the textbook form in the student's own names, and the walk says where it goes on
+    assert out.count("local ∂h1/∂(w11*x1 + w12*x2 + b1) = 1 - h1^2") == 1
+    assert "↪ h1 has 2 paths; the walk goes on from it below, where its last path adds them up" in out
 
 
 def test_markdown(cli):

@@ -6,12 +6,17 @@ import re
 from functools import lru_cache
 
 import sympy as sp
+from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from backprop_cli.graph import Node
+from backprop_cli.primitives import OWN_VALUE
 from backprop_cli.numbers import Value, format_decimal, format_exact
 
 LABEL_WIDTH = 48
+# An exact value longer than this is shown as its decimal, marked ≈ (JSON keeps the exact text):
+# `tanh(1) + 2*tanh(3/2)` reads; `(-1 + tanh(1) + 2*tanh(3/2))^2/2 + tanh(1)^2/10` does not.
+MAX_EXACT_TEXT = 30
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^-?[0-9.]+$|^\(.*\)$")
 
 
@@ -51,28 +56,79 @@ def derivative(out: Node, node: Node) -> str:
 
 
 class _LabelPrinter(StrPrinter):
-    """SymPy's plain text, with placeholders shown as the user's operands."""
+    """SymPy's expressions in the program's notation (`^`, abs, max, `1 if z > 0, else 0`), with
+    placeholders shown as the user's operands. Never `**`, `Heaviside`, `Piecewise`, `sign`, `Max`."""
 
     def __init__(self, labels: dict[sp.Symbol, str], call_labels: dict[sp.Symbol, str] | None = None):
         super().__init__()
         self.labels = labels
         self.call_labels = call_labels or {}  # a placeholder alone as a function's argument
 
+    def doprint(self, expr) -> str:
+        # Only SymPy's own text and operand markers are printed here (user text is filled in
+        # afterwards), so every `**` is a power.
+        return super().doprint(expr).replace("**", "^")
+
     def _print_Symbol(self, expr):
         return self.labels.get(expr, expr.name)
+
+    def _print_Add(self, expr, order=None):
+        """Terms with a plus sign first, as a person writes them: `y - t`, not `-t + y`."""
+        terms = self._as_ordered_terms(expr, order=order)
+        terms = [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+        parts: list[str] = []
+        for term in terms:
+            text = self._print(term)
+            sign = "+"
+            if text.startswith("-"):
+                sign, text = "-", text[1:]
+            if precedence(term) < precedence(expr):
+                text = f"({text})"
+            parts += [sign, text]
+        first = parts.pop(0)
+        return ("-" if first == "-" else "") + " ".join(parts)
 
     def _print_Function(self, expr):
         args = [self.call_labels[arg] if arg in self.call_labels else self._print(arg) for arg in expr.args]
         return f"{expr.func.__name__}({', '.join(args)})"
 
+    def _print_Abs(self, expr):
+        return f"abs({self._argument(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _argument(self, arg) -> str:
+        return self.call_labels[arg] if arg in self.call_labels else self._print(arg)
+
+    def _comparison(self, arg, relation: str) -> str:
+        """`a - b > 0` as `a > b`; `z > 0` as it is."""
+        if isinstance(arg, sp.Add) and len(arg.args) == 2:
+            positive = [t for t in arg.args if not t.could_extract_minus_sign()]
+            negative = [-t for t in arg.args if t.could_extract_minus_sign()]
+            if len(positive) == 1 and len(negative) == 1:
+                return f"{self._print(positive[0])} {relation} {self._print(negative[0])}"
+        return f"{self._print(arg)} {relation} 0"
+
+    def _print_Heaviside(self, expr):
+        # max/min: the gradient goes to the larger (smaller) input; a tie splits it (see the notes)
+        return f"(1 if {self._comparison(expr.args[0], '>')}, else 0)"
+
+    def _print_sign(self, expr):
+        arg = expr.args[0]
+        return f"(1 if {self._comparison(arg, '>')}, -1 if {self._comparison(arg, '<')}, else 0)"
+
     def _print_Piecewise(self, expr):
         parts = []
         for value, condition in expr.args:
             if condition == sp.true:
-                parts.append(self._print(value))
+                parts.append(f"else {self._print(value)}" if parts else self._print(value))
             else:
-                parts.append(f"{self._print(value)} if {self._print(condition)} else ")
-        return "(" + "".join(parts) + ")"
+                parts.append(f"{self._print(value)} if {self._print(condition)}")
+        return "(" + ", ".join(parts) + ")"
 
 
 _MARKER = re.compile("\u27e8(\\d+)\u27e9|\u27e6(\\d+)\u27e7")
@@ -95,6 +151,11 @@ def _formula_parts(formula: sp.Expr, variables: tuple) -> tuple:
     return tuple(part for part in parts if part != "")
 
 
+@lru_cache(maxsize=4096)
+def _constant_text(formula: sp.Expr) -> str:
+    return _LabelPrinter({}).doprint(formula)
+
+
 def _fill(parts: tuple, operands: list[tuple[str, str]]) -> str:
     """operands[i] is (as a bracketed operand, as a call's only argument)."""
     return "".join(part if type(part) is str else operands[part[0]][part[1]] for part in parts)
@@ -111,7 +172,8 @@ def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
 
 
 class EdgeFormulas:
-    """Edges' local derivatives in their consumers' own operands, e.g. `1 - tanh(w*x + b)**2`.
+    """Edges' local derivatives as a textbook writes them, in the graph's own names:
+    `1 - h1^2` for h1 = tanh(z), `2*(y - t)`.
 
     One per trace for views that word every edge: each consumer's operands are worded once
     for all its edges."""
@@ -122,8 +184,11 @@ class EdgeFormulas:
         self._operands: dict[int, list[tuple[str, str]]] = {}
 
     def __call__(self, step) -> str:
+        formula = self._trace.textbook(step)
+        if not formula.free_symbols:  # a constant such as a sum's 1: printed once, whatever the sum's size
+            return _constant_text(formula)
         tmpl = self._trace.template(step.consumer)
-        parts = _formula_parts(step.local_formula, tmpl.variables)
+        parts = _formula_parts(formula, (*tmpl.variables, OWN_VALUE))
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]
         operands = self._operands.get(step.consumer)
@@ -131,7 +196,8 @@ class EdgeFormulas:
             nodes = self._graph.nodes
             consumer = nodes[step.consumer]
             operands = self._operands[step.consumer] = [
-                _operand_forms(nodes[consumer.args[p]].label) for p in tmpl.variable_positions]
+                _operand_forms(nodes[consumer.args[p]].label) for p in tmpl.variable_positions] + [
+                _operand_forms(consumer.label)]
         return _fill(parts, operands)
 
 
@@ -162,8 +228,8 @@ def value_text(value: Value) -> str:
     if isinstance(value.exact, sp.Integer) or exact == decimal:
         return exact
     if isinstance(value.exact, sp.Rational):
-        return f"{exact} = {decimal}"
-    return f"{exact} ≈ {decimal}"
+        return f"{exact} = {decimal}" if len(exact) <= MAX_EXACT_TEXT else f"≈ {decimal}"
+    return f"{exact} ≈ {decimal}" if len(exact) <= MAX_EXACT_TEXT else f"≈ {decimal}"
 
 
 def assign_text(value: Value, label: str | None = None) -> str:
@@ -205,3 +271,11 @@ def exact_string(value: Value) -> str:
     if type(value.approx) is float:
         return repr(value.approx)
     return format_decimal(value.approx, 50)
+
+
+def gradient_text(trace, index: int, digits: int = 10) -> str:
+    """A reported gradient: its number, or in symbolic mode its formula in the program's names."""
+    formula = trace.formula(index)
+    if formula is not None:
+        return exact_text(formula)
+    return number_text(trace.gradients[index], digits)

@@ -18,7 +18,7 @@ from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import EdgeFormulas, exact_string
+from backprop_cli.render.common import EdgeFormulas, exact_string, exact_text
 from backprop_cli.render.notes import notes_lines
 
 
@@ -28,7 +28,10 @@ def _number(value: Value | None) -> dict | None:
     number = value.float()
     if number is not None and not math.isfinite(number):
         number = None
-    return {"exact": exact_string(value), "float": number, "is_exact": value.exact is not None}
+    # SPEC §4: a symbolic value too big to expand into the inputs has `exact` null (its formula
+    # in the program's names is given beside it)
+    exact = None if value.exact is None and value.approx is None else exact_string(value)
+    return {"exact": exact, "float": number, "is_exact": value.exact is not None}
 
 
 def _number_text(value: Value | None) -> str:
@@ -42,7 +45,7 @@ def _number_text(value: Value | None) -> str:
     if number is None:
         return "null"
     floating = "null" if number["float"] is None else repr(number["float"])  # json writes floats by repr
-    return (f'{{"exact": {_string(number["exact"])}, "float": {floating}, '
+    return (f'{{"exact": {_null_or_string(number["exact"])}, "float": {floating}, '
             f'"is_exact": {"true" if number["is_exact"] else "false"}}}')
 
 
@@ -83,6 +86,8 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     gradients = {}
     for check in report.checks:
         entry = _number(trace.gradients[check.node])
+        if trace.formula(check.node) is not None:  # SPEC §4: in the program's own names
+            entry["formula"] = exact_text(trace.formula(check.node))
         entry.update({"fd": _finite(check.estimate), "error": check.error, "ok": check.ok,
                       "status": check.status.value})
         gradients[graph.nodes[check.node].label] = entry

@@ -8,6 +8,7 @@ from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
 from backprop_cli.render.common import (
+    gradient_text,
     derivative,
     exact_text,
     local_formula_text,
@@ -76,7 +77,8 @@ def render_markdown(report: Report, messages: Messages) -> str:
     for check in report.checks:
         gradient = trace.gradients[check.node]
         row = [node_label(graph.nodes[check.node]), value_text(trace.values[check.node]),
-               exact_text(gradient.exact) if gradient.exact is not None else "≈",
+               gradient_text(trace, check.node) if trace.named is not None
+            else (exact_text(gradient.exact) if gradient.exact is not None else "≈"),
                format_decimal(gradient.approx), format_decimal(check.estimate),
                f"{check.error:.1e}" if check.error is not None else "", messages(f"check.{check.status.value}")]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")

@@ -23,12 +23,8 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
     for index in trace.kinks:
         lines.append(messages("note.kink", node=node_label(graph.nodes[index])))
-    if trace.abbreviations or trace.gradient_abbreviations:
+    if trace.named is not None and any(g.exact is None for g in trace.gradients.values()):
         lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
-        for name, index in trace.abbreviations.items():
-            lines.append(f"  {name} = {graph.nodes[index].text}")
-        for name, formula in trace.gradient_abbreviations.items():
-            lines.append(f"  {name} = {exact_text(formula)}")
     if not unbound:
         lines.append(messages("note.check_method", digits=limits.FD_DIGITS, exponent=limits.FD_STEP_EXPONENT,
                               tol=f"{limits.FD_TOLERANCE:g}"))

@@ -14,7 +14,7 @@ from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import exact_string, exact_text, node_label, value_text
+from backprop_cli.render.common import gradient_text, exact_string, exact_text, node_label, value_text
 
 
 def check_mark(status: CheckStatus, messages: Messages) -> Text:
@@ -41,7 +41,8 @@ def gradient_table(report: Report, messages: Messages) -> Table:
         table.add_row(
             node_label(graph.nodes[check.node]),
             value_text(trace.values[check.node]),
-            exact_text(gradient.exact) if gradient.exact is not None else "≈",
+            gradient_text(trace, check.node) if trace.named is not None
+            else (exact_text(gradient.exact) if gradient.exact is not None else "≈"),
             format_decimal(gradient.approx),
             format_decimal(check.estimate),
             f"{check.error:.1e}" if check.error is not None else "",

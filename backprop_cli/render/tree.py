@@ -18,6 +18,7 @@ from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import (
+    gradient_text,
     assign_text,
     derivative,
     exact_text,
@@ -117,7 +118,7 @@ def result_line(report: Report, messages: Messages) -> Text:
     for k, check in enumerate(report.checks[:RESULT_ITEMS]):
         if k:
             text.append("   ")
-        text.append(f"{derivative(out, graph.nodes[check.node])} = {number_text(trace.gradients[check.node])}",
+        text.append(f"{derivative(out, graph.nodes[check.node])} = {gradient_text(trace, check.node)}",
                     style="bold magenta")
         if check.status is not CheckStatus.SKIPPED:
             text.append(" ")
@@ -147,11 +148,15 @@ def forward_section(report: Report, messages: Messages) -> RenderableType:
     return table
 
 
-def _step_text(report: Report, step_index: int, order: list[int], summed_at: int, messages: Messages) -> Text:
-    """One edge of the reverse pass: the node, its local derivative, the product, the sum."""
+def _step_text(report: Report, step_index: int, k: int, n: int, summed: list[int] | None,
+               messages: Messages) -> Text:
+    """One edge of the reverse pass: the node, its local derivative, the product; path k of n into
+    its source, and the sum of them all (`summed`, in the order printed) on the last."""
     trace = report.trace
     graph = trace.graph
-    step = trace.steps[step_index]
+    # symbolic mode: upstream, local and contribution in the program's own names
+    numbers = trace.named or trace
+    step = numbers.steps[step_index]
     node = graph.nodes[step.source]
     consumer = graph.nodes[step.consumer]
     out = graph.nodes[trace.output]
@@ -168,11 +173,11 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
     product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                        local=operand(local_number), contribution=number_text(step.contribution))
     text.append("\n" + product, style="yellow")
-    gradient = trace.gradients[step.source]
-    if len(order) > 1:
-        text.append("   " + messages("tree.path", k=order.index(step_index) + 1, n=len(order)), style="dim")
-        if step_index == summed_at:
-            terms = path_terms(trace, order)
+    gradient = numbers.gradients[step.source]
+    if n > 1:
+        text.append("   " + messages("tree.path", k=k, n=n), style="dim")
+        if summed is not None:
+            terms = path_terms(numbers, summed)
             text.append("\n" + messages("tree.sum", gradient=derivative(out, node), terms=terms,
                                         total=number_text(gradient)), style="bold magenta")
     elif node.name is not None:
@@ -184,18 +189,24 @@ def _step_text(report: Report, step_index: int, order: list[int], summed_at: int
 
 
 def _walk(trace, steps_from: dict[int, list[int]]):
-    """Depth-first over the reverse pass, without recursion: (step, parent step, expanded).
+    """Depth-first over the reverse pass, without recursion: (step, parent step, k, n, summed).
 
-    A node reached by several paths is expanded below the path that completes
-    its sum in the reverse pass (its last contribution).
+    A node reached by several paths is summed and expanded under the path printed last, so
+    its sum comes after every path it adds up and its own steps after its sum: the order in
+    which the reverse pass completes a gradient. `summed` is the paths in the order printed,
+    given on that last path only.
     """
+    printed: dict[int, list[int]] = {}
     stack: list[tuple[int, int | None]] = [(i, None) for i in reversed(_ordered(steps_from.get(trace.output, []), trace))]
     while stack:
         step_index, parent = stack.pop()
         source = trace.steps[step_index].source
-        expanded = trace.paths_into[source][-1] == step_index
-        yield step_index, parent, expanded
-        if expanded:
+        paths = printed.setdefault(source, [])
+        paths.append(step_index)
+        n = len(trace.paths_into[source])
+        last = len(paths) == n
+        yield step_index, parent, len(paths), n, (paths if last and n > 1 else None)
+        if last:
             for child in reversed(_ordered(steps_from.get(source, []), trace)):
                 stack.append((child, step_index))
 
@@ -212,25 +223,17 @@ def backward_section(report: Report, messages: Messages) -> RenderableType:
     steps_from: dict[int, list[int]] = {}
     for i, step in enumerate(trace.steps):
         steps_from.setdefault(step.consumer, []).append(i)
-    # First pass: the order in which each node's paths appear, so they are
-    # numbered top to bottom; the sum is shown where the node is expanded.
-    appearance: dict[int, list[int]] = {}
-    for step_index, _, _ in _walk(trace, steps_from):
-        appearance.setdefault(trace.steps[step_index].source, []).append(step_index)
     branches: dict[int | None, Tree] = {None: tree}
-    for lines, (step_index, parent, expanded) in enumerate(_walk(trace, steps_from), start=1):
+    for lines, (step_index, parent, k, n, summed) in enumerate(_walk(trace, steps_from), start=1):
         if lines > MAX_TREE_LINES:
             tree.add(Text(messages("tree.truncated", n=len(trace.steps) - MAX_TREE_LINES), style="dim"))
             break
         source = trace.steps[step_index].source
-        order = appearance[source]
-        summed_at = trace.paths_into[source][-1]
-        branch = branches[parent].add(_step_text(report, step_index, order, summed_at, messages))
-        if expanded:
+        branch = branches[parent].add(_step_text(report, step_index, k, n, summed, messages))
+        if k == n:
             branches[step_index] = branch
         elif steps_from.get(source):
-            branch.add(Text(messages("tree.shown_elsewhere", n=len(order),
-                                     node=node_label(graph.nodes[source])), style="dim"))
+            branch.add(Text(messages("tree.shown_elsewhere", n=n, node=node_label(graph.nodes[source])), style="dim"))
     intro = Text(messages("heading.backward_intro", out=node_label(out)), style="dim")
     return Group(Text(messages("heading.backward"), style="bold"), intro, tree)
 
