@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from backprop_cli.finite_difference import CheckKind
-from backprop_cli.engine import Request, analyse, load
+from backprop_cli.engine import Request
 from backprop_cli.i18n import Messages
-from backprop_cli.quiz import build_questions
+from backprop_cli.quiz import prepare
+from backprop_cli.render.quiz_view import Words
 from backprop_cli.source import from_sample
 
 # Hand-worked answers, independent of the engine.
@@ -16,9 +16,9 @@ BRANCH = ["3", "2", "6", "2", "3", "1", "1", "1", "5"]
 
 
 def answers_for(sample):
-    graph, bindings = load(Request(from_sample(sample)))
-    report = analyse(graph, bindings, check=CheckKind.NONE)
-    return [q.answer_text.split(" ≈ ")[-1] for q in build_questions(report, Messages("en"))]
+    quiz = prepare(Request(from_sample(sample)))
+    words = Words(quiz, Messages("en"))
+    return [words.answer(q).split(" ≈ ")[-1] for q in quiz.questions]
 
 
 def test_linear_all_right(cli):
