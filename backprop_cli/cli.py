@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from backprop_cli import __version__, output, source
-from backprop_cli.deadline import cap_memory, deadline, paused, tune_collector
+from backprop_cli.deadline import cap_memory, deadline, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.i18n import Messages, available_languages, resolve_language
 from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
@@ -466,36 +466,16 @@ def quiz(
     Example: backprop quiz --sample branch
     """
     def action() -> int:
-        from backprop_cli import engine
         from backprop_cli import quiz as tutor
         from backprop_cli.render.quiz_view import QuizConsole
 
         output.stdin_or_error("the quiz reads the answers from standard input, which is closed",
                               "run it in a terminal, or pipe the answers in: printf '7\\n' | backprop quiz ...")
-        dialogue = output.stderr_raw() if format is TextOrJson.json else output.stdout()
-        messages = _messages(lang, dialogue)
-        tolerance = tutor.DEFAULT_TOLERANCE if tol is None else tol
-        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-        report = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE)
-        symbolic = engine.analyse(graph_, {}, check=engine.CheckKind.NONE) if level is QuizLevel.formulas else None
-        questions = tutor.build_questions(report, messages, level.value, symbolic)
-        names = (symbolic or report).trace.values_by_name()
-        view = QuizConsole(messages, to_stderr=format is TextOrJson.json)
-        view.intro(graph_, tolerance)
-
-        def ask(prompt: str) -> str | None:
-            with paused():  # the time limit counts the tool's work, not the student's thinking
-                return view.ask(prompt)
-
-        result = tutor.run_quiz(questions, ask, view.say,
-                                lambda expected, answer: tutor.judge(expected, answer, names, tolerance), messages,
-                                tutor.headings(report, messages))
-        view.summary(result, len(questions))
-        if format is TextOrJson.json:
-            output.write_json(view.json_summary(result, len(questions), level.value))
-        if result.error is not None:  # the time limit, after the score so far
-            raise result.error
-        return EXIT_OK
+        as_json = format is TextOrJson.json
+        view = QuizConsole(_messages(lang, output.stderr_raw() if as_json else output.stdout()), to_stderr=as_json)
+        result = tutor.run(_request(program, file, sample, at, of, None), view, level.value, tol)
+        view.finish(result)
+        return tutor.exit_code(result)
 
     _guarded(action, timeout)
 

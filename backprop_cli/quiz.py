@@ -2,50 +2,59 @@
 
 The questions follow what a teacher asks: the forward value of each assigned
 name, then, walking the reverse pass from the output down, each local
-derivative, each upstream × local product, and each branch sum. Nothing here
-reads or prints; `run_quiz` takes an `ask` and a `say` function, so a
-terminal, a pipe and the tests drive it the same way.
+derivative, each upstream × local product, and each branch sum.
+
+A question is data: what is asked (a node, an edge, the paths into a node), the
+value expected, and the wrong answers it recognises (a branch sum one path short,
+a product with the wrong sign). The view (`render/quiz_view.py`) words all of it.
+Nothing here prints: `run` takes a dialogue (intro, ask, tell), so a terminal, a
+pipe and the tests drive it the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import Protocol, TextIO
 
 import mpmath
 
 from backprop_cli import deadline, limits
 from backprop_cli.bindings import evaluate_expression, expression_graph
 from backprop_cli.compare import same_formula, same_value
-from backprop_cli.engine import Report
-from backprop_cli.errors import BackpropError
-from backprop_cli.i18n import Messages
+from backprop_cli.engine import Report, Request, analyse, load
+from backprop_cli.finite_difference import CheckKind
+from backprop_cli.errors import EXIT_OK, BackpropError
 from backprop_cli.numbers import Value
-from backprop_cli.render.common import (
-    derivative,
-    grouped,
-    local_formula_text,
-    node_label,
-    number_text,
-    operand,
-    path_terms,
-    value_text,
-)
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
+LEVELS = ("values", "formulas")
+STOP_WORDS = ("q", "quit", "exit")
+
+
+@dataclass(frozen=True)
+class Trap:
+    """A recognised wrong answer and the hint it earns."""
+
+    value: Value
+    hint: str  # "one_path": a branch sum with one path only; "sign": minus the right answer
+    path: int | None = None  # one_path: the index into `steps` of the path the answer stopped at
+    negatives: int = 0  # sign, for a product: how many of upstream and local are negative
 
 
 @dataclass(frozen=True)
 class Question:
     kind: str  # value | local | product | sum
-    prompt: str
+    node: int  # value: the node asked; local, product: the edge's source; sum: the node the paths add into
     expected: Value  # a number (values) or a formula in the program's names (formulas)
-    answer_text: str
-    hint: str
-    reason: str
-    given: str = ""  # a sentence said after the question is settled
-    # Recognised wrong answers and the hint each deserves (a branch sum missing a path).
-    partial: tuple[tuple[Value, str], ...] = ()
+    step: int | None = None  # local, product: the edge, as an index into `trace.steps`
+    paths: tuple[int, ...] = ()  # sum: the steps adding into `node`, in the program's order
+    formula: bool = False  # local: asked as a formula (the formulas level)
+    given: bool = False  # once settled, the result is stated (a forward value; a product of a factor 1)
+    traps: tuple[Trap, ...] = ()
+
+    @property
+    def part(self) -> str:
+        return "forward" if self.kind == "value" else "backward"
 
 
 @dataclass
@@ -54,12 +63,16 @@ class Outcome:
     right: bool
     attempts: int
     skipped: bool = False
+    typed: tuple[str, ...] = ()  # every line the student typed for it, as typed (stripped)
 
 
 @dataclass
 class QuizResult:
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: bool = False
+    end_of_input: bool = False  # the answers ran out (rather than q)
+    answers_read: int = 0  # non-blank lines read, over the whole quiz
+    unfinished: Outcome | None = None  # the question the quiz stopped in, if anything was typed for it
     error: BackpropError | None = None  # the time limit, reached while judging an answer
 
     @property
@@ -67,81 +80,97 @@ class QuizResult:
         return sum(o.right for o in self.outcomes)
 
 
-def build_questions(report: Report, messages: Messages, level: str = "values",
-                    symbolic: Report | None = None) -> list[Question]:
+@dataclass
+class Quiz:
+    """Everything a dialogue needs: the run at the point, the questions, and how answers are read."""
+
+    report: Report  # the run at the point: values, gradients, steps
+    level: str
+    tolerance: float
+    questions: list[Question]
+    names: dict[str, Value]  # what a name in an answer means
+
+    @property
+    def trace(self):
+        return self.report.trace
+
+    @property
+    def inputs(self) -> list[tuple[str, Value]]:
+        """The program's inputs and their values, in the graph's order (an unbound one is its own symbol)."""
+        trace = self.report.trace
+        return [(trace.node(i).name, trace.values[i]) for i in trace.graph.inputs]
+
+    def judge(self, expected: Value, answer: str) -> bool:
+        return judge(expected, answer, self.names, self.tolerance)
+
+
+class Dialogue(Protocol):
+    def intro(self, quiz: Quiz) -> None: ...
+
+    def ask(self, question: Question) -> str | None: ...  # one answer; None at the end of input
+
+    def tell(self, event: str, question: Question, detail: object = None) -> None: ...
+
+
+def prepare(request: Request, level: str = "values", tolerance: float | None = None) -> Quiz:
+    """The program analysed at its point (and, for formulas, with no bindings), and its questions."""
+    if level not in LEVELS:
+        raise BackpropError(f"unknown quiz level '{level}'", hint="use " + " or ".join(LEVELS))
+    graph, bindings = load(request)
+    report = analyse(graph, bindings, check=CheckKind.NONE)
+    symbolic = analyse(graph, {}, check=CheckKind.NONE) if level == "formulas" else None
+    return Quiz(report, level, DEFAULT_TOLERANCE if tolerance is None else tolerance,
+                build_questions(report, level, symbolic), (symbolic or report).trace.values_by_name())
+
+
+def run(request: Request, dialogue: Dialogue, level: str = "values", tolerance: float | None = None) -> QuizResult:
+    """The command's one call: prepare the quiz, introduce it, ask every question."""
+    quiz = prepare(request, level, tolerance)
+    dialogue.intro(quiz)
+    return run_quiz(quiz, dialogue)
+
+
+def exit_code(result: QuizResult) -> int:
+    """0 whatever the score (a quiz is practice, not a check), even with no answers read;
+    the time limit, reached while judging, is its error (exit 2) after the score so far."""
+    if result.error is not None:
+        raise result.error
+    return EXIT_OK
+
+
+def build_questions(report: Report, level: str = "values", symbolic: Report | None = None) -> list[Question]:
     trace = report.trace
     graph = trace.graph
-    out = graph.nodes[trace.output]
-    questions: list[Question] = []
-    for name, index, _ in graph.statements:
-        if index > trace.output:
-            break
-        node = graph.nodes[index]
-        value = trace.values[index]
-        questions.append(Question(
-            "value", messages("quiz.ask_value", name=name, text=node.text), value, value_text(value),
-            messages("quiz.hint_value", text=node.text),
-            messages("quiz.reason_value", text=node.text, answer=value_text(value))))
+    questions: list[Question] = [Question("value", index, trace.values[index], given=True)
+                                 for _, index, _ in graph.statements if index <= trace.output]
+    values = level == "values"
     for step_index, step in enumerate(trace.steps):
-        consumer = graph.nodes[step.consumer]
-        source = graph.nodes[step.source]
-        formula = local_formula_text(trace, step)
-        rule = messages.rule(trace.rule_name(step), step.position)
-        local_name = derivative(consumer, source)
-        local_number = number_text(step.local)
-        working = formula if formula == local_number else f"{formula} = {local_number}"
-        if level == "formulas":
-            expected = _symbolic_local(symbolic or report, step_index)
-            questions.append(Question(
-                "local", messages("quiz.ask_local_formula", derivative=local_name, consumer_text=consumer.text),
-                expected, formula, rule, messages("quiz.reason_local_formula", rule=rule, derivative=local_name,
-                                                  formula=formula)))
+        if not values:
+            expected = (symbolic or report).trace.steps[step_index].local  # a formula in the inputs
+            questions.append(Question("local", step.source, expected, step_index, formula=True))
         else:
-            questions.append(Question(
-                "local", messages("quiz.ask_local", derivative=local_name, consumer_text=consumer.text),
-                step.local, number_text(step.local), rule,
-                messages("quiz.reason_local", rule=rule, derivative=local_name, working=working)))
-        gradient_name = derivative(out, source)
-        upstream, local = number_text(step.upstream), number_text(step.local)
-        trivial = step.upstream.exact == 1 or step.local.exact in (1, -1)
-        given = messages("quiz.given_product", upstream=operand(upstream), local=operand(local),
-                         contribution=number_text(step.contribution), gradient=gradient_name)
-        if not trivial and level == "values":
-            questions.append(Question(
-                "product", messages("quiz.ask_product", upstream_name=derivative(out, consumer), upstream=upstream,
-                                    local=local, gradient=gradient_name),
-                step.contribution, number_text(step.contribution), messages("quiz.hint_product"),
-                messages("quiz.reason_product", upstream=operand(upstream), local=operand(local),
-                         answer=number_text(step.contribution))))
-        elif level == "values":
-            questions[-1] = _with_given(questions[-1], given)
+            trivial = step.upstream.exact == 1 or step.local.exact in (1, -1)
+            questions.append(Question("local", step.source, step.local, step_index, given=trivial))
+            if not trivial:
+                questions.append(Question("product", step.source, step.contribution, step_index,
+                                          traps=_sign_trap(step.contribution, step.upstream, step.local)))
         paths = trace.paths_into.get(step.source, [])
-        if len(paths) > 1 and paths[-1] == step_index and level == "values":  # the sum is complete
+        if len(paths) > 1 and paths[-1] == step_index and values:  # the sum is complete
             paths = sorted(paths, key=lambda i: trace.steps[i].consumer)  # in the program's order
-            terms = path_terms(trace, paths)
-            via = [grouped(node_label(graph.nodes[trace.steps[i].consumer])) for i in paths]
             total = trace.gradients[step.source]
             # The classic mistake: only one path's contribution.
-            partial = tuple(
-                (trace.steps[i].contribution,
-                 messages("quiz.hint_one_path", have=via[k], missing=", ".join(v for j, v in enumerate(via) if j != k)))
-                for k, i in enumerate(paths))
-            questions.append(Question(
-                "sum", messages("quiz.ask_sum", node=node_label(source), n=len(paths), via=", ".join(via),
-                                gradient=gradient_name),
-                total, number_text(total), messages("quiz.hint_sum", node=node_label(source), via=", ".join(via)),
-                messages("quiz.reason_sum", terms=terms, answer=number_text(total)), partial=partial))
+            traps = tuple(Trap(trace.steps[i].contribution, "one_path", path=i) for i in paths)
+            questions.append(Question("sum", step.source, total, paths=tuple(paths),
+                                      traps=traps + _sign_trap(total)))
     return questions
 
 
-def _with_given(question: Question, given: str) -> Question:
-    return Question(question.kind, question.prompt, question.expected, question.answer_text, question.hint,
-                    question.reason, given)
-
-
-def _symbolic_local(report: Report, step_index: int) -> Value:
-    """The local derivative as a formula in the inputs (from a run with no bindings)."""
-    return report.trace.steps[step_index].local
+def _sign_trap(expected: Value, *factors: Value) -> tuple[Trap, ...]:
+    """Minus the right answer: the size is right, the sign is not (for a nonzero number)."""
+    if expected.approx is None or expected.approx == 0 or any(f.approx is None for f in factors):
+        return ()
+    negated = Value(None if expected.exact is None else -expected.exact, -expected.approx)
+    return (Trap(negated, "sign", negatives=sum(f.approx < 0 for f in factors)),)
 
 
 def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: float = DEFAULT_TOLERANCE) -> bool:
@@ -167,64 +196,73 @@ def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: floa
     return False
 
 
-def run_quiz(questions: list[Question], ask: Callable[[str], str | None], say: Callable[[str, str], None],
-             check: Callable[[Value, str], bool], messages: Messages,
-             headings: dict[str, str] | None = None) -> QuizResult:
-    """Ask every question: a hint after one wrong answer, the answer and reason after two."""
-    headings = headings or {}
+def run_quiz(quiz: Quiz, dialogue: Dialogue) -> QuizResult:
+    """Ask every question: a hint after one wrong answer, the answer and reason after two.
+
+    Events told: part (detail: forward | backward), question, hint (detail: the Trap the answer
+    fell in, or None), skipped, unreadable (detail: the error's message), right, wrong, answer,
+    given, stopped."""
     result = QuizResult()
-    section = None
-    for question in questions:
-        part = "forward" if question.kind == "value" else "backward"
-        if part != section and headings.get(part):
-            say("heading", headings[part])
-        section = part
-        say("question", question.prompt)
+    part = None
+    for question in quiz.questions:
+        if question.part != part:
+            part = question.part
+            dialogue.tell("part", question, part)
+        dialogue.tell("question", question)
         wrong = 0
+        typed: list[str] = []
+
+        def stop(end_of_input: bool, error: BackpropError | None = None) -> QuizResult:
+            result.stopped, result.end_of_input, result.error = True, end_of_input, error
+            if typed:
+                result.unfinished = Outcome(question, False, wrong, typed=tuple(typed))
+            dialogue.tell("stopped", question)
+            return result
+
         while True:
-            answer = ask(messages("quiz.prompt"))
-            if answer is None or answer.strip().lower() in ("q", "quit", "exit"):
-                result.stopped = True
-                say("stopped", messages("quiz.stopped"))
-                return result
+            with deadline.paused():  # the time limit counts the tool's work, not the student's thinking
+                answer = dialogue.ask(question)
+            if answer is None:
+                return stop(end_of_input=True)
             answer = answer.strip()
-            if answer == "?":
-                say("hint", messages("quiz.hint", text=question.hint))
-                continue
-            if answer.lower() == "skip":
-                say("answer", messages("quiz.skipped", answer=question.answer_text, reason=question.reason))
-                result.outcomes.append(Outcome(question, False, wrong, skipped=True))
-                break
             if not answer:
                 continue
+            typed.append(answer)
+            result.answers_read += 1
+            if answer.lower() in STOP_WORDS:
+                return stop(end_of_input=False)
+            if answer == "?":
+                dialogue.tell("hint", question)
+                continue
+            if answer.lower() == "skip":
+                dialogue.tell("skipped", question)
+                result.outcomes.append(Outcome(question, False, wrong, skipped=True, typed=tuple(typed)))
+                break
             try:
-                right = check(question.expected, answer)
-                special = None if right else next((hint for value, hint in question.partial
-                                                   if check(value, answer)), None)
+                right = quiz.judge(question.expected, answer)
+                trap = None if right else next((t for t in question.traps if quiz.judge(t.value, answer)), None)
                 deadline.check()  # a verdict reached after the limit was hit (and swallowed) is not one
             except Exception as error:  # noqa: BLE001 - sorted out just below
                 if deadline.expired():  # the run's time limit: stop, and report the score so far
-                    result.stopped, result.error = True, deadline.settle()
-                    say("stopped", messages("quiz.stopped"))
-                    return result
+                    return stop(end_of_input=False, error=deadline.settle())
                 if not isinstance(error, BackpropError):
                     raise
-                say("unreadable", messages("quiz.unreadable", error=error.message))
+                dialogue.tell("unreadable", question, error.message)
                 continue
             if right:
-                say("right", messages("quiz.right"))
-                result.outcomes.append(Outcome(question, wrong == 0, wrong + 1))
+                dialogue.tell("right", question)
+                result.outcomes.append(Outcome(question, wrong == 0, wrong + 1, typed=tuple(typed)))
                 break
             wrong += 1
-            say("wrong", messages("quiz.wrong"))
+            dialogue.tell("wrong", question)
             if wrong == 1:
-                say("hint", messages("quiz.hint", text=special or question.hint))
+                dialogue.tell("hint", question, trap)
             else:
-                say("answer", messages("quiz.answer", answer=question.answer_text, reason=question.reason))
-                result.outcomes.append(Outcome(question, False, wrong))
+                dialogue.tell("answer", question)
+                result.outcomes.append(Outcome(question, False, wrong, typed=tuple(typed)))
                 break
         if question.given:
-            say("given", question.given)
+            dialogue.tell("given", question)
     return result
 
 
@@ -236,11 +274,10 @@ def read_answer(stream: TextIO, limit: int = limits.MAX_ANSWER_CHARS) -> str | N
         return None
     text = line[:-1] if line.endswith("\n") else line
     if len(text) > limit:
-        raise BackpropError(f"the answer has more than {limit:,} characters; the limit is {limit:,}",
-                            hint="answer with one number or formula per line")
+        raise answer_too_long(limit)
     return line
 
 
-def headings(report: Report, messages: Messages) -> dict[str, str]:
-    out = node_label(report.trace.graph.nodes[report.trace.output])
-    return {"forward": messages("quiz.forward_heading"), "backward": messages("quiz.backward_heading", out=out)}
+def answer_too_long(limit: int = limits.MAX_ANSWER_CHARS) -> BackpropError:
+    return BackpropError(f"the answer has more than {limit:,} characters; the limit is {limit:,}",
+                         hint="answer with one number or formula per line")
