@@ -83,10 +83,10 @@ def test_labels_and_formulas():
     import sympy as sp
 
     a, b = sp.symbols("a b", real=True)
-    assert formula_text(1 - sp.tanh(a) ** 2, (a,), ["w*x + b"]) == "1 - tanh(w*x + b)**2"
+    assert formula_text(1 - sp.tanh(a) ** 2, (a,), ["w*x + b"]) == "1 - tanh(w*x + b)^2"  # the program's ^
     assert formula_text(2 * a, (a,), ["(y - t)"]) == "2*(y - t)"
     relu = sp.Piecewise((1, a > 0), (0, True))
-    assert formula_text(relu, (a,), ["z"]) == "(1 if z > 0 else 0)"
+    assert formula_text(relu, (a,), ["z"]) == "(1 if z > 0, else 0)"
 
 
 @pytest.mark.parametrize("name", sample_names())
@@ -100,6 +100,6 @@ def test_edge_formulas_use_the_operands_text():
     trace = run(Request(from_text("y = tanh(w*x + b); L = (y - t)^2/2"),
                         [BindingText("w=1,x=2,b=0,t=1", "--at")])).trace
     words = {(trace.forward.graph.nodes[s.consumer].label, s.position): EdgeFormulas(trace)(s) for s in trace.steps}
-    assert words[("y", 0)] == "1 - tanh(w*x + b)**2"
+    assert words[("y", 0)] == "1 - y^2"  # issue 12: the textbook form, in the node's own name
     assert words[("(y - t)^2", 0)] == "2*(y - t)"
     assert words[("w*x", 0)] == "x"
