@@ -92,13 +92,22 @@ def constant_value(text: str, origin: str) -> sp.Expr:
     return sp.Float(value.approx, limits.DECIMAL_DIGITS)
 
 
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+def without_comments(text: str) -> str:
+    """A bindings file's `# ...` comments (whole lines or after a value) blanked out; `#` is not
+    part of the language. Blanked with spaces, so that error carets still point at the file."""
+    return _COMMENT.sub(lambda match: " " * len(match.group()), text)
+
+
 def parse_bindings(binding: BindingText) -> list[tuple[str, str, str]]:
     """`x=2, w=3` → [(name, value text, origin)]; `@PATH` reads the file."""
     text = binding.text.strip()
     origin = binding.origin
     if text.startswith("@"):
         path = text[1:]
-        text = read_limited(path, "bindings file")
+        text = without_comments(read_limited(path, "bindings file"))
         origin = path
     result = []
     for piece, offset in split_top_level(text):
