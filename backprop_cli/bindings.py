@@ -92,13 +92,22 @@ def constant_value(text: str, origin: str) -> sp.Expr:
     return sp.Float(value.approx, limits.DECIMAL_DIGITS)
 
 
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+def without_comments(text: str) -> str:
+    """A bindings file's `# ...` comments (whole lines or after a value) blanked out; `#` is not
+    part of the language. Blanked with spaces, so that error carets still point at the file."""
+    return _COMMENT.sub(lambda match: " " * len(match.group()), text)
+
+
 def parse_bindings(binding: BindingText) -> list[tuple[str, str, str]]:
     """`x=2, w=3` → [(name, value text, origin)]; `@PATH` reads the file."""
     text = binding.text.strip()
     origin = binding.origin
     if text.startswith("@"):
         path = text[1:]
-        text = read_limited(path, "bindings file")
+        text = without_comments(read_limited(path, "bindings file"))
         origin = path
     result = []
     for piece, offset in split_top_level(text):
@@ -118,8 +127,32 @@ def parse_bindings(binding: BindingText) -> list[tuple[str, str, str]]:
     return result
 
 
+# Names SymPy's plain text (the JSON `exact` fields, SPEC §4) uses for its own functions and
+# atoms: `sign(x)`, `Heaviside(x)`, `Abs(x)`, `Max(a, b)`, `Piecewise(...)`, `I`, `oo`. A program
+# name spelled the same would print as `sign*sign(x)`, text no reader can parse back, so such a
+# name is refused (with a rename hint) rather than printed ambiguously.
+PRINTER_NAMES = frozenset({"sign", "Heaviside", "Abs", "Max", "Min", "Piecewise", "DiracDelta",
+                           "I", "oo", "zoo", "nan", "True", "False"})
+
+
+def refuse_printer_names(graph: Graph) -> None:
+    for name, index in graph.names.items():
+        if name in PRINTER_NAMES:
+            span = graph.nodes[index].span
+            for statement_name, _, statement_span in graph.statements:  # an assigned name: point at it
+                start = graph.source.find(name, statement_span.start)
+                if statement_name == name and start >= 0:
+                    span = Span(start, start + len(name))
+                    break
+            raise BackpropError(
+                f"the name '{name}' is reserved: the exact results would print it as SymPy's '{name}'",
+                span, hint=f"rename it, e.g. {name}_ or my_{name}", source=graph.source, origin="program")
+
+
 def resolve(graph: Graph, from_program: list[BindingText], from_command_line: list[BindingText]) -> dict[str, sp.Expr]:
-    """The bound inputs: the program's `# at:` lines, overridden name by name by --at."""
+    """The bound inputs: the program's `# at:` lines, overridden name by name by --at.
+    (A program name that SymPy's printed text uses for itself is refused first.)"""
+    refuse_printer_names(graph)
     inputs = [graph.nodes[i].name for i in graph.inputs]
     input_set = set(inputs)
     values: dict[str, sp.Expr] = {}

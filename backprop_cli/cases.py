@@ -68,7 +68,7 @@ def load_cases(path: str) -> list[dict]:
     cases = data.get("case")
     if not isinstance(cases, list) or not cases:
         raise BackpropError(f"cases file '{path}' has no [[case]] tables",
-                            hint="see `backprop check --help` or samples/homework.toml")
+                            hint="see `backprop check --help`, or an example: backprop samples homework")
     return cases
 
 

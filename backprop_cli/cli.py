@@ -481,16 +481,29 @@ def quiz(
 
 
 @app.command()
-def samples() -> None:
-    """List the shipped samples, each with a one-line description.
+def samples(
+    name: Annotated[Optional[str], typer.Argument(
+        help="Print this sample's text (its program and bindings, or a cases file) instead of the list.",
+        show_default=False)] = None,
+) -> None:
+    """List the shipped samples, each with a one-line description; with a NAME, print its text.
 
-    Example: backprop samples; then backprop explain --sample branch
+    Example: backprop samples; then backprop explain --sample branch, or backprop samples homework > hw.toml
     """
     def action() -> int:
         resolve_language()  # as in every command: an unknown $BACKPROP_LANG is exit 2
+        if name is not None:
+            output.write_text(source.sample_text(name))
+            return EXIT_OK
         for sample in source.samples():
-            name = sample.origin.removeprefix("sample ")
-            output.write_human(f"{name:<16} {sample.description or ''}\n")
+            label = sample.origin.removeprefix("sample ")
+            output.write_human(f"{label:<16} {sample.description or ''}\n")
+        cases = source.cases_names()
+        if cases:
+            output.write_human("\nCases files (print one with: backprop samples NAME > NAME.toml; "
+                               "then: backprop check --cases NAME.toml):\n")
+            for case_name in cases:
+                output.write_human(f"{case_name:<16} {source.cases_description(case_name) or ''}\n")
         return EXIT_OK
 
     _guarded(action)

@@ -76,7 +76,9 @@ class BackpropError(Exception):
         lines = []
         line_number = text.count("\n", 0, line_start) + 1
         if "\n" in text or self.origin not in (None, "program"):
-            where = f"{self.origin or 'program'}, line {line_number}, column {column + 1 - len(prefix)}"
+            from backprop_cli.i18n import translate_error
+
+            where = translate_error(f"{self.origin or 'program'}, line {line_number}, column {column + 1 - len(prefix)}")
             lines.append(f"  --> {visible(where)}")
         line = line.replace("\t", " ")
         before, marked = visible(line[:column]), visible(line[column:column + width])
@@ -88,8 +90,12 @@ class BackpropError(Exception):
         """The message as shown on stderr; user text in it made visible (SPEC §7)."""
         from backprop_cli.output import visible
 
-        parts = [f"error: {visible(self.message)}"]
+        from backprop_cli.i18n import translate_error
+
+        # The sentences in the run's language where the catalogue knows them (i18n [error]); the
+        # prefixes stay `error:` and `hint:` in every language, for scripts.
+        parts = [f"error: {visible(translate_error(self.message))}"]
         parts.extend(self.caret_lines())
         if self.hint:
-            parts.append(f"hint: {visible(self.hint)}")
+            parts.append(f"hint: {visible(translate_error(self.hint, hint=True))}")
         return "\n".join(parts)

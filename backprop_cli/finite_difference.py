@@ -24,10 +24,10 @@ from backprop_cli.graph import NodeKind
 from backprop_cli.numbers import Decimal, Value, to_mpf
 from backprop_cli.trace import Trace
 METHOD = (f"central difference in {limits.FD_DIGITS}-digit arithmetic, "
-          f"h = 1e{limits.FD_STEP_EXPONENT}·max(1, |x|), tolerance {limits.FD_TOLERANCE:g} "
+          f"step 1e{limits.FD_STEP_EXPONENT}·max(1, |input|) (smaller where that would leave a domain), tolerance {limits.FD_TOLERANCE:g} "
           f"relative to max(1, |gradient|)")
 FAST_METHOD = ("directional: ∇f·v against a central difference along {n} random ±1 direction(s) v over all "
-               f"reported inputs, in {limits.FAST_CHECK_DIGITS}-digit arithmetic, h = 1e{limits.FAST_CHECK_STEP_EXPONENT}, "
+               f"reported inputs, in {limits.FAST_CHECK_DIGITS}-digit arithmetic, step 1e{limits.FAST_CHECK_STEP_EXPONENT}, "
                f"tolerance {limits.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
 SKIPPED_METHOD = "none (--check none)"
 

@@ -35,10 +35,10 @@ def resolve_language(requested: str | None = None) -> str:
     if requested is None:
         requested, where = os.environ.get(ENVIRONMENT_VARIABLE) or None, ENVIRONMENT_VARIABLE
     if requested is None:
-        return DEFAULT_LANGUAGE
+        return _use(DEFAULT_LANGUAGE)
     value = requested.strip()
     if value in ("C", "POSIX") or value.startswith(("C.", "POSIX.")):
-        return DEFAULT_LANGUAGE
+        return _use(DEFAULT_LANGUAGE)
     match = _LOCALE.match(value)
     language = match.group(1).lower() if match else None
     if language not in available_languages():
@@ -47,7 +47,21 @@ def resolve_language(requested: str | None = None) -> str:
         raise BackpropError(f"{where}{separator}{shown}: no such language; available: "
                             f"{', '.join(available_languages())}",
                             hint="a language (zh) or a locale (zh_CN, en_US.UTF-8)")
+    return _use(language)
+
+
+# The language the run resolved last (every command resolves one first): error messages, which
+# are raised deep in the core and printed in one place, are shown in it.
+_active = [DEFAULT_LANGUAGE]
+
+
+def _use(language: str) -> str:
+    _active[0] = language
     return language
+
+
+def active_language() -> str:
+    return _active[0]
 
 
 @lru_cache(maxsize=None)
@@ -83,3 +97,48 @@ class Messages:
             if self.has(key):
                 return self(key)
         return self("rule.function", name=op)
+
+
+# ---------------------------------------------------------------- error messages
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@lru_cache(maxsize=None)
+def _templates(section: str) -> list[tuple[str, re.Pattern]]:
+    """(key, regex) for each English template of a section: its {parts} match any text."""
+    result = []
+    for key, sentence in catalogue(DEFAULT_LANGUAGE).items():
+        if not key.startswith(section + "."):
+            continue
+        pattern, position, seen = [], 0, set()
+        for match in _PLACEHOLDER.finditer(sentence):
+            pattern.append(re.escape(sentence[position:match.start()]))
+            name = match.group(1)
+            pattern.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+            position = match.end()
+        pattern.append(re.escape(sentence[position:]))
+        result.append((key, re.compile("".join(pattern), re.DOTALL)))
+    return result
+
+
+def _translate(text: str, sections: tuple[str, ...], entries: dict[str, str], depth: int = 0) -> str:
+    for section in sections:
+        for key, pattern in _templates(section):
+            match = pattern.fullmatch(text)
+            if match is None or key not in entries:
+                continue
+            parts = {name: (_translate(value, (section, "error_part"), entries, depth + 1) if depth < 3 else value)
+                     for name, value in match.groupdict().items()}
+            return entries[key].format(**parts)
+    return text
+
+
+def translate_error(text: str, hint: bool = False, language: str | None = None) -> str:
+    """An error message (or hint) worded by the code in English, in the run's language when it
+    matches one of the catalogue's [error] ([error_hint]) templates whole; else as it is."""
+    language = language or active_language()
+    if language == DEFAULT_LANGUAGE:
+        return text
+    return _translate(text, ("error_hint",) if hint else ("error",), catalogue(language))

@@ -15,6 +15,7 @@ from backprop_cli import limits, output
 from backprop_cli.errors import BackpropError, Span
 
 SAMPLE_SUFFIX = ".bp"
+CASES_SUFFIX = ".toml"  # shipped cases files (backprop check --cases), printed by `backprop samples NAME`
 AT_PREFIX = "# at:"
 
 
@@ -122,6 +123,32 @@ def samples() -> list[ProgramSource]:
     return [from_sample(name) for name in sample_names()]
 
 
+def cases_names() -> list[str]:
+    return sorted(p.name[: -len(CASES_SUFFIX)] for p in _samples_dir().iterdir()
+                  if p.name.endswith(CASES_SUFFIX))
+
+
+def cases_description(name: str) -> str | None:
+    return _comment_metadata(sample_text(name))[1]
+
+
+def sample_text(name: str) -> str:
+    """A shipped file's text: a program sample (`linear`, `linear.bp`) or a cases file
+    (`homework`, `homework.toml`), for a user who installed with pip and has no samples/ folder."""
+    programs, cases = sample_names(), cases_names()
+    for suffix, names in ((SAMPLE_SUFFIX, programs), (CASES_SUFFIX, cases)):
+        stem = name.removesuffix(suffix)
+        if stem in names and (stem == name or name.endswith(suffix)):
+            return (_samples_dir() / (stem + suffix)).read_text(encoding="utf-8")
+    from backprop_cli.parse import suggest
+
+    everything = programs + cases
+    guess = suggest(name, everything)
+    raise BackpropError(
+        f"no sample called '{output.visible(name[:60])}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+        hint="samples: " + ", ".join(everything) + "  (list them with: backprop samples)")
+
+
 def choose(program: str | None, file: str | None, sample: str | None) -> ProgramSource:
     given = [x for x in (program, file, sample) if x is not None]
     if len(given) != 1:
@@ -138,4 +165,4 @@ def choose(program: str | None, file: str | None, sample: str | None) -> Program
 
 
 __all__ = ["BindingText", "ProgramSource", "choose", "from_text", "from_file", "from_sample",
-           "sample_names", "samples", "read_limited", "Span"]
+           "sample_names", "samples", "cases_names", "sample_text", "read_limited", "Span"]

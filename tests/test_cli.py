@@ -131,7 +131,7 @@ def test_wrt_and_of(cli_json):
 
 def test_samples_lists_all_five(cli):
     code, out, _ = cli("samples")
-    names = [line.split()[0] for line in out.splitlines()]
+    names = [line.split()[0] for line in out.split("\n\n")[0].splitlines()]  # the programs; cases files follow
     assert names == ["branch", "circuit", "linear", "sigmoid-neuron", "two-layer"]
 
 

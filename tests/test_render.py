@@ -58,8 +58,9 @@ Gradients of L
 
 
 Notes
-Check: central difference in 80-digit arithmetic, h = 1e-25·max(1, |x|); a gradient passes within
-1e-09 relative to max(1, |gradient|).
+Check: central difference in 80-digit arithmetic, a step of 1e-25·max(1, |input|) (smaller where
+that would leave a function's domain); a gradient passes within 1e-09 relative to max(1,
+|gradient|).
 
 Result: ∂L/∂w = -6 ✓   ∂L/∂x = -9 ✓   ∂L/∂b = -3 ✓   ∂L/∂t = 3 ✓
 """

@@ -15,6 +15,10 @@ INSTALL_HINT = ("install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubunt
                 "(macOS); or use --format dot or --format text, which need nothing installed")
 
 
+KINK_COLOR = "#cf222e"
+KINK_LABEL = "⚠ kink: one-sided convention"
+
+
 def _html(text: str) -> str:
     """Escape user text for a Graphviz HTML-like label (control characters made visible: Graphviz
     rejects them, and SVG cannot hold them)."""
@@ -38,15 +42,22 @@ def render_dot(trace: Trace) -> str:
             rows.append(f'<FONT COLOR="#1a7f37">value {_html(card.value)}</FONT>')
         if card.gradient:
             rows.append(f'<FONT COLOR="#cf222e">{_html(card.gradient)}</FONT>')
+        if card.kink:
+            rows.append(f'<FONT COLOR="#9a6700" POINT-SIZE="9">{KINK_LABEL}</FONT>')
         attributes = [f"label=<{'<BR/>'.join(rows)}>"]
+        if card.kink:
+            attributes.append(f'color="{KINK_COLOR}", penwidth=2, fillcolor="#fff1e5"')
         if card.is_input:
             attributes.append('shape=ellipse, fillcolor="#ddf4ff"')
         if card.is_output:
             attributes.append('peripheries=2, fillcolor="#fff8c5"')
         lines.append(f"  n{card.index} [{', '.join(attributes)}];")
     for edge in edges:
-        label = f'{_html(edge.local)}'
-        lines.append(f"  n{edge.source} -> n{edge.consumer} [label=<{label}>];")
+        if edge.kink:  # the local derivative at a kink is the one-sided convention
+            lines.append(f"  n{edge.source} -> n{edge.consumer} [label=<⚠ {_html(edge.local)}>, "
+                         f'style=dashed, color="{KINK_COLOR}", fontcolor="{KINK_COLOR}", penwidth=1.5];')
+        else:
+            lines.append(f"  n{edge.source} -> n{edge.consumer} [label=<{_html(edge.local)}>];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

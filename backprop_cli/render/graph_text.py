@@ -16,6 +16,8 @@ from backprop_cli.trace import Trace
 from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
 
 BOX_WIDTH = 32  # three boxes side by side in 100 columns
+KINK_LEGEND = ("⚠ kink: a node at a non-differentiable point; its local derivatives (marked ⚠) use the "
+               "one-sided convention (relu'(0) = 0, abs'(0) = 0, a tie in max/min splits evenly).")
 
 
 def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) -> Panel:
@@ -30,13 +32,17 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) ->
         last = i == len(out_edges) - 1
         body.append(f"\n{'└' if last else '├'}▶ {labels[edge.consumer]}", style="cyan")
         body.append(f"\n{' ' if last else '│'}  local {edge.local}", style="dim")
+        if edge.kink:
+            body.append(f"\n{' ' if last else '│'}  ⚠ kink: one-sided", style="bold red")
         body.append(f"\n{' ' if last else '│'}  {edge.contribution}", style="yellow")
     kind = "input" if card.is_input else ("output" if card.is_output else "")
     title = Text(card.title, style="bold")
     if kind:
         title.append(f" ({kind})", style="dim")
+    if card.kink:
+        title.append(" ⚠ kink", style="bold red")
     return Panel(body, title=title, title_align="left", box=box.DOUBLE if card.is_output else box.ROUNDED,
-                 expand=False, padding=(0, 1), width=BOX_WIDTH)
+                 expand=False, padding=(0, 1), width=BOX_WIDTH, border_style="red" if card.kink else "none")
 
 
 def render_graph_text(trace: Trace) -> RenderableType:
@@ -52,4 +58,6 @@ def render_graph_text(trace: Trace) -> RenderableType:
         rows.append(Columns(panels, padding=(0, 1)))
         if depth < len(grouped) - 1:
             rows.append(Text("   ▼", style="dim"))
+    if any(card.kink for card in nodes):
+        rows.append(Text(KINK_LEGEND, style="dim"))
     return Group(*rows)

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
 from backprop_cli import limits
 from backprop_cli.engine import Report
+from backprop_cli.finite_difference import FAST_METHOD, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import exact_text, node_label
+from backprop_cli.render.wrap import formula_lines, wrap_prose
+
+
+def check_description(report: Report, messages: Messages) -> str:
+    """The check that actually ran, in the reader's language: the full per-input central
+    difference, the directional (fast) one, or none. The big-graph summary and the notes both
+    word it from here, so they cannot disagree."""
+    method = report.method
+    if method == SKIPPED_METHOD:
+        return messages("note.check_none")
+    for n in (1, 2):
+        if method == FAST_METHOD.format(n=n):
+            return messages("note.check_fast", n=n, digits=limits.FAST_CHECK_DIGITS,
+                            exponent=limits.FAST_CHECK_STEP_EXPONENT, tol=f"{limits.FD_TOLERANCE:g}")
+    return messages("note.check_method", digits=limits.FD_DIGITS, exponent=limits.FD_STEP_EXPONENT,
+                    tol=f"{limits.FD_TOLERANCE:g}")
 
 
 def notes_lines(report: Report, messages: Messages) -> list[str]:
@@ -21,11 +41,40 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     unbound = [graph.nodes[i].name for i in graph.inputs if trace.values[i].approx is None]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
-    for index in trace.kinks:
-        lines.append(messages("note.kink", node=node_label(graph.nodes[index])))
+    kinks = sorted(trace.kinks)
+    if len(kinks) == 1:
+        lines.append(messages("note.kink", node=node_label(graph.nodes[kinks[0]])))
+    elif kinks:  # one note naming them all, not the convention repeated per node
+        shown = [node_label(graph.nodes[i]) for i in kinks[:KINKS_NAMED]]
+        more = len(kinks) - len(shown)
+        names = messages("note.list_separator").join(shown) + (messages("note.list_more", n=f"{more:,}") if more else "")
+        lines.append(messages("note.kinks", nodes=names, n=f"{len(kinks):,}"))
     if trace.named is not None and any(g.exact is None for g in trace.gradients.values()):
         lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
     if not unbound:
-        lines.append(messages("note.check_method", digits=limits.FD_DIGITS, exponent=limits.FD_STEP_EXPONENT,
-                              tol=f"{limits.FD_TOLERANCE:g}"))
+        lines.append(check_description(report, messages))
     return lines
+
+
+KINKS_NAMED = 10  # a kink note names at most this many nodes, then says how many more
+
+
+class Notes:
+    """Note lines wrapped to the width they are drawn at: between words (and between Chinese
+    characters, never before closing punctuation), a definition `  name = formula` at its
+    operators; a number or a formula is never cut."""
+
+    def __init__(self, lines: list[str], style: str = "dim"):
+        self.lines = lines
+        self.style = style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        for line in self.lines:
+            if line.startswith("  ") and " = " in line:
+                name, _, formula = line.strip().partition(" = ")
+                wrapped = ["  " + part for part in formula_lines(name, formula, width - 2)]
+            else:
+                wrapped = wrap_prose(line, width)
+            for part in wrapped:
+                yield Text(part, style=self.style, no_wrap=True, overflow="ignore")

@@ -21,6 +21,7 @@ class NodeCard:
     is_input: bool
     is_output: bool
     fan_out: int
+    kink: bool = False  # at a non-differentiable point: its local derivatives are a convention
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class EdgeCard:
     consumer: int
     local: str  # "∂c/∂b = 1"
     contribution: str  # "2 × 1 = 2"
+    kink: bool = False  # into a node at a non-differentiable point: the local derivative is a convention
 
 
 def operation_text(trace: Trace, index: int) -> str:
@@ -66,6 +68,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
     reached = graph.ancestors_of(trace.output)
     nodes: list[NodeCard] = []
     fan_out: dict[int, int] = {}
+    kinked = set(trace.kinks)
     for step in trace.steps:
         fan_out[step.source] = fan_out.get(step.source, 0) + 1
     for node in graph.nodes[: trace.output + 1]:
@@ -76,7 +79,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
         gradient_text = ""
         if gradient is not None:
             total = number_text(gradient, digits)
-            name = derivative(out, node) if node.name else f"∂{out.label}/∂·"
+            name = derivative(out, node)  # an unnamed node by its text: ∂L/∂(w*x)
             if len(paths) > 1:
                 in_order = sorted(paths, key=lambda i: trace.steps[i].consumer)
                 terms = path_terms(trace, in_order, digits)
@@ -92,6 +95,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
             is_input=node.kind is NodeKind.INPUT,
             is_output=node.index == trace.output,
             fan_out=fan_out.get(node.index, 0),
+            kink=node.index in kinked,
         ))
     edges = []
     for step in sorted(trace.steps, key=lambda s: (s.source, s.consumer, s.position)):
@@ -101,7 +105,8 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
         edges.append(EdgeCard(step.source, step.consumer, local_text,
                               f"{operand(shorten(number_text(step.upstream, digits), 16))} × "
                               f"{operand(shorten(local, 16))} = "
-                              f"{shorten(number_text(step.contribution, digits), 16)}"))
+                              f"{shorten(number_text(step.contribution, digits), 16)}",
+                              step.consumer in kinked))
     return nodes, edges
 
 

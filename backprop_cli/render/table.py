@@ -6,7 +6,9 @@ import csv
 import io
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -14,7 +16,9 @@ from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import gradient_text, exact_string, exact_text, node_label, value_text
+from backprop_cli.render.common import derivative, gradient_text, exact_string, exact_text, node_label, value_text
+from backprop_cli.render.notes import Notes
+from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 
 def check_mark(status: CheckStatus, messages: Messages) -> Text:
@@ -23,38 +27,135 @@ def check_mark(status: CheckStatus, messages: Messages) -> Text:
     return Text(messages(f"check.{status.value}"), style=styles[status])
 
 
-def gradient_table(report: Report, messages: Messages) -> Table:
-    trace = report.trace
-    graph = trace.graph
-    out = graph.nodes[trace.output]
-    table = Table(title=messages("heading.gradients", out=node_label(out)), title_justify="left",
-                  title_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column(messages("column.input"))
-    table.add_column(messages("column.value"))
-    table.add_column(messages("column.gradient", out=node_label(out)), overflow="fold")
-    table.add_column(messages("column.decimal"), justify="right")
-    table.add_column(messages("column.fd"), justify="right")
-    table.add_column(messages("column.error"), justify="right")
-    table.add_column(messages("column.check"), justify="center")
-    for check in report.checks:
-        gradient = trace.gradients[check.node]
-        table.add_row(
-            node_label(graph.nodes[check.node]),
-            value_text(trace.values[check.node]),
-            gradient_text(trace, check.node) if trace.named is not None
-            else (exact_text(gradient.exact) if gradient.exact is not None else "≈"),
-            format_decimal(gradient.approx),
-            format_decimal(check.estimate),
-            f"{check.error:.1e}" if check.error is not None else "",
-            check_mark(check.status, messages),
-        )
-    return table
+class GradientTable:
+    """The gradient table, laid out for the width it is drawn at (SPEC §6, issue 12 item 10).
+
+    No number is ever cut: the number columns do not wrap, and the table is built to fit. An exact
+    form too long for its column moves below the table as `∂L/∂w = …`, wrapped at its operators;
+    where even the numbers do not fit side by side, each input gets a few lines of its own."""
+
+    def __init__(self, report: Report, messages: Messages):
+        self.report = report
+        self.messages = messages
+        trace = report.trace
+        self.out = trace.graph.nodes[trace.output]
+        self.rows = []
+        for check in report.checks:
+            gradient = trace.gradients[check.node]
+            node = trace.graph.nodes[check.node]
+            self.rows.append((
+                node,
+                value_text(trace.values[check.node]),
+                gradient_text(trace, check.node) if trace.named is not None
+                else (exact_text(gradient.exact) if gradient.exact is not None else "≈"),
+                format_decimal(gradient.approx),
+                format_decimal(check.estimate),
+                f"{check.error:.1e}" if check.error is not None else "",
+                check.status,
+            ))
+
+    def _headers(self) -> list[str]:
+        messages = self.messages
+        out_label = node_label(self.out)
+        return [messages("column.input"), messages("column.value"), messages("column.gradient", out=out_label),
+                messages("column.decimal"), messages("column.fd"), messages("column.error"), messages("column.check")]
+
+    def _cells(self, row, exact_width: int | None) -> list:
+        node, value, exact, decimal, estimate, error, status = row
+        if exact_width is not None and cell_len(exact) > exact_width:
+            exact = self.messages("table.below")
+        return [node_label(node), value, exact, decimal, estimate, error, check_mark(status, self.messages)]
+
+    def _table(self, exact_width: int | None, header_widths: list[int] | None = None) -> Table:
+        """The table; exact forms longer than `exact_width` (None: any length) are marked ↓, headers
+        wrapped between words to `header_widths`."""
+        table = Table(title=self.messages("heading.gradients", out=node_label(self.out)), title_justify="left",
+                      title_style="bold", box=box.SIMPLE_HEAD)
+        for i, header in enumerate(self._headers()):
+            if header_widths is not None:
+                header = "\n".join(wrap_prose(header, header_widths[i]))
+            # Only the value column wraps (between words: `-1/4 =` over `-0.25`); numbers never do.
+            table.add_column(header, justify="right" if 3 <= i <= 5 else ("center" if i == 6 else "left"),
+                             no_wrap=i != 1)
+        for row in self.rows:
+            table.add_row(*self._cells(row, exact_width))
+        return table
+
+    def _below(self, exact_width: int, width: int) -> list[Text]:
+        """`∂L/∂w = …` for each exact form that left the table, wrapped at its operators."""
+        lines: list[Text] = []
+        for node, _, exact, *_ in self.rows:
+            if cell_len(exact) > exact_width:
+                lines.extend(Text(line) for line in formula_lines(derivative(self.out, node), exact, width))
+        return lines
+
+    def _records(self, width: int) -> list[RenderableType]:
+        """Narrower than any table: a few lines per input, a number never split from its label."""
+        messages = self.messages
+        parts: list[RenderableType] = [Text(messages("heading.gradients", out=node_label(self.out)), style="bold")]
+        for node, value, exact, decimal, estimate, error, status in self.rows:
+            parts.append(Text(""))
+            parts.extend(Text(line) for line in wrap_prose(f"{node_label(node)} = {value}", width, "    "))
+            if exact != "≈":
+                parts.extend(Text(line) for line in formula_lines(derivative(self.out, node), exact, width))
+            fields = [f"{messages('column.decimal')} {decimal}"]
+            if estimate:
+                fields.append(f"{messages('column.fd')} {estimate}")
+            if error:
+                fields.append(f"{messages('column.error')} {error}")
+            fields.append(messages(f"check.{status.value}"))
+            parts.extend(Text(line) for line in join_fields(fields, width, "    "))
+        return parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        headers = self._headers()
+        columns = list(zip(*[[c.plain if isinstance(c, Text) else c for c in self._cells(row, None)]
+                             for row in self.rows])) or [() for _ in headers]
+        overhead = 3 * len(headers) + 1  # a space of padding either side, the separators and edges
+        natural = [max([cell_len(h)] + [cell_len(c) for c in col]) for h, col in zip(headers, columns)]
+        if sum(natural) + overhead <= width:  # everything on one line each
+            yield self._table(None)
+            return
+        # Headers wrap between words; the value column may wrap between its words; exact forms
+        # longer than what is left go below the table.
+        marker = cell_len(self.messages("table.below"))
+        cells = [max([cell_len(c) for c in col], default=0) for col in columns]
+        words = [max((cell_len(w) for w in h.split()), default=0) for h in headers]
+        header_widths = [max(c, w) for c, w in zip(cells, words)]
+        value_min = max([words[1]] + [cell_len(w) for c in columns[1] for w in c.split()])
+        fixed = sum(header_widths[i] for i in (0, 3, 4, 5, 6)) + value_min + overhead
+        exact_width = width - fixed
+        if exact_width >= max(marker, words[2]):
+            header_widths[2] = exact_width
+            yield self._table(exact_width, header_widths)
+            yield from self._below(exact_width, width)
+            return
+        yield from self._records(width)
+
+
+def join_fields(fields: list[str], width: int, indent: str = "") -> list[str]:
+    """Fields two spaces apart, in lines of `width` cells; a field is never split."""
+    lines: list[str] = []
+    line = ""
+    for field in fields:
+        if line.strip() and cell_len(line + "  " + field) > width:
+            lines.append(line)
+            line = indent + field
+        else:
+            line = f"{line}  {field}" if line else field
+    lines.append(line)
+    return lines
+
+
+def gradient_table(report: Report, messages: Messages) -> GradientTable:
+    return GradientTable(report, messages)
 
 
 def render_grad_table(report: Report, messages: Messages, notes: list[str]) -> RenderableType:
     parts: list[RenderableType] = [gradient_table(report, messages)]
     if notes:
-        parts.append(Text("\n".join(notes), style="dim"))
+        parts.append(Notes(notes))
     return Group(*parts)
 
 
