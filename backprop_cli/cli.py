@@ -21,7 +21,7 @@ from backprop_cli import __version__, output, source
 from backprop_cli.deadline import cap_memory, deadline, tune_collector
 from backprop_cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, BackpropError
 from backprop_cli.i18n import Messages, available_languages, resolve_language
-from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS, MAX_PICTURE_NODES
+from backprop_cli.limits import DEFAULT_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -200,8 +200,18 @@ def _run(request: "engine.Request") -> "engine.Report":
         progress("output")
 
 
-def _exit_code(report: "engine.Report") -> int:
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+def _exit_code(outcome) -> int:
+    """The one place where what a command found becomes its exit code (SPEC §5): 0 for success,
+    1 for a failed check, 2 (raised as the error) for bad input."""
+    if outcome is None:  # graph, samples: nothing to judge
+        return EXIT_OK
+    if isinstance(outcome, list):  # check --cases: a malformed case, or the time limit, is bad input
+        if any(case.error is not None for case in outcome):
+            return EXIT_USAGE
+        return EXIT_OK if all(case.ok for case in outcome) else EXIT_CHECK_FAILED
+    if getattr(outcome, "error", None) is not None:  # the quiz: the time limit, after the score so far
+        raise outcome.error
+    return EXIT_OK if getattr(outcome, "ok", True) else EXIT_CHECK_FAILED
 
 
 # ---------------------------------------------------------------- commands
@@ -355,9 +365,7 @@ def check(
                 output.write_json(check_view.render_json(check_view.cases_data(results, messages)))
             else:
                 _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
-            if any(c.error is not None for c in results):
-                return EXIT_USAGE
-            return EXIT_OK if all(c.ok for c in results) else EXIT_CHECK_FAILED
+            return _exit_code(results)
         if junit is not None:
             raise BackpropError("--junit needs --cases FILE")
         if not expect:
@@ -372,7 +380,7 @@ def check(
             output.write_json(check_view.render_json(check_view.outcome_data(outcome, messages)))
         else:
             _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
-        return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
+        return _exit_code(outcome)
 
     _guarded(action, timeout)
 
@@ -407,14 +415,7 @@ def graph(
         resolve_language()  # no sentences here, but an unknown $BACKPROP_LANG is the same error everywhere
         if format is GraphFormat.png and output_path in (None, "-") and output.stdout().isatty():
             raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
-        graph_, bindings = engine.load(_request(program, file, sample, at, of, None))
-        size, unit = graph_.size
-        if format is not GraphFormat.dot and size > MAX_PICTURE_NODES:
-            # Graphviz needs minutes for a 10,000-node layout, and no one can read it.
-            raise BackpropError(
-                f"the graph has {size:,} {unit}; pictures are limited to {MAX_PICTURE_NODES:,}",
-                hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
-        trace = engine.analyse(graph_, bindings, check=engine.CheckKind.NONE).trace
+        trace = engine.picture_trace(_request(program, file, sample, at, of, None), format is not GraphFormat.dot)
         if format is GraphFormat.text:
             from backprop_cli.render.graph_text import render_graph_text
 
@@ -426,7 +427,7 @@ def graph(
                 output.write_file(output_path, console.export_text(), "-o")
             else:
                 _stdout().print(render_graph_text(trace))
-            return EXIT_OK
+            return _exit_code(None)
         from backprop_cli.render.dot import render_dot, run_graphviz
 
         dot_text = render_dot(trace)
@@ -435,7 +436,7 @@ def graph(
             output.write_bytes(data)
         else:
             output.write_file(output_path, data, "-o")
-        return EXIT_OK
+        return _exit_code(None)
 
     _guarded(action, timeout)
 
@@ -475,7 +476,7 @@ def quiz(
         view = QuizConsole(_messages(lang, output.stderr_raw() if as_json else output.stdout()), to_stderr=as_json)
         result = tutor.run(_request(program, file, sample, at, of, None), view, level.value, tol)
         view.finish(result)
-        return tutor.exit_code(result)
+        return _exit_code(result)  # a quiz is practice, not a check: 0 whatever the score
 
     _guarded(action, timeout)
 
@@ -494,7 +495,7 @@ def samples(
         resolve_language()  # as in every command: an unknown $BACKPROP_LANG is exit 2
         if name is not None:
             output.write_text(source.sample_text(name))
-            return EXIT_OK
+            return _exit_code(None)
         for sample in source.samples():
             label = sample.origin.removeprefix("sample ")
             output.write_human(f"{label:<16} {sample.description or ''}\n")
@@ -504,7 +505,7 @@ def samples(
                                "then: backprop check --cases NAME.toml):\n")
             for case_name in cases:
                 output.write_human(f"{case_name:<16} {source.cases_description(case_name) or ''}\n")
-        return EXIT_OK
+        return _exit_code(None)
 
     _guarded(action)
 

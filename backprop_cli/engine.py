@@ -141,6 +141,18 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     return report
 
 
+def picture_trace(request: Request, picture: bool) -> Trace:
+    """The trace a picture draws (no finite-difference check): pictures are limited to
+    MAX_PICTURE_NODES nodes or edges (Graphviz needs minutes for a 10,000-node layout, and no
+    one can read it); DOT text is not."""
+    graph, bindings = load(request)
+    size, unit = graph.size
+    if picture and size > limits.MAX_PICTURE_NODES:
+        raise BackpropError(f"the graph has {size:,} {unit}; pictures are limited to {limits.MAX_PICTURE_NODES:,}",
+                            hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
+    return analyse(graph, bindings, check=CheckKind.NONE).trace
+
+
 def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
     """--tangent "x=1, y=-1" is one direction; otherwise each reported input is one (a unit vector)."""
     graph = report.trace.graph

@@ -23,7 +23,7 @@ from backprop_cli.bindings import evaluate_expression, expression_graph
 from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, Request, analyse, load
 from backprop_cli.finite_difference import CheckKind
-from backprop_cli.errors import EXIT_OK, BackpropError
+from backprop_cli.errors import BackpropError
 from backprop_cli.numbers import Value
 
 DEFAULT_TOLERANCE = 1e-3  # decimals within 0.1 % (relative to max(1, |answer|)) are accepted
@@ -128,14 +128,6 @@ def run(request: Request, dialogue: Dialogue, level: str = "values", tolerance: 
     quiz = prepare(request, level, tolerance)
     dialogue.intro(quiz)
     return run_quiz(quiz, dialogue)
-
-
-def exit_code(result: QuizResult) -> int:
-    """0 whatever the score (a quiz is practice, not a check), even with no answers read;
-    the time limit, reached while judging, is its error (exit 2) after the score so far."""
-    if result.error is not None:
-        raise result.error
-    return EXIT_OK
 
 
 def build_questions(report: Report, level: str = "values", symbolic: Report | None = None) -> list[Question]:
