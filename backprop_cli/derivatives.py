@@ -15,7 +15,20 @@ import sympy as sp
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import Forward
 from backprop_cli.graph import NodeKind
-from backprop_cli.numbers import infinite_derivative
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """A local derivative that has no value at the point (∂(x^y)/∂y = x^y·log(x) at x = -2):
+    only the gradients whose paths need it are undefined; the others are reported."""
+
+    consumer: int
+    position: int
+    formula: sp.Expr
+
+
+def is_undefined(x) -> bool:
+    return type(x) is Undefined
 
 
 @dataclass
@@ -55,6 +68,26 @@ def _variable_of(tmpl) -> dict[int, int]:
     return found
 
 
+def _limit(domain, tmpl, which: int, args, consumer: int, position: int):
+    """A partial with no value at the point may still have a limit there, from the side where the
+    function is defined: ∂(x^y)/∂y = x^y·log(x) → 0 as x → 0+ (as PyTorch and central differences
+    say). Exact mode only; otherwise, or where SymPy finds no finite limit, it is Undefined."""
+    undefined = Undefined(consumer, position, tmpl.partials[which])
+    if domain.key != "tracked" or any(a.exact is None or a.exact.free_symbols for a in args):
+        return undefined
+    formula = tmpl.partials[which]
+    point = dict(zip(tmpl.variables, (a.exact for a in args)))
+    for variable in formula.free_symbols:
+        rest = formula.xreplace({v: x for v, x in point.items() if v != variable})
+        try:
+            value = sp.limit(rest, variable, point[variable], "+")
+        except (NotImplementedError, ValueError, TypeError, ArithmeticError):
+            continue
+        if value.is_real and value.is_finite:
+            return domain.constant(value)
+    return undefined
+
+
 def local_derivatives(forward: Forward, output: int) -> Locals:
     graph, domain, values, templates = forward.graph, forward.domain, forward.column, forward.templates
     edges = graph.edges
@@ -78,7 +111,9 @@ def local_derivatives(forward: Forward, output: int) -> Locals:
                 try:
                     local[edge] = domain.function(tmpl, which)(node, args)
                 except BackpropError:
-                    raise infinite_derivative(node) from None
+                    local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
+                    if is_undefined(local[edge]):
+                        continue
                 for switch in _switch_functions(tmpl, which, domain):
                     if domain.at_kink(switch(*args)):
                         kink[edge] = node_has_kink = True

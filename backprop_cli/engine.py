@@ -213,11 +213,35 @@ def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
             if not graph.nodes[index].depends_on_input:
                 raise BackpropError(f"--wrt {name}: '{name}' is a constant; it has no gradient to report")
             indices.append(index)
+    undefined = [i for i in indices if i in trace.undefined]
+    if undefined:
+        raise _undefined_gradient(trace, undefined, indices)
     reached = graph.ancestors_of(trace.output)
     for index in indices:
         if not reached[index]:
             trace.gradients.setdefault(index, Value(sp.Integer(0), 0.0 if trace.numeric else mpmath.mpf(0)))
     return indices
+
+
+def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) -> BackpropError:
+    """Only the gradients that need an undefined partial fail: the error names the partial and
+    where it is undefined, and how to get the others."""
+    from backprop_cli.render.common import derivative, exact_text, formula_text  # wording an error, as views do
+    graph = trace.graph
+    cause = trace.undefined[undefined[0]]
+    consumer = graph.nodes[cause.consumer]
+    source = graph.nodes[consumer.args[cause.position]]
+    tmpl = trace.template(cause.consumer)
+    local = formula_text(cause.formula, tmpl.variables, [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+    names = ", ".join(derivative(graph.nodes[trace.output], graph.nodes[i]) for i in undefined)
+    point = ", ".join(f"{graph.nodes[a].label} = {exact_text(trace.values[a].exact)}" for a in dict.fromkeys(consumer.args)
+                      if trace.values[a].exact is not None)
+    others = [graph.nodes[i].name for i in asked if i not in trace.undefined and graph.nodes[i].name]
+    return BackpropError(
+        f"{names} is undefined here: it needs the local derivative {derivative(consumer, source)} = {local}, "
+        f"which has no value at {point}",
+        consumer.span, hint=(f"--wrt {','.join(others)} reports the others" if others else
+                             "check the bindings (--at) against the domain of each function"))
 
 
 def _gradient_step(report: Report, lr_text: str) -> None:

@@ -13,7 +13,7 @@ Nothing is stored on the graph; each sweep returns fresh columns.
 
 from __future__ import annotations
 
-from backprop_cli.derivatives import Locals, local_derivatives
+from backprop_cli.derivatives import Locals, is_undefined, local_derivatives
 import sympy as sp
 
 from backprop_cli.forward import Forward, forward_values, plan
@@ -39,6 +39,8 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
         value = gradient[index]
         if value is None:  # reached, but through constant-only paths
             value = zero
+        elif is_undefined(value):
+            return value
         elif settle is not None:
             value = settle(value, f"d{out_name}_d{nodes[index].name or 'n' + str(index)}")
         gradient[index] = value
@@ -52,10 +54,17 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
             upstream = complete(index)
             for edge in edges.into[index]:
                 source = source_of[edge]
-                part = contribution[edge] = mul(upstream, local[edge])
+                if is_undefined(upstream) or is_undefined(local[edge]):  # the path needs an undefined partial
+                    part = upstream if is_undefined(upstream) else local[edge]
+                else:
+                    part = mul(upstream, local[edge])
+                contribution[edge] = part
                 order.append(edge)
                 previous = gradient[source]
-                gradient[source] = part if previous is None else add(previous, part)
+                if previous is None or is_undefined(part):
+                    gradient[source] = part
+                elif not is_undefined(previous):
+                    gradient[source] = add(previous, part)
         for index in graph.inputs:  # their sums are complete now
             if gradient[index] is not None:
                 complete(index)
@@ -78,7 +87,11 @@ def tangent_sweep(forward: Forward, output: int, locals: Locals, direction: dict
                 continue
             total = domain.zero
             for edge in edges.into.get(index, ()):
-                total = domain.add(total, domain.mul(locals.local[edge], tangent[edges.source[edge]]))
+                local, source_tangent = locals.local[edge], tangent[edges.source[edge]]
+                if is_undefined(local) or is_undefined(source_tangent):
+                    total = local if is_undefined(local) else source_tangent
+                    break
+                total = domain.add(total, domain.mul(local, source_tangent))
             tangent[index] = total
     return tangent
 

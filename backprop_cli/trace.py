@@ -13,7 +13,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from backprop_cli.derivatives import Locals
+from backprop_cli.derivatives import Locals, Undefined, is_undefined
 from backprop_cli.forward import Forward
 from backprop_cli.graph import Graph, Node
 from backprop_cli.numbers import Value
@@ -94,12 +94,20 @@ class Trace:
         return self.forward.templates[index]
 
     def _as_value(self, number) -> Value:
+        if is_undefined(number):
+            return Value(None, None)
         return self.forward.domain.value(number)
+
+    @cached_property
+    def undefined(self) -> dict[int, Undefined]:
+        """Nodes whose gradient needs a local derivative that has no value at the point."""
+        return {i: g for i, g in enumerate(self.gradient_column) if is_undefined(g)}
 
     @cached_property
     def gradients(self) -> dict[int, Value]:
         """∂out/∂node for every node the gradient reached."""
-        result = {i: self._as_value(g) for i, g in enumerate(self.gradient_column) if g is not None}
+        result = {i: self._as_value(g) for i, g in enumerate(self.gradient_column)
+                  if g is not None and not is_undefined(g)}
         if self.numeric:  # the seed is exactly 1, as in the exact mode
             result[self.output] = Value(sp.Integer(1), 1.0)
         return result

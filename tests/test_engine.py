@@ -140,7 +140,7 @@ def test_relu_at_zero_is_zero_and_the_difference_disagrees():
         ("f = log(x)", "x=-1", "f = log(x) is undefined at this point: the value would be complex"),
         ("f = 1/x", "x=0", "f = 1/x is undefined at this point: division by zero"),
         ("f = sqrt(x)", "x=-4", "f = sqrt(x) is undefined at this point"),
-        ("f = sqrt(x)", "x=0", "its derivative is infinite or undefined here"),
+        ("f = sqrt(x)", "x=0", "∂f/∂x is undefined here: it needs the local derivative ∂f/∂x = 1/(2*sqrt(x)), which has no value at x = 0"),
         ("f = x*9^9^9", "x=2", "'9^9^9' is about 10^369,693,099; values are limited to 10^±1,000"),
     ],
 )
@@ -228,3 +228,22 @@ def test_a_kink_is_found_where_the_switch_is_zero_but_not_visibly(cli_json):
     assert [edge["kink"] for edge in data["edges"] if edge["to"] == data["nodes"][-1]["id"]] == [True, True]
     assert any("non-differentiable point" in note for note in data["notes"])
     assert data["gradients"]["x"]["exact"] == "1"  # the tie splits evenly: 1/2 + 1/2
+
+
+def test_only_the_gradients_that_need_an_undefined_partial_fail(cli, cli_json):
+    """Issue 12 item 9: ∂(x^y)/∂y = x^y·log(x) is complex at x = -2, but ∂f/∂x = -4 is fine."""
+    data = cli_json("grad", "f = x^y", "--at", "x=-2, y=2", "--wrt", "x")
+    assert data["gradients"]["x"]["exact"] == "-4" and data["gradients"]["x"]["ok"] is True
+    code, out, err = cli("grad", "f = x^y", "--at", "x=-2, y=2")
+    assert code == 2 and out == ""
+    assert ("error: ∂f/∂y is undefined here: it needs the local derivative ∂f/∂y = x^y*log(x), "
+            "which has no value at x = -2, y = 2") in err
+    assert "hint: --wrt x reports the others" in err
+
+
+def test_a_partial_with_a_limit_at_the_point_gets_its_value(cli_json):
+    """∂(x^y)/∂y = x^y·log(x) at x = 0, y = 2 has the limit 0 from the side where x^y is defined
+    (as PyTorch and the central difference say)."""
+    data = cli_json("grad", "L = x^y", "--at", "x=0,y=2")
+    assert {n: g["exact"] for n, g in data["gradients"].items()} == {"x": "0", "y": "0"}
+    assert all(g["ok"] is True for g in data["gradients"].values())
