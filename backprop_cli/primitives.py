@@ -198,6 +198,8 @@ def _textbook(tmpl: Template, which: int) -> sp.Expr:
         if len(solutions) != 1:
             continue
         substituted = partial.subs(atom, solutions[0])
+        if atom == value and substituted.free_symbols <= {OWN_VALUE}:
+            return substituted  # tanh, exp: the substitution is the textbook form (1 - h^2, e)
         forms = [form for form in (sp.simplify(substituted), sp.factor(substituted), sp.expand(substituted))
                  if form.free_symbols <= {OWN_VALUE}]
         if forms:  # the shortest, and one without a leading minus where lengths tie
