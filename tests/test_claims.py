@@ -259,3 +259,11 @@ def test_constant_formula_claims_on_an_unbound_program():
     assert report_lines("L = x/x*y", ["y = 1"]) == [
         "✓ ∂L/∂y = 1   (SymPy simplifies the difference to 0, and it agrees at 6 random points)",
         "1 passed, 0 failed"]
+
+
+def test_a_constant_local_factor_is_named_once():
+    """No `= 1/2 = 1/2`: a factor whose formula is its value is written once."""
+    assert diagnoses("linear", "b=-6")[0] == ("the local factor ∂L/∂((y - t)^2) = 1/2 is missing on the edge "
+                                              "from L back to ((y - t)^2)")
+    assert diagnoses("linear", "w=-3")[0] == ("the local factor ∂(w*x)/∂w = x = 2 is missing on the edge "
+                                              "from (w*x) back to w")

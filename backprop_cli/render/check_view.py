@@ -46,13 +46,14 @@ def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: 
         return grouped(node_label(graph.nodes[index], 32))
 
     fields = dict(used=", ".join(map(label, diagnosis.used)), missing=", ".join(map(label, diagnosis.missing)),
-                  at=label(diagnosis.at) if diagnosis.at is not None else "", consumer="", formula="", value="",
+                  at=label(diagnosis.at) if diagnosis.at is not None else "", consumer="", formula="", value="", factor="",
                   digits=diagnosis.digits, name=result.claim.name, out=node_label(graph.nodes[trace.output]),
                   tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
     if diagnosis.step is not None:
         step = trace.steps[diagnosis.step]
-        fields.update(consumer=label(step.consumer), at=label(step.source), value=number_text(step.local),
-                      formula=local_formula_text(trace, step))
+        formula, value = local_formula_text(trace, step), number_text(step.local)
+        fields.update(consumer=label(step.consumer), at=label(step.source), value=value, formula=formula,
+                      factor=value if formula == value else f"{formula} = {value}")  # never `1/2 = 1/2`
     return messages(f"diagnosis.{diagnosis.kind}", **fields)
 
 
