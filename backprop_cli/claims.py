@@ -266,7 +266,9 @@ def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, toler
         result.counterexample = {**{k: v for k, v in base.items()}, **point}
         result.counterexample_values = (value, truth)
         result.working = at_point
-        if value is not None:
+        if value is not None and not unbound:  # every input bound: a claim about one point's number
+            result.diagnoses = diagnose(at_point, node, value.approx, claim, tolerance)
+        elif value is not None:
             candidates = diagnosis_candidates(at_point, node, value.approx, claim, tolerance)
             result.diagnoses = _holding(run, claim, claim_graph, node, candidates, points, tolerance)
         return True

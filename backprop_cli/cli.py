@@ -354,7 +354,7 @@ def check(
             if format is TextOrJson.json:
                 output.write_json(check_view.render_json(check_view.cases_data(results, messages)))
             else:
-                _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
+                _stdout().print(check_view.render_cases(results, messages))
             if any(c.error is not None for c in results):
                 return EXIT_USAGE
             return EXIT_OK if all(c.ok for c in results) else EXIT_CHECK_FAILED
@@ -371,7 +371,7 @@ def check(
         if format is TextOrJson.json:
             output.write_json(check_view.render_json(check_view.outcome_data(outcome, messages)))
         else:
-            _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
+            _stdout().print(check_view.render_outcome(outcome, messages))
         return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
     _guarded(action, timeout)

@@ -267,3 +267,66 @@ def test_a_constant_local_factor_is_named_once():
                                               "from L back to ((y - t)^2)")
     assert diagnoses("linear", "w=-3")[0] == ("the local factor ∂(w*x)/∂w = x = 2 is missing on the edge "
                                               "from (w*x) back to w")
+
+
+# ---------------------------------------------------------------- the report at 80 columns
+
+
+def narrow_cli(*args, lang="en", columns="80"):
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+
+    result = CliRunner(env={"COLUMNS": columns, "NO_COLOR": "1", "BACKPROP_LANG": lang}).invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_the_check_report_wraps_at_80_columns_keeping_its_indentation():
+    code, out = narrow_cli("check", LINEAR, "--expect", "x=y - t", "--expect", "w = x*(y-t)")
+    assert code == 1, out
+    assert out.splitlines() == [
+        "✗ ∂L/∂x = y - t is not right: at w = -3/2, x = 5/4, b = 13/6, t = 11/5 it gives",
+        "  -229/120 = -1.908333333, but the correct value there is 229/80 = 2.8625",
+        "    the correct formula: ∂L/∂x = w*(b - t + w*x)",
+        "    likely mistake: the local factor ∂(w*x)/∂x = w = -3/2 is missing on the edge",
+        "    from (w*x) back to x",
+        "    or: that is the gradient of (w*x), not of x",
+        "✓ ∂L/∂w = x*(y-t)",  # a bracket that fits on a line is not cut
+        "  (SymPy simplifies the difference to 0, and it agrees at 6 random points)",
+        "1 passed, 1 failed",
+    ]
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_the_check_report_wraps_chinese_between_words_not_inside_brackets():
+    code, out = narrow_cli("check", "--sample", "linear", "--expect", "b=-6", "--expect", "w=1.0", lang="zh")
+    assert code == 1, out
+    assert out.splitlines() == [
+        "✗ ∂L/∂b：你的答案是 -6；正确值是 -3（相差 -3）",
+        "    可能的错误：从 L 反向传到 ((y - t)^2) 的这条边上，漏乘了局部梯度",
+        "    ∂L/∂((y - t)^2) = 1/2",
+        "    也可能是：这是 w 的梯度，不是 b 的梯度",
+        "✗ ∂L/∂w：你的答案是 1.0；正确值是 -6（相差 7）",
+        "    可能的错误：从 ((y - t)^2) 反向传到 (y - t) 的这条边上，漏乘了局部梯度",
+        "    ∂((y - t)^2)/∂(y - t) = 2*(y - t) = -6",
+        "    也可能是：这是 L 的梯度，不是 w 的梯度",
+        "0 passed, 2 failed",
+    ]
+
+
+def test_wrap_line():
+    from rich.cells import cell_len
+
+    from backprop_cli.render.check_view import wrap_line
+
+    line = "    也可能是：这是经过 h1 的路径（第 1 条路径，共 2 条）的贡献，不是 w1 的梯度"
+    for width in range(24, 80):
+        pieces = wrap_line(line, width)
+        assert all(cell_len(p) <= width for p in pieces), (width, pieces)
+        assert all(p.startswith("    ") and not p.startswith("     ") for p in pieces), (width, pieces)
+        assert "".join(p[4:] for p in pieces).replace(" ", "") == line.replace(" ", "")
+        if width - 4 >= cell_len("（第 1 条路径，共 2 条）"):  # never cut inside, where it fits on a line
+            assert any("（第 1 条路径，共 2 条）" in p for p in pieces), (width, pieces)
+        assert not any(p.rstrip().endswith(("（", "=")) or p[4:].startswith(("，", "）")) for p in pieces)
+    assert wrap_line("✗ " + "word " * 30, 40)[1].startswith("  word")  # hangs under the text after the mark
+    assert wrap_line("    " + "x" * 100, 40) == ["    " + "x" * 36, "    " + "x" * 36, "    " + "x" * 28]
