@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import zlib
 from bisect import bisect_left, bisect_right
 from heapq import heappop, heappush
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from backprop_cli.parse import suggest
 DEFAULT_TOLERANCE = 1e-6
 NUMERIC_TOLERANCE = 1e-12  # exact claims against a big program's floats (the numeric mode)
 RANDOM_POINTS = 6
+DIAGNOSIS_POINTS = 3  # further random points where a formula claim's diagnosis must hold too
 MAX_POINT_TRIES = 60
 MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
 MAX_DIAGNOSIS_STEPS = 500  # steps after the claimed node (the nearest first) searched for a missing or inverted factor
@@ -61,6 +63,7 @@ class Diagnosis:
     at: int | None = None  # the node where paths meet, or the other node whose gradient it is
     step: int | None = None  # the edge (index into the trace's steps) whose local factor is at fault
     digits: int = 0  # decimals written, for a rounded answer
+    edges: tuple[int, ...] = ()  # the graph's edges it is about (the same at every point, unlike `step`)
 
 
 @dataclass
@@ -176,10 +179,8 @@ def _check_one(run: _Run, claim: Claim, tolerance: float | None) -> ClaimResult:
     unbound = run.unbound
     if not claim_graph.inputs and not unbound:
         return _check_value(run, claim, claim_graph, node, tolerance)
-    if not claim_graph.inputs and unbound:
-        raise BackpropError(
-            f"∂{graph.nodes[trace.output].label}/∂{claim.name} depends on unbound inputs ({', '.join(unbound)}), "
-            f"so a number cannot be checked", hint="bind them with --at, or claim a formula")
+    # A constant claimed on a program with unbound inputs (`y = 1` for `L = x/x*y`) is a
+    # formula like any other: it is judged at random points, and proven where SymPy can.
     return _check_formula(run, claim, claim_graph, node, tolerance)
 
 
@@ -215,10 +216,20 @@ def _check_value(run: _Run, claim: Claim, claim_graph: Graph, node: int, toleran
     return result
 
 
-def _random_points(report: Report, unbound: list[str], seed: int):
+def _random_points(unbound: list[str], seed: int):
+    """Random rational points; the second flips every sign of the first, so that a claim
+    right on one side of 0 only (`x` for abs(x)) is always tried on the other side too."""
     rng = random.Random(seed)
-    for _ in range(MAX_POINT_TRIES):
-        yield {name: rng.choice(_POINT_VALUES) * rng.choice([1, -1]) for name in unbound}
+    signs: dict[str, int] = {}
+    for k in range(MAX_POINT_TRIES):
+        signs = {name: -signs[name] if k == 1 else rng.choice([1, -1]) for name in unbound}
+        yield {name: rng.choice(_POINT_VALUES) * signs[name] for name in unbound}
+
+
+def _seed(graph: Graph, name: str) -> int:
+    """The random points' seed: from the program and the claimed name, never from the claim
+    as typed (`x=y - t` and `x = y-t` are one claim, judged at the same points)."""
+    return zlib.crc32(f"{graph.source or ''}\0{name}".encode("utf-8", "surrogatepass"))
 
 
 def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, tolerance: float | None) -> ClaimResult:
@@ -231,15 +242,16 @@ def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, toler
     unbound = run.unbound
     base = dict(report.trace.bindings)
     tol = 1e-20 if tolerance is None else tolerance
-    seed = sum(map(ord, claim.name + claim.text))
-    for point in _random_points(report, unbound, seed):
-        if result.points_checked >= RANDOM_POINTS:
-            break
+    seed = _seed(graph, claim.name)
+    points = _random_points(unbound, seed)
+
+    def wrong_at(point) -> bool:
+        """Judge the claim at one more point: True if it is wrong there (then the result says so)."""
         try:
             at_point = analyse(graph, {**base, **point}, [claim.name], check=CheckKind.NONE)
         except BackpropError:
             deadline.check()  # the time limit is not a point outside the domain
-            continue  # outside the program's domain: not a point where the claim is judged
+            return False  # outside the program's domain: not a point where the claim is judged
         truth = at_point.trace.gradients[node]
         result.points_checked += 1
         try:
@@ -248,22 +260,37 @@ def _check_formula(run: _Run, claim: Claim, claim_graph: Graph, node: int, toler
         except BackpropError:
             deadline.check()
             value, agrees = None, False  # the program is defined here and the claim is not
-        if not agrees:
-            result.ok = False
-            result.counterexample = {**{k: v for k, v in base.items()}, **point}
-            result.counterexample_values = (value, truth)
-            result.working = at_point
-            if value is not None:
-                result.diagnoses = diagnose(at_point, node, value.approx, claim, tolerance)
+        if agrees:
+            return False
+        result.ok = False
+        result.counterexample = {**{k: v for k, v in base.items()}, **point}
+        result.counterexample_values = (value, truth)
+        result.working = at_point
+        if value is not None and not unbound:  # every input bound: a claim about one point's number
+            result.diagnoses = diagnose(at_point, node, value.approx, claim, tolerance)
+        elif value is not None:
+            candidates = diagnosis_candidates(at_point, node, value.approx, claim, tolerance)
+            result.diagnoses = _holding(run, claim, claim_graph, node, candidates, points, tolerance)
+        return True
+
+    for point in points:
+        if result.points_checked >= RANDOM_POINTS or wrong_at(point):
             break
     if result.points_checked == 0:
         raise BackpropError(f"could not find a point where the program is defined to test the claim about "
                             f"'{claim.name}'", hint="bind some inputs with --at")
     # Only a claim that agrees everywhere it was tried is worth a proof; same_formula
     # refuses to let SymPy expand anything big (see compare.py).
-    if (result.ok and correct.exact is not None and claimed_formula.exact is not None
-            and same_formula(correct.exact, claimed_formula.exact, seed) is True):
-        result.method = "symbolic"
+    if result.ok and correct.exact is not None and claimed_formula.exact is not None:
+        verdict = same_formula(correct.exact, claimed_formula.exact, seed + 1)  # points of its own
+        if verdict is True:
+            result.method = "symbolic"
+        elif verdict is False:
+            # SymPy's own points found a difference that ours missed (`x` for abs(x) at six
+            # positive x): go on through the stream until one of ours shows it.
+            for point in points:
+                if wrong_at(point):
+                    break
     return result
 
 
@@ -309,7 +336,22 @@ def _float_pair(a, b) -> tuple[float, float] | None:
 
 def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
              tolerance: float | None, index: DiagnosisIndex | None = None) -> list[Diagnosis]:
-    """Which recognisable mistake gives the claimed number? Candidates from the trace."""
+    """Which recognisable mistake gives the claimed number? At most three, one of each kind."""
+    return _first_of_each_kind(diagnosis_candidates(report, node, claimed, claim, tolerance, index))[:3]
+
+
+def _first_of_each_kind(found: list[Diagnosis]) -> list[Diagnosis]:
+    unique: list[Diagnosis] = []
+    for diagnosis in found:  # the first of each kind, most specific kinds first
+        if all(d.kind != diagnosis.kind for d in unique):
+            unique.append(diagnosis)
+    return unique
+
+
+def diagnosis_candidates(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
+                         tolerance: float | None, index: DiagnosisIndex | None = None) -> list[Diagnosis]:
+    """Every recognisable mistake that gives the claimed number at this trace's point, the
+    most specific kinds first (all of them: a formula claim keeps those that hold elsewhere)."""
     trace = report.trace
     steps = trace.steps
     correct = trace.gradients[node].approx
@@ -335,7 +377,8 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
                     if matches(sum((steps[i].contribution.approx for i in subset), mpmath.mpf(0))):
                         used = tuple(steps[i].consumer for i in subset)
                         missing = tuple(steps[i].consumer for i in paths if i not in subset)
-                        found.append(Diagnosis("missing_branch", used=used, missing=missing, at=node))
+                        found.append(Diagnosis("missing_branch", used=used, missing=missing, at=node,
+                                               edges=tuple(steps[i].edge for i in subset)))
         along: list[tuple[int, int, Diagnosis]] = []  # (step, order within the step, diagnosis)
         searched = () if _no_factor_mistake(index, trace, node, float(claimed), float(correct), tol) else (
             _paths_through(trace, index, node))
@@ -345,18 +388,19 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
             if shared and step.source != node and matches(correct - through):
                 others = tuple(steps[i].consumer for i in trace.paths_into[step.source] if i != step_index)
                 along.append((step_index, 0, Diagnosis("missing_branch", used=others, missing=(step.consumer,),
-                                                       at=step.source)))
+                                                       at=step.source, edges=(step.edge,))))
             local = step.local.approx
             if local not in (0, 1, -1):
                 if matches(correct - through + through / local):
-                    along.append((step_index, 1, Diagnosis("missing_factor", step=step_index)))
+                    along.append((step_index, 1, Diagnosis("missing_factor", step=step_index, edges=(step.edge,))))
                 elif matches(correct - through + through / local**2):
-                    along.append((step_index, 1, Diagnosis("inverted_factor", step=step_index)))
+                    along.append((step_index, 1, Diagnosis("inverted_factor", step=step_index,
+                                                           edges=(step.edge,))))
         found.extend(d for _, _, d in sorted(along, key=lambda a: (a[0], a[1])))  # in the reverse pass's order
         for step_index in paths:
             step = steps[step_index]
             if step.upstream.approx != 1 and matches(step.local.approx):
-                found.append(Diagnosis("local_only", step=step_index))
+                found.append(Diagnosis("local_only", step=step_index, edges=(step.edge,)))
         others = []
         judged = None  # nodes with equal gradients come together, the first in the trace's order first
         for position, other in index.nodes_near(claimed, tol):
@@ -366,17 +410,110 @@ def diagnose(report: Report, node: int, claimed: mpmath.mpf, claim: Claim,
             judged = (value, matches(value))
             if judged[1]:
                 others.append((position, other))
-        if others:
-            found.append(Diagnosis("other_node", at=min(others)[1]))
+        found.extend(Diagnosis("other_node", at=other) for _, other in sorted(others))
         if claim.is_decimal and tolerance is None:
             digits = _written_decimals(claim.text)
             if digits and abs(claimed - correct) <= mpmath.mpf(10) ** -digits / 2 * 1.0000001:
                 found.append(Diagnosis("rounding", digits=digits))
-    unique: list[Diagnosis] = []
-    for diagnosis in found:  # the first of each kind, most specific kinds first
-        if all(d.kind != diagnosis.kind for d in unique):
-            unique.append(diagnosis)
-    return unique[:3]
+    return found
+
+
+def _holding(run: _Run, claim: Claim, claim_graph: Graph, node: int, candidates: list[Diagnosis],
+             points, tolerance: float | None) -> list[Diagnosis]:
+    """The diagnoses of a wrong formula claim that hold as formulas: each, found at the
+    counterexample, must give the claim's value at DIAGNOSIS_POINTS further random points
+    where the program is defined too, and at every point tried (a diagnosis that fits one
+    point only is a coincidence of its numbers: `w` happening to be 1/2 there)."""
+    graph = run.report.trace.graph
+    base = dict(run.report.trace.bindings)
+    tol = (DEFAULT_TOLERANCE if tolerance is None else tolerance) if claim.is_decimal else 1e-20
+    alive = [d for d in candidates if d.kind != "rounding"]  # rounding is about one written number
+    agreed = 0
+    for point in points:  # the claim's own stream of points, past the counterexample
+        if agreed >= DIAGNOSIS_POINTS or not alive:
+            break
+        try:
+            trace = analyse(graph, {**base, **point}, [claim.name], check=CheckKind.NONE).trace
+        except BackpropError:
+            deadline.check()
+            continue  # outside the program's domain
+        try:
+            claimed = evaluate_expression(claim_graph, trace.values_by_name(), claim.origin).approx
+        except BackpropError:
+            deadline.check()
+            return []  # the program is defined here and the claim is not: no correction makes it right
+        agreed += 1
+        with mpmath.workdps(limits.DECIMAL_DIGITS):
+            through = _through_edges(trace, node, alive)
+            kept = []
+            for diagnosis in alive:
+                predicted = _predicted(trace, node, diagnosis, through)
+                if predicted is not None and claimed is not None and _close(claimed, predicted, tol):
+                    kept.append(diagnosis)
+            alive = kept
+    return _first_of_each_kind(alive)[:3] if agreed >= DIAGNOSIS_POINTS else []
+
+
+def _through_edges(trace, node: int, diagnoses: list[Diagnosis]) -> dict[int, mpmath.mpf]:
+    """edge → the part of ∂out/∂node that flows through it, for the edges the diagnoses name."""
+    wanted = {e for d in diagnoses if d.kind in ("missing_branch", "missing_factor", "inverted_factor")
+              and d.at != node for e in d.edges}
+    if not wanted:
+        return {}
+    found = {}
+    for step_index, through in _paths_through(trace, DiagnosisIndex(trace), node):
+        edge = trace.steps[step_index].edge
+        if edge in wanted:
+            found[edge] = found.get(edge, mpmath.mpf(0)) + through
+    return found
+
+
+def _step_of(trace, edge: int) -> int | None:
+    """The index into this trace's steps of a graph edge (the reverse pass's order may differ)."""
+    source = trace.graph.edges.source[edge]
+    for k in trace.paths_into.get(source, ()):
+        if trace.steps[k].edge == edge:
+            return k
+    return None
+
+
+def _predicted(trace, node: int, diagnosis: Diagnosis, through: dict[int, mpmath.mpf]):
+    """What a claim with this mistake gives at this trace's point (None: it cannot be told)."""
+    gradients = trace.gradients
+    zero = mpmath.mpf(0)
+    correct = gradients[node].approx if node in gradients else zero
+    if correct is None:
+        return None
+    kind = diagnosis.kind
+    if kind == "sign":
+        return -correct
+    if kind == "other_node":
+        return gradients[diagnosis.at].approx if diagnosis.at in gradients else zero
+    if kind == "missing_branch" and diagnosis.at == node:
+        total = zero
+        for k in trace.paths_into.get(node, ()):
+            step = trace.steps[k]
+            if step.edge in diagnosis.edges:
+                if step.contribution.approx is None:
+                    return None
+                total += step.contribution.approx
+        return total
+    k = _step_of(trace, diagnosis.edges[0]) if diagnosis.edges else None
+    if k is None:
+        return None
+    local = trace.steps[k].local.approx
+    if kind == "local_only":
+        return local
+    part = through.get(diagnosis.edges[0], zero)
+    if kind == "missing_branch":
+        return correct - part
+    if local is None or local == 0:
+        return None
+    if kind == "missing_factor":
+        return correct - part + part / local
+    if kind == "inverted_factor":
+        return correct - part + part / local**2
+    return None
 
 
 def _written_decimals(text: str) -> int:

@@ -364,7 +364,7 @@ def check(
             if format is TextOrJson.json:
                 output.write_json(check_view.render_json(check_view.cases_data(results, messages)))
             else:
-                _stdout().print(check_view.render_cases(results, messages), soft_wrap=True)
+                _stdout().print(check_view.render_cases(results, messages))
             return _exit_code(results)
         if junit is not None:
             raise BackpropError("--junit needs --cases FILE")
@@ -379,7 +379,7 @@ def check(
         if format is TextOrJson.json:
             output.write_json(check_view.render_json(check_view.outcome_data(outcome, messages)))
         else:
-            _stdout().print(check_view.render_outcome(outcome, messages), soft_wrap=True)
+            _stdout().print(check_view.render_outcome(outcome, messages))
         return _exit_code(outcome)
 
     _guarded(action, timeout)

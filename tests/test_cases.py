@@ -99,3 +99,19 @@ def test_check_usage_errors(cli, tmp_path):
     bad.write_text("[[case]\nname=")
     code, _, err = cli("check", "--cases", str(bad))
     assert code == 2 and "is not valid TOML" in err
+
+
+def test_cases_report_wraps_at_80_columns_keeping_its_indentation():
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "BACKPROP_LANG": None}).invoke(
+        app, ["check", "--cases", HOMEWORK])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1, result.stdout
+    at = lines.index("    ✗ ∂e/∂b: you said 2; the correct value is 5 (difference -3)")
+    assert lines[at + 1:at + 3] == [
+        "        likely mistake: you used the path through c but not the one through d: b",
+        "        feeds several nodes, and the contributions of all its paths add up"]
+    assert all(len(line) <= 80 for line in lines) and lines[-1] == "4 passed, 3 failed"

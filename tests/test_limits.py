@@ -243,7 +243,7 @@ def test_item3_a_short_claim_with_a_huge_expansion_is_answered(claim, verdict):
     result = run("check", "f = x^2", "--at", "x=3", "--expect", claim, "--timeout", "10")
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and result.stderr == ""
-    assert verdict in result.stdout
+    assert verdict in " ".join(result.stdout.split())  # the report wraps at 80 columns when piped
     assert result.stdout.splitlines()[-1] == "0 passed, 1 failed"
 
 

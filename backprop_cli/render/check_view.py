@@ -6,8 +6,9 @@ import json
 import math
 import xml.etree.ElementTree as ET
 
-from rich.console import RenderableType
-from rich.text import Text
+from rich.cells import cell_len, chop_cells
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 
 from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
@@ -46,13 +47,14 @@ def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: 
         return grouped(node_label(graph.nodes[index], 32))
 
     fields = dict(used=", ".join(map(label, diagnosis.used)), missing=", ".join(map(label, diagnosis.missing)),
-                  at=label(diagnosis.at) if diagnosis.at is not None else "", consumer="", formula="", value="",
+                  at=label(diagnosis.at) if diagnosis.at is not None else "", consumer="", formula="", value="", factor="",
                   digits=diagnosis.digits, name=result.claim.name, out=node_label(graph.nodes[trace.output]),
                   tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
     if diagnosis.step is not None:
         step = trace.steps[diagnosis.step]
-        fields.update(consumer=label(step.consumer), at=label(step.source), value=number_text(step.local),
-                      formula=local_formula_text(trace, step))
+        formula, value = local_formula_text(trace, step), number_text(step.local)
+        fields.update(consumer=label(step.consumer), at=label(step.source), value=value, formula=formula,
+                      factor=value if formula == value else f"{formula} = {value}")  # never `1/2 = 1/2`
     return messages(f"diagnosis.{diagnosis.kind}", **fields)
 
 
@@ -105,9 +107,12 @@ def claim_lines(result: ClaimResult, outcome: CheckOutcome, messages: Messages) 
             lines.append(("red", "✗ " + messages("claim.wrong_formula", gradient=gradient, claimed=result.claim.text,
                                                   point=point, claimed_value=value_text(claimed_value),
                                                   correct_value=value_text(correct_value))))
-        if result.correct.exact is not None:
+        # in the program's own names where the run is symbolic (issue 12: x*(y - t), not expanded)
+        named = outcome.report.trace.formula(result.node)
+        if named is not None or result.correct.exact is not None:
             lines.append(("", "    " + messages("claim.correct_formula", gradient=gradient,
-                                                 correct=exact_text(result.correct.exact))))
+                                                 correct=exact_text(named if named is not None
+                                                                    else result.correct.exact))))
     working = result.working
     for i, diagnosis in enumerate(result.diagnoses):
         key = "claim.likely" if i == 0 else "claim.also"
@@ -118,44 +123,152 @@ def claim_lines(result: ClaimResult, outcome: CheckOutcome, messages: Messages) 
     return lines
 
 
-def render_outcome(outcome: CheckOutcome, messages: Messages) -> RenderableType:
-    text = Text()
+# ---------------------------------------------------------------- wrapping
+
+_MARKERS = ("✓ ", "✗ ", "! ", "- ")  # a wrapped line's continuation lines hang under the text after these
+_NO_BREAK_BEFORE = set("，。、；：！？）》」』〉”’…")
+_NO_BREAK_AFTER = set("（《「『〈“‘")
+_RELATIONS = {"=", "≈", "×"}
+_OPERATORS = {"+", "-", "−", "*", "/"}
+
+
+def _atoms(text: str, whole_brackets: bool = True) -> list[tuple[str, str]]:
+    """(separator before, atom): the pieces between which a line may break. Breaks fall at
+    spaces, and between two Chinese characters (as in Chinese typesetting), but never before
+    closing or after opening punctuation, nor inside brackets: a （…） phrase such as
+    （相差 -3） or a label such as ∂L/∂((y - t)^2) stays whole (unless `whole_brackets` is off,
+    for a bracket longer than a line)."""
+    atoms: list[tuple[str, str]] = []
+    sep, atom = "", ""
+    depth = 0
+    previous = ""
+    for ch in text:
+        if ch == " " and depth == 0:
+            if atom:
+                atoms.append((sep, atom))
+                sep, atom = "", ""
+            sep += ch
+        else:
+            if (atom and depth == 0 and cell_len(ch) == 2 and cell_len(previous) == 2
+                    and ch not in _NO_BREAK_BEFORE and previous not in _NO_BREAK_AFTER):
+                atoms.append((sep, atom))
+                sep, atom = "", ""
+            atom += ch
+            if whole_brackets:
+                depth = depth + 1 if ch in "(（" else max(0, depth - 1) if ch in ")）" else depth
+        previous = ch
+    if atom or sep:
+        atoms.append((sep, atom))
+    # A formula breaks at its sums, not around `=` or `×`, and no line ends in an operator:
+    # `w = -3/2` and `(-3) × 2` stay whole, `b - t` may break before the `-`.
+    glued: list[tuple[str, str]] = []
+    for sep, atom in atoms:
+        if glued and sep and (atom in _RELATIONS or glued[-1][1].rsplit(" ", 1)[-1] in _RELATIONS | _OPERATORS):
+            glued[-1] = (glued[-1][0], glued[-1][1] + sep + atom)
+        else:
+            glued.append((sep, atom))
+    return glued
+
+
+def wrap_line(line: str, width: int) -> list[str]:
+    """One report line cut to `width` cells; the continuation lines keep its indentation
+    (and hang under the text after a ✓/✗ mark)."""
+    if cell_len(line) <= width:
+        return [line]
+    body = line.lstrip(" ")
+    indent = len(line) - len(body)
+    hang = indent + (2 if body.startswith(_MARKERS) else 0)
+    if width - hang < 10:  # too narrow to indent: let the terminal fold it
+        return [line]
+    lines: list[str] = []
+    current, lead = "", " " * indent
+    atoms = _atoms(body)
+    atoms.reverse()  # a stack: a bracket too long for a line goes back on it in pieces
+    while atoms:
+        sep, atom = atoms.pop()
+        room = width - len(lead)
+        if cell_len(atom) > width - hang and (pieces := _atoms(atom, whole_brackets=False)) and len(pieces) > 1:
+            pieces[0] = (sep, pieces[0][1])
+            atoms.extend(reversed(pieces))
+            continue
+        if not current:
+            candidate = atom
+        else:
+            candidate = current + sep + atom
+        if cell_len(candidate) <= room:
+            current = candidate
+            continue
+        if current:
+            lines.append(lead + current)
+            lead, room = " " * hang, width - hang
+        current = atom
+        while cell_len(current) > room:  # longer than a whole line: folded
+            piece = chop_cells(current, room)[0]
+            lines.append(lead + piece)
+            lead, room = " " * hang, width - hang
+            current = current[len(piece):]
+    if current or not lines:
+        lines.append(lead + current)
+    return lines
+
+
+class CheckReport:
+    """A check report as lines of (style, text); drawn, each line is wrapped to the console's
+    width keeping its indentation (what to show is here, how wide is the console's)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str | None, str, bool]] = []
+
+    def add(self, text: str, style: str | None = None, wrap: bool = True) -> None:
+        self.lines.append((style or None, text, wrap))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for style, text, wrap in self.lines:
+            rich_style = console.get_style(style) if style else None
+            for piece in (wrap_line(text, width) if wrap else [text]):
+                yield Segment(piece, rich_style)
+                yield Segment.line()
+
+
+def render_outcome(outcome: CheckOutcome, messages: Messages) -> CheckReport:
+    report = CheckReport()
     for result in outcome.results:
         for style, line in claim_lines(result, outcome, messages):
-            text.append(line + "\n", style=style or None)
+            report.add(line, style)
     passed = sum(r.ok for r in outcome.results)
-    text.append(messages("claim.summary", passed=passed, failed=len(outcome.results) - passed))
-    return text
+    report.add(messages("claim.summary", passed=passed, failed=len(outcome.results) - passed))
+    return report
 
 
-def render_cases(results: list[CaseResult], messages: Messages) -> RenderableType:
-    text = Text()
+def render_cases(results: list[CaseResult], messages: Messages) -> CheckReport:
+    report = CheckReport()
     malformed = 0
     for case in results:
         if case.timed_out or case.not_run:  # the run's time limit (--timeout)
-            text.append(messages("case.timed_out", name=case.name, message=case.error.message) + "\n"
-                        if case.timed_out else messages("case.not_run", name=case.name) + "\n", style="bold red")
+            report.add(messages("case.timed_out", name=case.name, message=case.error.message)
+                       if case.timed_out else messages("case.not_run", name=case.name), "bold red")
             continue
         if case.error is not None:
             malformed += 1
-            text.append(messages("case.malformed", name=case.name, field=case.field,
-                                 message=case.error.message) + "\n", style="bold red")
+            report.add(messages("case.malformed", name=case.name, field=case.field, message=case.error.message),
+                       "bold red")
             for line in case.error.caret_lines():
-                text.append("    " + line + "\n", style="red")
+                report.add("    " + line, "red", wrap=False)  # a caret points into the line above it
             if case.error.hint:
-                text.append("    " + messages("case.hint", text=case.error.hint) + "\n", style="dim")
+                report.add("    " + messages("case.hint", text=case.error.hint), "dim")
             continue
         key = "case.passed" if case.ok else "case.failed"
-        text.append(messages(key, name=case.name) + "\n", style="green" if case.ok else "bold red")
+        report.add(messages(key, name=case.name), "green" if case.ok else "bold red")
         if not case.ok:
             for result in case.outcome.results:
                 for style, line in claim_lines(result, case.outcome, messages):
-                    text.append("    " + line + "\n", style=style or None)
+                    report.add("    " + line, style)
     if malformed:
-        text.append(messages("case.malformed_count", count=malformed) + "\n", style="red")
+        report.add(messages("case.malformed_count", count=malformed), "red")
     passed = sum(c.ok for c in results)
-    text.append(messages("claim.summary", passed=passed, failed=len(results) - passed))
-    return text
+    report.add(messages("claim.summary", passed=passed, failed=len(results) - passed))
+    return report
 
 
 # ---------------------------------------------------------------- machine-readable
@@ -244,4 +357,4 @@ def junit_xml(results: list[CaseResult], messages: Messages, suite: str = "backp
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-__all__ = ["render_outcome", "render_cases", "outcome_data", "cases_data", "render_json", "junit_xml"]
+__all__ = ["CheckReport", "wrap_line", "render_outcome", "render_cases", "outcome_data", "cases_data", "render_json", "junit_xml"]
