@@ -12,7 +12,7 @@ from typing import Callable, Collection
 
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
@@ -65,7 +65,7 @@ def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> 
     for index in graph.inputs:
         value = values[graph.nodes[index].name]
         bindings[graph.nodes[index].name] = (value.exact if value.exact is not None
-                                             else sp.Float(value.approx, limits.DECIMAL_DIGITS))
+                                             else sp.Float(value.approx, settings.DECIMAL_DIGITS))
     try:
         return run_forward(graph, bindings).values[graph.output]
     except BackpropError as error:
@@ -89,7 +89,7 @@ def constant_value(text: str, origin: str) -> sp.Expr:
     value = evaluate_expression(graph, {}, origin)
     if value.exact is not None:
         return value.exact
-    return sp.Float(value.approx, limits.DECIMAL_DIGITS)
+    return sp.Float(value.approx, settings.DECIMAL_DIGITS)
 
 
 _COMMENT = re.compile(r"#[^\n]*")

@@ -22,7 +22,7 @@ from itertools import combinations
 import mpmath
 import sympy as sp
 
-from backprop_cli import deadline, limits
+from backprop_cli import deadline, settings
 from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.compare import same_formula, same_value
@@ -40,7 +40,7 @@ MAX_POINT_TRIES = 60
 MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch"
 MAX_DIAGNOSIS_STEPS = 500  # steps after the claimed node (the nearest first) searched for a missing or inverted factor
 MAX_OTHER_NODE_CANDIDATES = 64  # nodes with about the claimed gradient looked at for "other node"
-UNPROVEN_TOLERANCE = 1e-300  # equal to limits.COMPARE_MAX_DIGITS digits, not proven: reported as this
+UNPROVEN_TOLERANCE = 1e-300  # equal to settings.COMPARE_MAX_DIGITS digits, not proven: reported as this
 _POINT_VALUES = [sp.Rational(n, d) for n, d in
                  [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
 
@@ -192,7 +192,7 @@ def _check_value(run: _Run, claim: Claim, claim_graph: Graph, node: int, toleran
     report = run.report
     correct = report.trace.gradients[node]
     claimed = evaluate_expression(claim_graph, {}, claim.origin)
-    with mpmath.workdps(limits.DECIMAL_DIGITS):
+    with mpmath.workdps(settings.DECIMAL_DIGITS):
         difference = claimed.approx - correct.approx
         tol = None
         if claim.is_decimal or tolerance is not None or correct.exact is None or claimed.exact is None:
@@ -364,7 +364,7 @@ def diagnosis_candidates(report: Report, node: int, claimed: mpmath.mpf, claim: 
     def matches(candidate) -> bool:
         return candidate is not None and not _close(candidate, correct, tol) and _close(claimed, candidate, tol)
 
-    with mpmath.workdps(limits.DECIMAL_DIGITS):
+    with mpmath.workdps(settings.DECIMAL_DIGITS):
         found: list[Diagnosis] = []
         if matches(-correct):
             found.append(Diagnosis("sign"))
@@ -443,7 +443,7 @@ def _holding(run: _Run, claim: Claim, claim_graph: Graph, node: int, candidates:
             deadline.check()
             return []  # the program is defined here and the claim is not: no correction makes it right
         agreed += 1
-        with mpmath.workdps(limits.DECIMAL_DIGITS):
+        with mpmath.workdps(settings.DECIMAL_DIGITS):
             through = _through_edges(trace, node, alive)
             kept = []
             for diagnosis in alive:

@@ -345,7 +345,7 @@ def check(
     """
     def action() -> int:
         from backprop_cli import engine
-        from backprop_cli.render import check_view
+        from backprop_cli.render import claims_view
 
         messages = _messages(lang, *([output.stdout()] if format is TextOrJson.text else []))
         if cases is not None:
@@ -360,11 +360,11 @@ def check(
                 elif case.error is not None:
                     output.write_error(f"error: case '{case.name}', field '{case.field}': {case.error.message}\n")
             if junit is not None:
-                output.write_file(junit, check_view.junit_xml(results, messages), "--junit")
+                output.write_file(junit, claims_view.junit_xml(results, messages), "--junit")
             if format is TextOrJson.json:
-                output.write_json(check_view.render_json(check_view.cases_data(results, messages)))
+                output.write_json(claims_view.render_json(claims_view.cases_data(results, messages)))
             else:
-                _stdout().print(check_view.render_cases(results, messages))
+                _stdout().print(claims_view.render_cases(results, messages))
             return _exit_code(results)
         if junit is not None:
             raise BackpropError("--junit needs --cases FILE")
@@ -377,9 +377,9 @@ def check(
         graph, bindings = engine.load(_request(program, file, sample, at, of, None))
         outcome = check_claims(graph, bindings, parse_claims(expect), tol)
         if format is TextOrJson.json:
-            output.write_json(check_view.render_json(check_view.outcome_data(outcome, messages)))
+            output.write_json(claims_view.render_json(claims_view.outcome_data(outcome, messages)))
         else:
-            _stdout().print(check_view.render_outcome(outcome, messages))
+            _stdout().print(claims_view.render_outcome(outcome, messages))
         return _exit_code(outcome)
 
     _guarded(action, timeout)

@@ -25,7 +25,7 @@ import random
 import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
-from backprop_cli import limits
+from backprop_cli import limits, settings
 from backprop_cli.numbers import expression_size
 
 MAX_SIMPLIFY_NODES = 400  # larger expression trees are compared by their numbers only
@@ -87,7 +87,7 @@ def small_enough_to_simplify(expr: sp.Expr) -> bool:
 def _numeric_difference(difference: sp.Expr, point: dict | None = None) -> bool | None:
     """True: known to differ from 0; False: 0 to COMPARE_MAX_DIGITS digits; None: not a number here."""
     try:
-        value = difference.evalf(limits.COMPARE_DIGITS, subs=point or None, maxn=limits.COMPARE_MAX_DIGITS,
+        value = difference.evalf(settings.COMPARE_DIGITS, subs=point or None, maxn=settings.COMPARE_MAX_DIGITS,
                                  strict=True)
     except PrecisionExhausted:
         return False

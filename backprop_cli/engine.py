@@ -13,7 +13,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import limits, settings
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
 from backprop_cli.bindings import constant_value, parse_bindings, resolve
@@ -109,7 +109,7 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
         if mode is NumberMode.NUMERIC:
             raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
         return False
-    return mode is NumberMode.NUMERIC or graph.size[0] > limits.EXACT_MODE_MAX_NODES
+    return mode is NumberMode.NUMERIC or graph.size[0] > settings.EXACT_MODE_MAX_NODES
 
 
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
@@ -250,8 +250,8 @@ def _gradient_step(report: Report, lr_text: str) -> None:
     report.learning_rate = eta
     values = report.trace.forward.values
     graph = report.trace.forward.graph
-    with mpmath.workdps(limits.DECIMAL_DIGITS):
-        eta_decimal = mpmath.mpf(sp.Float(sp.N(eta, limits.DECIMAL_DIGITS + 5), limits.DECIMAL_DIGITS + 5)._mpf_)
+    with mpmath.workdps(settings.DECIMAL_DIGITS):
+        eta_decimal = mpmath.mpf(sp.Float(sp.N(eta, settings.DECIMAL_DIGITS + 5), settings.DECIMAL_DIGITS + 5)._mpf_)
         for index in report.wrt:
             if graph.nodes[index].kind is not NodeKind.INPUT:
                 continue

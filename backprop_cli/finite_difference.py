@@ -17,18 +17,18 @@ from enum import Enum
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import forward_values, plan
 from backprop_cli.graph import NodeKind
 from backprop_cli.numbers import Decimal, Value, to_mpf
 from backprop_cli.trace import Trace
-METHOD = (f"central difference in {limits.FD_DIGITS}-digit arithmetic, "
-          f"step 1e{limits.FD_STEP_EXPONENT}·max(1, |input|) (smaller where that would leave a domain), tolerance {limits.FD_TOLERANCE:g} "
+METHOD = (f"central difference in {settings.FD_DIGITS}-digit arithmetic, "
+          f"step 1e{settings.FD_STEP_EXPONENT}·max(1, |input|) (smaller where that would leave a domain), tolerance {settings.FD_TOLERANCE:g} "
           f"relative to max(1, |gradient|)")
 FAST_METHOD = ("directional: ∇f·v against a central difference along {n} random ±1 direction(s) v over all "
-               f"reported inputs, in {limits.FAST_CHECK_DIGITS}-digit arithmetic, step 1e{limits.FAST_CHECK_STEP_EXPONENT}, "
-               f"tolerance {limits.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
+               f"reported inputs, in {settings.FAST_CHECK_DIGITS}-digit arithmetic, step 1e{settings.FAST_CHECK_STEP_EXPONENT}, "
+               f"tolerance {settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
 SKIPPED_METHOD = "none (--check none)"
 
 
@@ -68,7 +68,7 @@ def choose_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> CheckKind:
     if kind is not CheckKind.AUTO:
         return kind
     inputs = sum(1 for i in nodes if trace.node(i).kind is NodeKind.INPUT)
-    return CheckKind.FULL if inputs <= limits.FULL_CHECK_MAX_INPUTS else CheckKind.FAST
+    return CheckKind.FULL if inputs <= settings.FULL_CHECK_MAX_INPUTS else CheckKind.FAST
 
 
 def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], str]:
@@ -124,16 +124,16 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     needed = graph.ancestors_of(trace.output)
     inputs = [i for i in nodes if graph.nodes[i].kind is NodeKind.INPUT]
     others = [i for i in nodes if graph.nodes[i].kind is not NodeKind.INPUT]
-    directions = 2 if len(graph.nodes) <= limits.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
+    directions = 2 if len(graph.nodes) <= settings.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
     method = FAST_METHOD.format(n=directions)
     if _symbolic(trace, needed) or not inputs:
         skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
     worst = 0.0
-    domain = Decimal(limits.FAST_CHECK_DIGITS)
+    domain = Decimal(settings.FAST_CHECK_DIGITS)
     with domain.precision():
-        h = mpmath.mpf(10) ** limits.FAST_CHECK_STEP_EXPONENT
+        h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
         leaves = _leaves(trace, needed)
         points = {i: leaves[i] for i in inputs}
         gradients = [trace.gradients[i].approx for i in inputs]
@@ -153,7 +153,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
             else:  # no step stayed inside the domain: the check could not be made
                 skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
                 return skipped + check_gradients(trace, others), method
-    if worst <= limits.FD_TOLERANCE:
+    if worst <= settings.FD_TOLERANCE:
         status = CheckStatus.OK
     elif trace.kinks:
         status = CheckStatus.KINK
@@ -180,7 +180,7 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     needed = trace.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)
     checks = []
-    domain = Decimal(limits.FD_DIGITS)
+    domain = Decimal(settings.FD_DIGITS)
     with domain.precision():
         leaves = _leaves(trace, needed) if not symbolic else {}
     for index in nodes:
@@ -194,7 +194,7 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
             checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
             continue
         error = abs(gradient.approx - estimate) / max(mpmath.mpf(1), abs(gradient.approx))
-        if error <= limits.FD_TOLERANCE:
+        if error <= settings.FD_TOLERANCE:
             status = CheckStatus.OK
         elif near_kink[index]:
             status = CheckStatus.KINK
@@ -212,7 +212,7 @@ def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict)
     if not trace.graph.ancestors_of(trace.output)[index]:
         return mpmath.mpf(0)  # the output does not depend on it: every difference is exactly 0
     x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
-    for h in _steps(mpmath.mpf(10) ** limits.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x)):
+    for h in _steps(mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x)):
         try:
             up = _output_at(trace, domain, leaves, {index: x + h})
             down = _output_at(trace, domain, leaves, {index: x - h})
@@ -247,17 +247,17 @@ def along_direction(trace: Trace, direction: dict[int, object], result) -> tuple
     needed = trace.graph.ancestors_of(trace.output)
     if _symbolic(trace, needed) or result.approx is None:
         return None, None, CheckStatus.SKIPPED.value
-    domain = Decimal(limits.FD_DIGITS)
+    domain = Decimal(settings.FD_DIGITS)
     with domain.precision():
         leaves = _leaves(trace, needed)
         components = {i: to_mpf(v) for i, v in direction.items() if needed[i]}
         scale = max([mpmath.mpf(1)] + [abs(leaves[i]) for i in components])
-        h = mpmath.mpf(10) ** limits.FD_STEP_EXPONENT * scale
+        h = mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * scale
         up = _output_at(trace, domain, leaves, {i: leaves[i] + h * v for i, v in components.items()})
         down = _output_at(trace, domain, leaves, {i: leaves[i] - h * v for i, v in components.items()})
         estimate = (up - down) / (2 * h)
         error = float(abs(mpmath.mpf(result.approx) - estimate) / max(mpmath.mpf(1), abs(mpmath.mpf(result.approx))))
-    if error <= limits.FD_TOLERANCE:
+    if error <= settings.FD_TOLERANCE:
         status = CheckStatus.OK
     elif trace.kinks:
         status = CheckStatus.KINK

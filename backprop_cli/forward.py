@@ -14,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Float, Tracked, Value, domain_error, to_mpf
@@ -157,7 +157,7 @@ def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> 
     for index in graph.inputs:
         value = values[graph.nodes[index].name]
         bindings[graph.nodes[index].name] = (value.exact if value.exact is not None
-                                             else sp.Float(value.approx, limits.DECIMAL_DIGITS))
+                                             else sp.Float(value.approx, settings.DECIMAL_DIGITS))
     try:
         return run_forward(graph, bindings).values[graph.output]
     except BackpropError as error:

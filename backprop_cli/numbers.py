@@ -27,7 +27,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits
+from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError
 
 
@@ -97,7 +97,7 @@ def exact_is_small(expr: sp.Expr) -> bool:
     """Whether a constant exact value stays readable (see limits)."""
     if isinstance(expr, sp.Rational):
         return rational_digits(expr) <= limits.MAX_EXACT_DIGITS
-    if expression_size(expr, limits.MAX_EXACT_EXPRESSION_NODES) > limits.MAX_EXACT_EXPRESSION_NODES:
+    if expression_size(expr, settings.MAX_EXACT_EXPRESSION_NODES) > settings.MAX_EXACT_EXPRESSION_NODES:
         return False
     return all(rational_digits(r) <= 50 for r in expr.atoms(sp.Rational))
 
@@ -452,7 +452,7 @@ class Decimal:
     close = staticmethod(Float.close)
 
 
-SHADOW = Decimal(limits.DECIMAL_DIGITS)
+SHADOW = Decimal(settings.DECIMAL_DIGITS)
 
 
 class Tracked:
@@ -518,7 +518,7 @@ class Tracked:
             exact = self.keep(exact, approx)
         elif exact is not None and not exact.free_symbols:
             approx = (mpmath.mpf(int(exact.p)) / int(exact.q) if isinstance(exact, sp.Rational)
-                      else check_decimal(node, exact.evalf(limits.DECIMAL_DIGITS)))
+                      else check_decimal(node, exact.evalf(settings.DECIMAL_DIGITS)))
         return Value(exact, approx)
 
     def switch(self, expr, variables) -> Callable:
@@ -573,14 +573,14 @@ class Tracked:
         """Past a size, a symbolic formula in the inputs is dropped (None): SymPy's automatic
         evaluation of nested formulas (exp(tanh(exp(...)))) grows without bound. The formula in
         the program's own names (numbers.Named) says it instead."""
-        if expression_size(formula, limits.MAX_SYMBOLIC_EXPRESSION_NODES) <= limits.MAX_SYMBOLIC_EXPRESSION_NODES:
+        if expression_size(formula, settings.MAX_SYMBOLIC_EXPRESSION_NODES) <= settings.MAX_SYMBOLIC_EXPRESSION_NODES:
             return formula
         return None
 
     def settle(self, gradient: Value, name: str) -> Value:
         """A complete symbolic gradient past the size limit is dropped in its expanded form."""
         if gradient.approx is None and gradient.exact is not None:
-            limit = limits.MAX_SYMBOLIC_EXPRESSION_NODES
+            limit = settings.MAX_SYMBOLIC_EXPRESSION_NODES
             if expression_size(gradient.exact, limit) > limit:
                 return Value(None, None)
         return gradient

@@ -18,7 +18,7 @@ from typing import Protocol, TextIO
 
 import mpmath
 
-from backprop_cli import deadline, limits
+from backprop_cli import deadline, limits, settings
 from backprop_cli.bindings import evaluate_expression, expression_graph
 from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, Request, analyse, load
@@ -174,7 +174,7 @@ def judge(expected: Value, answer: str, names: dict[str, Value], tolerance: floa
                                     lambda name: (f"'{name}' is not a name in the program", None))
     given = evaluate_expression(answer_graph, names, "answer")
     decimal = any(c in answer for c in ".eE") and not any(c.isalpha() and c not in "eE" for c in answer)
-    with mpmath.workdps(limits.DECIMAL_DIGITS):
+    with mpmath.workdps(settings.DECIMAL_DIGITS):
         if given.approx is not None and expected.approx is not None:
             if decimal:
                 return abs(given.approx - expected.approx) <= tolerance * max(1, abs(expected.approx))

@@ -6,7 +6,7 @@ from backprop_cli.claims import check_claims, parse_claims
 from backprop_cli.engine import Request, load
 from backprop_cli.errors import BackpropError
 from backprop_cli.i18n import Messages
-from backprop_cli.render.check_view import diagnosis_text
+from backprop_cli.render.claims_view import diagnosis_text
 from backprop_cli.source import BindingText, from_sample, from_text
 
 
@@ -164,7 +164,7 @@ LINEAR = "y = w*x + b; L = (y - t)^2/2"
 def report_lines(program, claims, lang="en", width=200, at=None):
     from rich.console import Console
 
-    from backprop_cli.render.check_view import render_outcome
+    from backprop_cli.render.claims_view import render_outcome
 
     console = Console(width=width, color_system=None, record=True, file=open("/dev/null", "w"))
     console.print(render_outcome(outcome(program, claims, at), Messages(lang)))
@@ -317,7 +317,7 @@ def test_the_check_report_wraps_chinese_between_words_not_inside_brackets():
 def test_wrap_line():
     from rich.cells import cell_len
 
-    from backprop_cli.render.check_view import wrap_line
+    from backprop_cli.render.claims_view import wrap_line
 
     line = "    也可能是：这是经过 h1 的路径（第 1 条路径，共 2 条）的贡献，不是 w1 的梯度"
     for width in range(24, 80):

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
-from backprop_cli.limits import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
+from backprop_cli.settings import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
 from backprop_cli.render.common import EdgeFormulas, exact_string, exact_text
 from backprop_cli.render.notes import notes_lines

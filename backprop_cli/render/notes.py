@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from backprop_cli import limits
+from backprop_cli import limits, settings
 from backprop_cli.engine import Report
 from backprop_cli.finite_difference import FAST_METHOD, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
@@ -22,10 +22,10 @@ def check_description(report: Report, messages: Messages) -> str:
         return messages("note.check_none")
     for n in (1, 2):
         if method == FAST_METHOD.format(n=n):
-            return messages("note.check_fast", n=n, digits=limits.FAST_CHECK_DIGITS,
-                            exponent=limits.FAST_CHECK_STEP_EXPONENT, tol=f"{limits.FD_TOLERANCE:g}")
-    return messages("note.check_method", digits=limits.FD_DIGITS, exponent=limits.FD_STEP_EXPONENT,
-                    tol=f"{limits.FD_TOLERANCE:g}")
+            return messages("note.check_fast", n=n, digits=settings.FAST_CHECK_DIGITS,
+                            exponent=settings.FAST_CHECK_STEP_EXPONENT, tol=f"{settings.FD_TOLERANCE:g}")
+    return messages("note.check_method", digits=settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
+                    tol=f"{settings.FD_TOLERANCE:g}")
 
 
 def notes_lines(report: Report, messages: Messages) -> list[str]:
@@ -34,10 +34,10 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     graph = trace.graph
     lines: list[str] = []
     if trace.numeric:
-        lines.append(messages("note.numeric", nodes=f"{limits.EXACT_MODE_MAX_NODES:,}"))
+        lines.append(messages("note.numeric", nodes=f"{settings.EXACT_MODE_MAX_NODES:,}"))
     elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
-        lines.append(messages("note.decimal", digits=limits.DECIMAL_DIGITS,
-                              count=limits.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
+        lines.append(messages("note.decimal", digits=settings.DECIMAL_DIGITS,
+                              count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
     unbound = [graph.nodes[i].name for i in graph.inputs if trace.values[i].approx is None]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
@@ -50,7 +50,7 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
         names = messages("note.list_separator").join(shown) + (messages("note.list_more", n=f"{more:,}") if more else "")
         lines.append(messages("note.kinks", nodes=names, n=f"{len(kinks):,}"))
     if trace.named is not None and any(g.exact is None for g in trace.gradients.values()):
-        lines.append(messages("note.abbreviation", limit=limits.MAX_SYMBOLIC_EXPRESSION_NODES))
+        lines.append(messages("note.abbreviation", limit=settings.MAX_SYMBOLIC_EXPRESSION_NODES))
     if not unbound:
         lines.append(check_description(report, messages))
     return lines
