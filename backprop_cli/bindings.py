@@ -14,9 +14,8 @@ import sympy as sp
 
 from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.forward import run_forward
+from backprop_cli.forward import evaluate_expression
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.numbers import Value
 from backprop_cli.parse import parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
@@ -57,19 +56,6 @@ def expression_graph(text: str, origin: str, names: Collection[str], one_express
             message, hint = unknown_name(name)
             raise BackpropError(message, graph.nodes[index].span, hint=hint, source=text, origin=origin)
     return graph
-
-
-def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> Value:
-    """The expression's value with its names bound to the program's values (numbers or formulas)."""
-    bindings = {}
-    for index in graph.inputs:
-        value = values[graph.nodes[index].name]
-        bindings[graph.nodes[index].name] = (value.exact if value.exact is not None
-                                             else sp.Float(value.approx, settings.DECIMAL_DIGITS))
-    try:
-        return run_forward(graph, bindings).values[graph.output]
-    except BackpropError as error:
-        raise error.located(graph.source, origin)
 
 
 def _no_names(name: str) -> tuple[str, str]:

@@ -23,7 +23,8 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import deadline, settings
-from backprop_cli.bindings import evaluate_expression, expression_graph, split_top_level
+from backprop_cli.bindings import expression_graph, split_top_level
+from backprop_cli.forward import evaluate_expression
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, analyse

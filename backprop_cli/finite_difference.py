@@ -153,12 +153,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
             else:  # no step stayed inside the domain: the check could not be made
                 skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
                 return skipped + check_gradients(trace, others), method
-    if worst <= settings.FD_TOLERANCE:
-        status = CheckStatus.OK
-    elif trace.kinks:
-        status = CheckStatus.KINK
-    else:
-        status = CheckStatus.MISMATCH
+    status = _verdict(worst, bool(trace.kinks))
     checks = [GradientCheck(i, trace.gradients.get(i), None, worst, status) for i in inputs]
     return checks + check_gradients(trace, others), method
 
@@ -194,12 +189,7 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
             checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
             continue
         error = abs(gradient.approx - estimate) / max(mpmath.mpf(1), abs(gradient.approx))
-        if error <= settings.FD_TOLERANCE:
-            status = CheckStatus.OK
-        elif near_kink[index]:
-            status = CheckStatus.KINK
-        else:
-            status = CheckStatus.MISMATCH
+        status = _verdict(error, near_kink[index])
         checks.append(GradientCheck(index, gradient, estimate, float(error), status))
     return checks
 
@@ -257,10 +247,11 @@ def along_direction(trace: Trace, direction: dict[int, object], result) -> tuple
         down = _output_at(trace, domain, leaves, {i: leaves[i] - h * v for i, v in components.items()})
         estimate = (up - down) / (2 * h)
         error = float(abs(mpmath.mpf(result.approx) - estimate) / max(mpmath.mpf(1), abs(mpmath.mpf(result.approx))))
+    return estimate, error, _verdict(error, bool(trace.kinks)).value
+
+
+def _verdict(error: float, near_kink: bool) -> CheckStatus:
+    """Within the tolerance: ok; beyond it, a kink where one is on the way, else a mismatch."""
     if error <= settings.FD_TOLERANCE:
-        status = CheckStatus.OK
-    elif trace.kinks:
-        status = CheckStatus.KINK
-    else:
-        status = CheckStatus.MISMATCH
-    return estimate, error, status.value
+        return CheckStatus.OK
+    return CheckStatus.KINK if near_kink else CheckStatus.MISMATCH

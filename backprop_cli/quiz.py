@@ -19,7 +19,8 @@ from typing import Protocol, TextIO
 import mpmath
 
 from backprop_cli import deadline, limits, settings
-from backprop_cli.bindings import evaluate_expression, expression_graph
+from backprop_cli.bindings import expression_graph
+from backprop_cli.forward import evaluate_expression
 from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, Request, analyse, load
 from backprop_cli.finite_difference import CheckKind
