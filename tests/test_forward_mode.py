@@ -87,7 +87,7 @@ def test_chinese(cli):
     assert code == 0
     assert "前向模式，方向 ḃ = 1（其他输入的切向量为 0）" in out
     assert "结果：e 沿这个方向的导数是 5\n反向模式给出 ∇e·v = 5：两者一致 ✓" in out
-    assert "代价：前向模式要得到完整梯度，每个输入各需一遍（这个程序共 2 遍）" in out
+    assert "代价：前向模式要得到完整梯度，每个输入各需一遍（这个程序共2遍）" in out
 
 
 def test_markdown(cli):

@@ -13,6 +13,7 @@ from rich.text import Text
 from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
+from backprop_cli.render.notes import Notes
 from backprop_cli.render.common import (EdgeFormulas, assign_text, exact_text, grouped, node_label, number_text,
                                         operand, shorten)
 from backprop_cli.trace import TangentPass
@@ -119,19 +120,19 @@ def tangent_section(report: Report, messages: Messages) -> RenderableType:
     """Every forward-mode pass of the report, then what each mode costs."""
     parts: list[RenderableType] = []
     for tangent_pass in report.tangent_passes:
+        parts += [Notes([messages("forward_mode.heading", direction=direction_text(report, tangent_pass))], "bold"),
+                  Notes([messages("forward_mode.intro")])]
         text = Text()
-        text.append(messages("forward_mode.heading", direction=direction_text(report, tangent_pass)), style="bold")
-        text.append("\n" + messages("forward_mode.intro"), style="dim")
-        for row in tangent_rows(report, tangent_pass):
-            text.append("\n")
+        for k, row in enumerate(tangent_rows(report, tangent_pass)):
+            if k:
+                text.append("\n")
             text.append(row.label, style="bold cyan")
             text.append(" " + row.value, style="green")
             text.append("\n    " + rule_text(row), style="yellow")
         lines = check_text(report, tangent_pass, messages)
         style = "green" if tangent_pass.ok is not False and tangent_pass.agrees is not False else "red"
-        text.append("\n" + "\n".join(lines), style=f"bold {style}")
-        parts += [text, Text("")]
-    parts.append(Text(cost_text(report, messages), style="dim"))
+        parts += [text, Notes(lines, f"bold {style}"), Text("")]
+    parts.append(Notes([cost_text(report, messages)]))
     return Group(*parts)
 
 
