@@ -560,8 +560,11 @@ class Tracked:
             difference = a.exact - b.exact
             if difference == 0:
                 return True
-            if not difference.free_symbols:
-                return False
+            if not difference.free_symbols:  # equal numbers SymPy does not see equal in form:
+                if a.approx is not None and b.approx is not None:  # the 50-digit decimals decide
+                    return abs(a.approx - b.approx) <= mpmath.mpf(10) ** (5 - settings.DECIMAL_DIGITS) * max(
+                        1, abs(a.approx))
+                return None
             if expression_size(difference, 200) > 200:
                 return None
             return sp.expand(difference) == 0 or sp.simplify(difference) == 0

@@ -29,10 +29,27 @@ CASES = ([(f"{s}-explain-{f}", ["explain", "--sample", s, "--format", f]) for s 
          + [(f"{name}-grad-table", ["grad", *args]) for name, args in PROGRAMS.items()])
 
 
+# What a student reads at a terminal's usual widths, in both languages (issue 12)
+WIDTHS = [(f"{s}-explain-{width}-{lang}", ["explain", "--sample", s, "--lang", lang], width)
+          for s in SAMPLES for width in (80, 120) for lang in ("en", "zh")]
+
+
+@pytest.mark.parametrize("name,args,width", WIDTHS, ids=[name for name, _, _ in WIDTHS])
+def test_golden_at_a_width(name, args, width):
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+    result = CliRunner(env={"COLUMNS": str(width), "NO_COLOR": "1", "BACKPROP_LANG": None}).invoke(app, args)
+    _compare(name, f"exit {result.exit_code}\n--- stdout\n{result.stdout}--- stderr\n{result.stderr}")
+
+
 @pytest.mark.parametrize("name,args", CASES, ids=[name for name, _ in CASES])
 def test_golden(cli, name, args):
     code, out, err = cli(*args)
-    text = f"exit {code}\n--- stdout\n{out}--- stderr\n{err}"
+    _compare(name, f"exit {code}\n--- stdout\n{out}--- stderr\n{err}")
+
+
+def _compare(name: str, text: str) -> None:
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("BACKPROP_REGEN_GOLDEN"):
         path.write_text(text, encoding="utf-8")
