@@ -10,6 +10,7 @@ import them in their bodies, on first use.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from enum import Enum
@@ -134,6 +135,8 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
              check: CheckChoice = CheckChoice.auto, forward_mode: bool = False,
              tangent: str | None = None) -> "engine.Request":
     from backprop_cli import engine
+
+    gc.freeze()  # the engine's imports (SymPy's) are made now, not at start-up: out of the collector's scans
 
     if exact and numeric:
         raise BackpropError("--exact and --numeric exclude each other; give one")

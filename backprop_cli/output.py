@@ -124,13 +124,16 @@ def json_visible(text: str) -> str:
     def escaped(chunk: str) -> str:
         if chunk.isascii() and "\x7f" not in chunk:
             return chunk
-        return _INVISIBLE.sub(lambda match: "\n" if match.group() == "\n" else _json_escape(match.group()), chunk)
+        # a plain range finds the few characters outside printable ASCII fast; each is then tested
+        return _NOT_PLAIN.sub(lambda match: _json_escape(match.group()) if _INVISIBLE.match(match.group())
+                              else match.group(), chunk)
     if len(text) <= _CHUNK:
         return escaped(text)
     return "".join(escaped(text[start:start + _CHUNK]) for start in range(0, len(text), _CHUNK))
 
 
 _CHUNK = 1 << 16
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n]")
 
 
 def json_ascii(text: str) -> str:
