@@ -7,6 +7,8 @@ lines that fit.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import re
 
 from rich.cells import cell_len
@@ -41,11 +43,15 @@ def wrap_formula(text: str, width: int) -> list[str]:
     stays whole (a long line beats a cut number)."""
     lines: list[str] = []
     breaks = formula_breaks(text)
+    positions = [p for p, _ in breaks]
     start = 0
     while cell_len(text[start:]) > width:
-        fitting = [(p, d) for p, d in breaks if start < p and cell_len(text[start:p].rstrip()) <= width]
+        # a line of `width` cells holds at most `width` + 1 characters (a cell per character, at
+        # least, and the space dropped at its end): only those breaks are measured
+        first, last = bisect_right(positions, start), bisect_right(positions, start + width + 1)
+        fitting = [(p, d) for p, d in breaks[first:last] if cell_len(text[start:p].rstrip()) <= width]
         if not fitting:
-            later = [p for p, _ in breaks if p > start]
+            later = positions[first:first + 1]
             if not later:
                 break
             cut = later[0]  # nothing fits: the shortest overlong piece
