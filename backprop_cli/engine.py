@@ -21,6 +21,7 @@ from backprop_cli.finite_difference import CheckKind, GradientCheck, along_direc
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.notation import derivative, exact_text, formula_text
 from backprop_cli.numbers import Value, exact_is_small, to_mpf
 from backprop_cli.parse import parse_program, suggest
 from backprop_cli.source import BindingText, ProgramSource
@@ -226,7 +227,6 @@ def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
 def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) -> BackpropError:
     """Only the gradients that need an undefined partial fail: the error names the partial and
     where it is undefined, and how to get the others."""
-    from backprop_cli.render.common import derivative, exact_text, formula_text  # wording an error, as views do
     graph = trace.graph
     cause = trace.undefined[undefined[0]]
     consumer = graph.nodes[cause.consumer]

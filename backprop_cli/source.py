@@ -6,7 +6,6 @@ a sample's first comment line is its description.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path

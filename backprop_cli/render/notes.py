@@ -9,7 +9,7 @@ from backprop_cli import limits, settings
 from backprop_cli.engine import Report
 from backprop_cli.finite_difference import FAST_METHOD, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
-from backprop_cli.render.common import exact_text, node_label
+from backprop_cli.render.common import node_label
 from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 
