@@ -174,4 +174,33 @@ def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
 def exact_text(expr: sp.Expr | None) -> str:
     if expr is None:
         return ""
-    return _LabelPrinter({}).doprint(expr)
+    return _printed(expr)
+
+
+@lru_cache(maxsize=8192)
+def _printed(expr: sp.Expr) -> str:
+    """Printed once: a symbolic walkthrough shows the same formula as one edge's contribution,
+    the next edge's upstream and a node's gradient."""
+    return _PLAIN.doprint(expr)
+
+
+class _SharedPrinter(_LabelPrinter):
+    """The printer without operand labels, remembering each part it printed: a chain's gradients
+    are products that share their factors (1 if a1 - y > 0, else 0)·…, printed once each."""
+
+    def __init__(self):
+        super().__init__({})
+        self._parts: dict = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        if kwargs or not isinstance(expr, sp.Basic) or expr.is_Atom:
+            return super()._print(expr, **kwargs)
+        text = self._parts.get(expr)
+        if text is None:
+            if len(self._parts) > 100_000:
+                self._parts.clear()
+            text = self._parts[expr] = super()._print(expr)
+        return text
+
+
+_PLAIN = _SharedPrinter()
