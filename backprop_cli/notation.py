@@ -114,8 +114,9 @@ class _LabelPrinter(StrPrinter):
         return f"{self._print(arg)} {relation} 0"
 
     def _print_Heaviside(self, expr):
-        # max/min: the gradient goes to the larger (smaller) input; a tie splits it (see the notes)
-        return f"(1 if {self._comparison(expr.args[0], '>')}, else 0)"
+        # max/min: the gradient goes to the larger (smaller) input; a tie splits it evenly
+        arg = expr.args[0]
+        return f"(1 if {self._comparison(arg, '>')}, 1/2 if {self._comparison(arg, '=')}, else 0)"
 
     def _print_sign(self, expr):
         arg = expr.args[0]

@@ -319,7 +319,9 @@ def check_decimal(node, result: object) -> mpmath.mpf:
             return result
     if isinstance(result, mpmath.mpc):
         if result.imag != 0:
-            raise domain_error(node, f"the value would be complex ({mpmath.nstr(result, 6)})")
+            real, imaginary = mpmath.nstr(result.real, 6), mpmath.nstr(abs(result.imag), 6)
+            sign = "+" if result.imag > 0 else "-"
+            raise domain_error(node, f"the value would be complex ({real} {sign} {imaginary}i)")
         result = result.real
     if not isinstance(result, mpmath.mpf):
         result = mpmath.mpf(result)

@@ -23,7 +23,7 @@ def test_colahs_branch_example_ends_in_5_and_agrees_with_reverse_mode(cli):
     assert "c = a + b = 3\n    ċ = ȧ + ḃ = 0 + 1 = 1\n" in out
     assert "d = b + 1 = 2\n    ḋ = ḃ = 1\n" in out
     assert "e = c * d = 6\n    ė = d·ċ + c·ḋ = 2·1 + 3·1 = 5\n" in out
-    assert "Result: the derivative of e along this direction is 5\nreverse mode gives ∇e·v = 5: they agree ✓" in out
+    assert "Result: ∂e/∂b = 5, the derivative along v\nreverse mode gives ∇e·v = 5: they agree ✓" in out
     assert re.search(r"central difference along v: 5 \(error \d\.\de-\d+\) ✓", out)
     assert "forward mode needs one pass per input for the full gradient (2 passes for this program)" in out
     assert "one pass for all of them" in out
@@ -85,16 +85,16 @@ def test_chinese(cli):
     code, out, _ = cli("explain", "--sample", "branch", "--forward", "--wrt", "b", "--lang", "zh")
     out = nfc(out)
     assert code == 0
-    assert "前向模式，方向 ḃ = 1（其他输入的切向量为 0）" in out
-    assert "结果：e 沿这个方向的导数是 5\n反向模式给出 ∇e·v = 5：两者一致 ✓" in out
-    assert "代价：前向模式要得到完整梯度，每个输入各需一遍（这个程序共2遍）" in out
+    assert "前向模式，沿方向 v：ḃ = 1（其他输入的切向量为 0）" in out
+    assert "结果：∂e/∂b = 5，即沿 v 的导数\n反向模式给出 ∇e·v = 5：两者一致 ✓" in out
+    assert "代价：前向模式要得到完整梯度，每个输入各需一遍（这个程序共 2 遍）" in out
 
 
 def test_markdown(cli):
     code, out, _ = cli("explain", "--sample", "branch", "--tangent", "a=1, b=-1", "--format", "markdown")
     out = nfc(out)
     assert code == 0
-    assert "## Forward mode along ȧ = 1, ḃ = -1 (every other input's tangent is 0)" in out
+    assert "## Forward mode along v: ȧ = 1, ḃ = -1 (every other input's tangent is 0)" in out
     assert "| `e = c * d` | `= 6` | `ė = d·ċ + c·ḋ = 2·0 + 3·(-1) = -3` | `-3` |" in out
 
 

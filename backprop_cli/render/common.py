@@ -63,7 +63,7 @@ def value_text(value: Value) -> str:
     if value.exact is None:
         return f"≈ {decimal}"
     exact = exact_text(value.exact)
-    if isinstance(value.exact, sp.Integer) or exact == decimal:
+    if (isinstance(value.exact, sp.Integer) and len(exact) <= MAX_EXACT_TEXT) or exact == decimal:
         return exact
     if isinstance(value.exact, sp.Rational):
         return f"{exact} = {decimal}" if len(exact) <= MAX_EXACT_TEXT else f"≈ {decimal}"

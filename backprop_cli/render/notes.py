@@ -38,6 +38,8 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
         lines.append(messages("note.decimal", digits=settings.DECIMAL_DIGITS,
                               count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
+    if not graph.inputs:
+        lines.append(messages("note.no_inputs"))
     unbound = [graph.nodes[i].name for i in graph.inputs if trace.values[i].approx is None]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))

@@ -26,6 +26,18 @@ def check_mark(status: CheckStatus, messages: Messages) -> Text:
     return Text(messages(f"check.{status.value}"), style=styles[status])
 
 
+# An exact gradient longer than this (a rational of 800 digits) is left to its decimal: `≈`.
+MAX_TABLE_EXACT = 200
+
+
+def _exact_column(gradient) -> str:
+    """The exact column: the exact form where it is readable, `≈` where only the decimal is."""
+    if gradient.exact is None:
+        return "≈"
+    text = exact_text(gradient.exact)
+    return text if len(text) <= MAX_TABLE_EXACT else "≈"
+
+
 class GradientTable:
     """The gradient table, laid out for the width it is drawn at (SPEC §6, issue 12 item 10).
 
@@ -45,8 +57,7 @@ class GradientTable:
             self.rows.append((
                 node,
                 value_text(trace.values[check.node]),
-                gradient_text(trace, check.node) if trace.named is not None
-                else (exact_text(gradient.exact) if gradient.exact is not None else "≈"),
+                gradient_text(trace, check.node) if trace.named is not None else _exact_column(gradient),
                 format_decimal(gradient.approx),
                 format_decimal(check.estimate),
                 f"{check.error:.1e}" if check.error is not None else "",

@@ -14,7 +14,7 @@ from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import Notes
-from backprop_cli.render.common import (EdgeFormulas, assign_text, exact_text, grouped, node_label, number_text,
+from backprop_cli.render.common import (EdgeFormulas, assign_text, derivative, exact_text, grouped, node_label, number_text,
                                         operand, shorten)
 from backprop_cli.trace import TangentPass
 
@@ -87,8 +87,14 @@ def _join(terms: list[str]) -> str:
 
 def check_text(report: Report, tangent_pass: TangentPass, messages: Messages) -> list[str]:
     """The result and its two cross-checks, as sentences."""
-    out = node_label(report.trace.graph.nodes[report.trace.output])
-    lines = [messages("forward_mode.result", out=out, result=number_text(tangent_pass.result))]
+    graph = report.trace.graph
+    out = node_label(graph.nodes[report.trace.output])
+    ((first, component),) = list(tangent_pass.direction.items())[:1] or [(None, None)]
+    if len(tangent_pass.direction) == 1 and component.exact == 1:  # a unit direction: a partial derivative
+        lines = [messages("forward_mode.result_unit", result=number_text(tangent_pass.result),
+                          derivative=derivative(graph.nodes[report.trace.output], graph.nodes[first]))]
+    else:
+        lines = [messages("forward_mode.result", out=out, result=number_text(tangent_pass.result))]
     agreement = {True: "forward_mode.reverse_agrees", False: "forward_mode.reverse_differs",
                  None: "forward_mode.reverse_unknown"}[tangent_pass.agrees]
     lines.append(messages(agreement, out=out, reverse=number_text(tangent_pass.reverse)))

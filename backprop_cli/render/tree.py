@@ -102,7 +102,8 @@ def render_explain(report: Report, messages: Messages, full: bool = False) -> Re
     notes = notes_section(report, messages)
     if notes is not None:
         parts += [Text(""), notes]
-    parts += [Text(""), result_line(report, messages)]
+    if report.checks:  # a program with no inputs has no gradient to sum up (the notes say so)
+        parts += [Text(""), result_line(report, messages)]
     return Group(*parts)
 
 
