@@ -53,11 +53,26 @@ def switches(formula: sp.Expr) -> tuple[sp.Expr, ...]:
 
 
 def _switch_functions(tmpl, which: int, domain) -> list:
+    """(where the partial may jump, the values of its branches there): a Piecewise border where
+    both branches agree is no kink (elu' at 0 is 1 from either side)."""
     key = (domain.key, "switches", which)
     found = tmpl.compiled.get(key)
     if found is None:
-        found = tmpl.compiled[key] = [domain.switch(z, tmpl.variables) for z in switches(tmpl.partials[which])]
+        formula, variables = tmpl.partials[which], tmpl.variables
+        found = [(domain.switch(atom.args[0], variables), ())
+                 for atom in formula.atoms(sp.Heaviside, sp.sign, sp.Abs)]
+        for piecewise in formula.atoms(sp.Piecewise):
+            branches = tuple(domain.switch(value, variables) for value, _ in piecewise.args)
+            for _, condition in piecewise.args:
+                if isinstance(condition, sp.core.relational.Relational):
+                    found.append((domain.switch(condition.lhs - condition.rhs, variables), branches))
+        tmpl.compiled[key] = found
     return found
+
+
+def _continuous(domain, branches, args) -> bool:
+    values = [branch(*args) for branch in branches]
+    return bool(values) and all(domain.close(values[0], value) is True for value in values[1:])
 
 
 def _variable_of(tmpl) -> dict[int, int]:
@@ -114,8 +129,8 @@ def local_derivatives(forward: Forward, output: int) -> Locals:
                     local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
                     if is_undefined(local[edge]):
                         continue
-                for switch in _switch_functions(tmpl, which, domain):
-                    if domain.at_kink(switch(*args)):
+                for switch, branches in _switch_functions(tmpl, which, domain):
+                    if domain.at_kink(switch(*args)) and not _continuous(domain, branches, args):
                         kink[edge] = node_has_kink = True
                         break
             if node_has_kink:

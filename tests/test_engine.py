@@ -247,3 +247,11 @@ def test_a_partial_with_a_limit_at_the_point_gets_its_value(cli_json):
     data = cli_json("grad", "L = x^y", "--at", "x=0,y=2")
     assert {n: g["exact"] for n, g in data["gradients"].items()} == {"x": "0", "y": "0"}
     assert all(g["ok"] is True for g in data["gradients"].values())
+
+
+def test_a_border_where_both_branches_agree_is_no_kink(cli):
+    """elu (α = 1) is differentiable at 0: both branches of its derivative give 1 there."""
+    code, out, _ = cli("explain", "y = elu(x)", "--at", "x=0")
+    assert code == 0 and "kink" not in out and "non-differentiable" not in out
+    code, out, _ = cli("explain", "y = relu(x)", "--at", "x=0")
+    assert code == 0 and "⚠ kink" in out
