@@ -104,8 +104,7 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
     with 5,000 edges), or when asked; never with unbound inputs."""
     if mode is NumberMode.EXACT:
         return False
-    needed = graph.ancestors_of(graph.output)
-    unbound = [graph.nodes[i].name for i in graph.inputs if needed[i] and graph.nodes[i].name not in bindings]
+    unbound = graph.unbound_inputs(bindings)
     if unbound:
         if mode is NumberMode.NUMERIC:
             raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")

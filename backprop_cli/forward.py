@@ -133,7 +133,7 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
     Bound values may be formulas (a claim evaluated in the program's names); unbound inputs
     stay symbols (symbolic mode)."""
     templates, constants = fold_constants(graph)
-    domain = Float() if numeric else Tracked(graph.names)
+    domain = Float() if numeric else Tracked()
     leaves: dict[int, object] = {}
     with domain.precision():
         for index in graph.inputs:

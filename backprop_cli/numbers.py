@@ -458,17 +458,14 @@ SHADOW = Decimal(settings.DECIMAL_DIGITS)
 
 
 class Tracked:
-    """Exact SymPy numbers with a DECIMAL_DIGITS-digit decimal beside (the exact mode).
-
-    One instance per run: past a size, symbolic formulas are written with the node's own name,
-    and the instance remembers what each such name stands for."""
+    """Exact SymPy numbers with a DECIMAL_DIGITS-digit decimal beside (the exact mode); past a
+    size, a symbolic formula in the inputs is dropped (numbers.Named writes it in names)."""
 
     key = "tracked"
     numeric = False
 
-    def __init__(self, names: dict[str, int] | None = None):
+    def __init__(self):
         self.zero, self.one = Value(sp.Integer(0), mpmath.mpf(0)), Value(sp.Integer(1), mpmath.mpf(1))
-        self.names = names or {}
 
     def precision(self):
         return SHADOW.precision()
@@ -582,7 +579,7 @@ class Tracked:
             return formula
         return None
 
-    def settle(self, gradient: Value, name: str) -> Value:
+    def settle(self, gradient: Value) -> Value:
         """A complete symbolic gradient past the size limit is dropped in its expanded form."""
         if gradient.approx is None and gradient.exact is not None:
             limit = settings.MAX_SYMBOLIC_EXPRESSION_NODES
@@ -632,10 +629,9 @@ class Named:
     key = "named"
     numeric = False
 
-    def __init__(self, templates):
+    def __init__(self):
         self.zero, self.one = sp.Integer(0), sp.Integer(1)
         self.own: list = []  # each node's formula: set by the forward loop, read by its partials
-        self._templates = templates
 
     def precision(self):
         return nullcontext()

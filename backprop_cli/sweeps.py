@@ -28,7 +28,6 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
     edges, nodes = graph.edges, graph.nodes
     reached = graph.ancestors_of(output)
     settle = getattr(domain, "settle", None)
-    out_name = nodes[output].name or "f"
     gradient: list = [None] * len(nodes)
     gradient[output] = domain.one
     contribution: list = [None] * len(edges)
@@ -42,7 +41,7 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
         elif is_undefined(value):
             return value
         elif settle is not None:
-            value = settle(value, f"d{out_name}_d{nodes[index].name or 'n' + str(index)}")
+            value = settle(value)
         gradient[index] = value
         return value
 
@@ -107,7 +106,7 @@ def named_trace(forward: Forward, output: int) -> Trace:
     """The same sweeps in the program's own names (numbers.Named): the gradients of symbolic mode
     as a textbook writes them, beside the expanded forms of `forward`."""
     graph = forward.graph
-    domain = Named(forward.templates)
+    domain = Named()
     leaves = {i: sp.Symbol(graph.nodes[i].name, real=True) for i in graph.inputs}
     leaves.update({i: v.exact for i, v in forward.constants.items() if v.exact is not None})
     column = forward_values(plan(graph, forward.templates, domain, leaves, output), domain, leaves, len(graph.nodes))
