@@ -57,6 +57,8 @@ def _switch_functions(tmpl, which: int, domain) -> list:
     both branches agree is no kink (elu' at 0 is 1 from either side)."""
     key = (domain.key, "switches", which)
     found = tmpl.compiled.get(key)
+    if found is None and tmpl.partials[which] is None:  # a tensor op's rule: smooth, no switches
+        found = tmpl.compiled[key] = []
     if found is None:
         formula, variables = tmpl.partials[which], tmpl.variables
         found = [(domain.switch(atom.args[0], variables), ())

@@ -24,6 +24,8 @@ from backprop_cli.graph import Graph, NodeKind, build_graph
 from backprop_cli.notation import derivative, exact_text, formula_text
 from backprop_cli.numbers import Value, exact_is_small, to_mpf
 from backprop_cli.parse import parse_program, suggest
+from backprop_cli.primitives import TENSOR_OPS
+from backprop_cli.shapes import Shapes, infer_shapes
 from backprop_cli.source import BindingText, ProgramSource
 
 
@@ -112,12 +114,41 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
     return mode is NumberMode.NUMERIC or graph.size[0] > settings.EXACT_MODE_MAX_NODES
 
 
+def program_shapes(graph: Graph, bindings: dict) -> Shapes | None:
+    """Every node's shape, for a program with a tensor op or a tensor binding (else None: the
+    scalar engine runs as it always has)."""
+    tensor_inputs = {name: tuple(value.shape) for name, value in bindings.items() if hasattr(value, "shape")}
+    if not tensor_inputs and not any(node.op in TENSOR_OPS for node in graph.nodes):
+        return None
+    shapes = infer_shapes(graph, tensor_inputs)
+    return shapes if shapes.tensor else None
+
+
+def choose_tensor_numeric(shapes: Shapes, graph: Graph, bindings: dict, mode: NumberMode) -> bool:
+    """A tensor program is exact while its nodes hold at most EXACT_MODE_MAX_NODES entries in all
+    (and no input came as binary floats from .npy); numeric, float64 arrays, beyond."""
+    if mode is NumberMode.EXACT:
+        return False
+    unbound = graph.unbound_inputs(bindings)
+    if unbound:
+        if mode is NumberMode.NUMERIC:
+            raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
+        return False
+    floats = any(getattr(v, "dtype", object) != object for v in bindings.values() if hasattr(v, "dtype"))
+    return mode is NumberMode.NUMERIC or floats or shapes.entries > settings.EXACT_MODE_MAX_NODES
+
+
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
             check: CheckKind = CheckKind.AUTO, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent) -> Report:
     """Forward, backward and the finite-difference check (CheckKind.NONE skips it)."""
     try:
+        shapes = program_shapes(graph, bindings)
         stage("forward")
-        forward = run_forward(graph, bindings, numeric=choose_numeric(graph, bindings, mode))
+        if shapes is not None:
+            numeric = choose_tensor_numeric(shapes, graph, bindings, mode)
+        else:
+            numeric = choose_numeric(graph, bindings, mode)
+        forward = run_forward(graph, bindings, numeric=numeric, shapes=shapes)
         stage("backward")
         trace = run_backward(forward)
         if graph.unbound_inputs(bindings):  # symbolic mode: the gradients in the program's own names too

@@ -18,20 +18,29 @@ from backprop_cli import settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Float, Tracked, Value, domain_error, to_mpf
-from backprop_cli.primitives import Template, template
+from backprop_cli.primitives import TENSOR_OPS, Template, template
+from backprop_cli.shapes import Shapes
 
 
-def fold_constants(graph: Graph) -> tuple[list[Template | None], dict[int, Value]]:
-    """Each operation's template, and the exact value of every node that depends on no input."""
+def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Template | None], dict[int, Value]]:
+    """Each operation's template, and the exact value of every node that depends on no input.
+    In a tensor program (`shapes`), the values are arrays and the tensor ops get their rules."""
     templates: list[Template | None] = [None] * len(graph.nodes)
     constants: dict[int, Value] = {}
-    exact = Tracked()
+    tensor = shapes is not None and shapes.tensor
+    exact = tensor_domain(Tracked(), shapes) if tensor else Tracked()
     with exact.precision():
         for node in graph.nodes:
             if node.kind is NodeKind.CONSTANT:
                 constants[node.index] = exact.constant(node.constant)
             elif node.kind is NodeKind.OPERATION:
-                folded = tuple(constants[a].exact if a in constants else None for a in node.args)
+                if tensor and node.op in TENSOR_OPS:
+                    templates[node.index] = tensor_template(node)
+                    if not node.depends_on_input:
+                        args = [constants[a] for a in node.args]
+                        constants[node.index] = exact.function(templates[node.index], "value")(node, args)
+                    continue
+                folded = tuple(_folded(constants[a]) if a in constants else None for a in node.args)
                 tmpl = templates[node.index] = template(node.op, folded, node.signs)
                 if not tmpl.defined:
                     raise domain_error(node, "its constant arguments make it undefined")
@@ -39,6 +48,25 @@ def fold_constants(graph: Graph) -> tuple[list[Template | None], dict[int, Value
                     args = [constants[node.args[p]] for p in tmpl.variable_positions]
                     constants[node.index] = exact.function(tmpl, "value")(node, args)
     return templates, constants
+
+
+def _folded(constant) -> sp.Expr | None:
+    """A constant's exact value, to fold into a template: a scalar (a 0-d tensor's entry) only."""
+    if isinstance(constant, Value):
+        return constant.exact
+    return constant[()].exact if getattr(constant, "shape", None) == () else None
+
+
+def tensor_domain(entry, shapes: Shapes, **options):
+    from backprop_cli.tensors import Tensor  # numpy is imported by tensor programs only
+
+    return Tensor(entry, shapes, **options)
+
+
+def tensor_template(node):
+    from backprop_cli.tensors import structural_template
+
+    return structural_template(node)
 
 
 Plan = list[tuple]  # (node index, node, checked evaluation, argument nodes)
@@ -79,6 +107,11 @@ class Forward:
     templates: list[Template | None]  # per operation node
     constants: dict[int, Value]  # exact values of the nodes that depend on no input
     plans: dict = field(default_factory=dict, repr=False)  # (domain, output) → Plan, for repeated passes
+    shapes: Shapes | None = None  # a tensor program's shapes (None: every value is a scalar)
+
+    @property
+    def tensor(self) -> bool:
+        return self.shapes is not None and self.shapes.tensor
 
     @property
     def numeric(self) -> bool:
@@ -87,6 +120,8 @@ class Forward:
     @cached_property
     def values(self) -> list[Value]:
         """Every node's value as views show it (inputs and constants keep their exact values)."""
+        if self.tensor:
+            return self._tensor_values()
         if not self.numeric:
             return self.column
         values = []
@@ -97,6 +132,26 @@ class Forward:
                 values.append(Value(self.constants[node.index].exact, number))
             else:
                 values.append(Value(None, number))
+        return values
+
+    def _tensor_values(self) -> list:
+        """Every node as a TensorValue; in numeric mode, inputs and constants keep their exact entries."""
+        import numpy as np
+
+        domain, values = self.domain, []
+        for node, number in zip(self.graph.nodes, self.column):
+            value = domain.value(number) if number is not None else None
+            if value is not None and self.numeric:
+                exact = None
+                if node.kind is NodeKind.INPUT:
+                    exact = self.bindings[node.name]
+                elif node.index in self.constants:
+                    exact = np.vectorize(lambda v: v.exact, otypes=[object])(self.constants[node.index])
+                if exact is not None and getattr(exact, "dtype", object) == object:
+                    exact = np.asarray(exact, dtype=object)
+                    for index in np.ndindex(value.shape):
+                        value.entries[index] = Value(exact[index], value.entries[index].approx)
+            values.append(value)
         return values
 
     @property
@@ -127,11 +182,14 @@ def _float_of(name: str, exact: sp.Expr) -> float:
     return number
 
 
-def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = False) -> Forward:
+def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = False,
+                shapes: Shapes | None = None) -> Forward:
     """Every node's value: exact (SymPy, with 50-digit decimals beside) or, in numeric mode, floats.
 
     Bound values may be formulas (a claim evaluated in the program's names); unbound inputs
-    stay symbols (symbolic mode)."""
+    stay symbols (symbolic mode). A tensor program (`shapes`) runs the same loop over arrays."""
+    if shapes is not None and shapes.tensor:
+        return _run_tensor_forward(graph, bindings, numeric, shapes)
     templates, constants = fold_constants(graph)
     domain = Float() if numeric else Tracked()
     leaves: dict[int, object] = {}
@@ -149,6 +207,55 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
             leaves[index] = float(value.approx) if numeric else value
     column = forward_values(plan(graph, templates, domain, leaves), domain, leaves, len(graph.nodes))
     return Forward(graph, bindings, domain, column, templates, constants)
+
+
+def _run_tensor_forward(graph: Graph, bindings, numeric: bool, shapes: Shapes) -> Forward:
+    templates, constants = fold_constants(graph, shapes)
+    domain = tensor_domain(Float() if numeric else Tracked(), shapes)
+    leaves: dict[int, object] = {}
+    with domain.precision():
+        for index in graph.inputs:
+            name = graph.nodes[index].name
+            if name not in bindings:
+                leaves[index] = domain.arrays.scalar(Value(sp.Symbol(name, real=True), None))
+            else:
+                leaves[index] = tensor_leaf(domain, name, bindings[name])
+        for index, value in constants.items():
+            leaves[index] = _float_entries(value) if numeric else value
+    column = forward_values(plan(graph, templates, domain, leaves), domain, leaves, len(graph.nodes))
+    return Forward(graph, bindings, domain, column, templates, constants, shapes=shapes)
+
+
+def tensor_leaf(domain, name: str, bound):
+    """A bound value (a SymPy number, an object array of them, or float64 entries) in the domain."""
+    import numpy as np
+
+    array = np.asarray(bound, dtype=object) if not isinstance(bound, np.ndarray) else bound
+    if array.dtype != object:  # float64 from .npy/.npz: the binary values they are
+        if domain.numeric:
+            return np.asarray(array, dtype=np.float64)
+        array = np.vectorize(lambda x: sp.Float(float(x), 17), otypes=[object])(array)
+    result = np.empty(array.shape, dtype=object)
+    for index in np.ndindex(array.shape):
+        exact = array[index]
+        if domain.numeric:
+            result[index] = _float_of(f"{name}{_entry(index)}", exact)
+        elif domain.key.startswith("tensor-tracked"):
+            result[index] = Value(exact, None if exact.free_symbols else to_mpf(exact))
+        else:
+            result[index] = to_mpf(exact)
+    return result.astype(np.float64) if domain.numeric else result
+
+
+def _entry(index) -> str:
+    return "[" + ",".join(str(i) for i in index) + "]" if index else ""
+
+
+def _float_entries(value):
+    import numpy as np
+
+    return np.vectorize(lambda v: float(v.approx), otypes=[np.float64])(value) if value.shape else np.asarray(
+        float(value[()].approx))
 
 
 def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> Value:

@@ -18,8 +18,9 @@ import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.parse import BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp, source_text, suggest
-from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED
+from backprop_cli.parse import (ArrayLiteral, BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp, source_text,
+                                suggest)
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS, TENSOR_OPS
 
 BARE_OUTPUT_NAME = "f"
 
@@ -42,6 +43,8 @@ class Node:
     constant: sp.Expr | None = None  # the value of a literal or pi/E
     depends_on_input: bool = True  # False for literals and arithmetic on them
     signs: tuple[int, ...] | None = None  # a sum's term signs: `a - b + c` is (1, -1, 1)
+    # a tensor op's constant parameters: a literal's layout ((n,) or (m, n)), a reduction's axis
+    params: tuple[int, ...] | None = None
 
     @property
     def text(self) -> str:
@@ -200,10 +203,20 @@ class _Builder:
             if isinstance(expr, UnaryOp) and expr.op == "pos":
                 built[id(expr)] = arg_nodes[0]  # unary plus changes nothing: no node
                 continue
-            op = expr.function if isinstance(expr, Call) else _RUNS.get(expr.op, expr.op)
+            params = None
+            if isinstance(expr, ArrayLiteral):
+                op, params = "array", _layout(expr)
+            elif isinstance(expr, Call):
+                op = expr.function
+                if op in TENSOR_FUNCTIONS:
+                    op = TENSOR_FUNCTIONS[expr.function].op
+                    if TENSOR_FUNCTIONS[expr.function].axis:
+                        params = _axis(expr)
+            else:
+                op = _RUNS.get(expr.op, expr.op)
             built[id(expr)] = self.add(
                 kind=NodeKind.OPERATION, op=op, args=arg_nodes, name=None,
-                source=self.source, span=expr.span, signs=signs if op == "sum" else None,
+                source=self.source, span=expr.span, signs=signs if op == "sum" else None, params=params,
                 depends_on_input=any(self.nodes[a].depends_on_input for a in arg_nodes))
         return built[id(root)]
 
@@ -294,8 +307,49 @@ def _children(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, UnaryOp):
         return (expr.operand,)
     if isinstance(expr, Call):
+        if expr.function in TENSOR_FUNCTIONS and TENSOR_FUNCTIONS[expr.function].axis:
+            return expr.args[:1]  # the axis is a parameter, not an operand
         return expr.args
+    if isinstance(expr, ArrayLiteral):  # a matrix's entries, row by row
+        if isinstance(expr.items[0], ArrayLiteral):
+            return tuple(entry for row in expr.items for entry in row.items)
+        return expr.items
     return ()
+
+
+def _layout(literal: ArrayLiteral) -> tuple[int, ...]:
+    """A literal's shape: (n,) for a list of entries, (m, n) for a list of equal rows."""
+    rows = [item for item in literal.items if isinstance(item, ArrayLiteral)]
+    if not rows:
+        return (len(literal.items),)
+    if len(rows) != len(literal.items):
+        odd = next(item for item in literal.items if not isinstance(item, ArrayLiteral))
+        raise BackpropError("a matrix literal is a list of rows: every item must be a list", odd.span,
+                            hint="e.g. [[1, 0], [0, 1]]")
+    for row in rows:
+        for entry in row.items:
+            if isinstance(entry, ArrayLiteral):
+                raise BackpropError("a literal of rank 3: vectors and matrices (rank 1 and 2) are enough",
+                                    entry.span)
+        if len(row.items) != len(rows[0].items):
+            raise BackpropError(f"the rows of a matrix must have equal lengths: this row has {len(row.items)} "
+                                f"entries, the first has {len(rows[0].items)}", row.span)
+    return (len(rows), len(rows[0].items))
+
+
+def _axis(call: Call) -> tuple[int, ...]:
+    """A reduction's axis, (0,), (1,) or (-1,); () for all entries."""
+    if len(call.args) == 1:
+        return ()
+    axis = call.args[1]
+    negative = isinstance(axis, UnaryOp) and axis.op == "neg"
+    number = axis.operand if negative else axis
+    if isinstance(number, Number) and number.value.denominator == 1:
+        value = -int(number.value) if negative else int(number.value)
+        if value in (0, 1, -1):
+            return (value,)
+    raise BackpropError(f"the axis of {call.function}(x, axis) must be 0, 1 or -1", axis.span,
+                        hint=f"{call.function}(x) reduces over every entry")
 
 
 def build_graph(statements: list[Statement], source: str, of: str | None = None) -> Graph:

@@ -140,8 +140,10 @@ def _sign(z):
 class Library:
     """A domain's functions, looked up by SymPy class name; `aliases` for the few that differ."""
 
-    def __init__(self, module, aliases: dict[str, Callable], constant: Callable, power: Callable):
+    def __init__(self, module, aliases: dict[str, Callable], constant: Callable, power: Callable,
+                 vectorised: bool = False):
         self.module, self.aliases, self.constant, self.power = module, aliases, constant, power
+        self.vectorised = vectorised  # numpy: branches and Max/Min entry by entry (tensors.py)
 
     def function(self, name: str) -> Callable:
         found = self.aliases.get(name) or getattr(self.module, name, None)
@@ -212,6 +214,9 @@ def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
     if isinstance(expr, sp.Piecewise):
         branches = [(_build(value, index, library), _condition(condition, index, library))
                     for value, condition in expr.args]
+        if library.vectorised:
+            select = library.function("select")
+            return lambda args: select([c(args) for _, c in branches], [v(args) for v, _ in branches])
 
         def piecewise(args):
             for value, condition in branches:
@@ -222,6 +227,9 @@ def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
     parts = [_build(a, index, library) for a in expr.args]
     if isinstance(expr, (sp.Max, sp.Min)):
         pick = max if isinstance(expr, sp.Max) else min
+        if library.vectorised:
+            pair = library.function("maximum" if isinstance(expr, sp.Max) else "minimum")
+            return lambda args: reduce(pair, (f(args) for f in parts))
         return lambda args: pick(f(args) for f in parts)
     function = library.function(type(expr).__name__)
     if len(parts) == 1:
@@ -265,11 +273,14 @@ def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], library: s
     return _compile(expr, variables, {v: i for i, v in enumerate(variables)}, library)
 
 
+LIBRARIES = {"float": FLOAT_LIBRARY, "mpmath": MPMATH_LIBRARY}  # tensors.py adds "numpy"
+
+
 def _compile(expr: sp.Expr, variables, index: dict, library: str) -> Callable[..., object]:
     direct = _direct(expr, variables)
     if direct is not None:
         return direct
-    function = _build(expr, index, FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
+    function = _build(expr, index, LIBRARIES[library])
     return lambda *args: function(args)
 
 
@@ -289,7 +300,7 @@ def compile_part(tmpl, which, library: str) -> Callable[..., object]:
             index = tmpl.compiled.get("index")
             if index is None:
                 index = tmpl.compiled["index"] = {v: i for i, v in enumerate(tmpl.variables)}
-            function = _build(expr, index, FLOAT_LIBRARY if library == "float" else MPMATH_LIBRARY)
+            function = _build(expr, index, LIBRARIES[library])
         tmpl.compiled[key] = function
     return function
 
@@ -401,6 +412,10 @@ class Float:
     def mul(a: float, b: float) -> float:
         return a * b + 0.0  # + 0.0: -0.0 (a negative upstream through a dead relu) reads as a sign
 
+    # A scalar's local derivative is a number: reverse mode pulls an upstream gradient back
+    # through it, forward mode pushes a tangent forward, both by multiplying (tensors.py differs).
+    pull = push = mul
+
     def value(self, x: float) -> Value:
         return Value(None, x)
 
@@ -447,6 +462,7 @@ class Decimal:
 
     add = staticmethod(operator.add)
     mul = staticmethod(operator.mul)
+    pull = push = mul
 
     def value(self, x) -> Value:
         return Value(None, x)
@@ -548,6 +564,8 @@ class Tracked:
         approx = a.approx * b.approx if a.approx is not None and b.approx is not None else None
         exact = a.exact * b.exact if a.exact is not None and b.exact is not None else None
         return Value(self.keep(exact, approx), approx)
+
+    pull = push = mul
 
     def value(self, x: Value) -> Value:
         return x
@@ -673,6 +691,8 @@ class Named:
         if _small(a) and _small(b):
             return a * b
         return sp.Mul(*_terms(a, sp.Mul), *_terms(b, sp.Mul), evaluate=False)
+
+    pull = push = mul
 
     def value(self, x) -> Value:
         return Value(x, None)

@@ -9,10 +9,12 @@ and chains such as `x+x+...+x` of any length are loops.
     program   := statement ((";" | newline) statement)*
     statement := NAME "=" expr | expr              (a bare expression only last)
     expr      := term (("+" | "-") term)*
-    term      := unary (("*" | "/") unary)*
+    term      := unary (("*" | "/" | "@") unary)*
     unary     := ("-" | "+") unary | power
-    power     := primary (("^" | "**") unary)?    (right-associative; -x^2 = -(x^2))
+    power     := postfix (("^" | "**") unary)?    (right-associative; -x^2 = -(x^2))
+    postfix   := primary (".T")*                  (a transpose binds tightest: W.T @ x)
     primary   := NUMBER | NAME | NAME "(" expr ("," expr)* ")" | "(" expr ")"
+               | "[" expr ("," expr)* "]"         (a vector; a list of lists is a matrix)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Union
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.primitives import CONSTANTS, FUNCTIONS, PRIMITIVES
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, PRIMITIVES, TENSOR_FUNCTIONS
 
 # ---------------------------------------------------------------- syntax tree
 
@@ -53,8 +55,16 @@ class Call:
 
 
 @dataclass(frozen=True)
+class ArrayLiteral:
+    """`[1, 2]` or `[[1, 0], [0, 1]]`: items are entries, or rows (array literals themselves)."""
+
+    items: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
 class BinaryOp:
-    op: str  # "add" | "sub" | "mul" | "div" | "pow"
+    op: str  # "add" | "sub" | "mul" | "div" | "pow" | "matmul"
     left: "Expr"
     right: "Expr"
     span: Span
@@ -62,12 +72,12 @@ class BinaryOp:
 
 @dataclass(frozen=True)
 class UnaryOp:
-    op: str  # "neg" | "pos"
+    op: str  # "neg" | "pos" | "transpose" (x.T)
     operand: "Expr"
     span: Span
 
 
-Expr = Union[Number, Name, Call, BinaryOp, UnaryOp]
+Expr = Union[Number, Name, Call, BinaryOp, UnaryOp, ArrayLiteral]
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ class Statement:
 
 @dataclass(slots=True)
 class Token:
-    kind: str  # "number" "name" "op" "(" ")" "," "=" "sep" "end"
+    kind: str  # "number" "name" "op" "attr" "(" ")" "[" "]" "," "=" "sep" "end"
     text: str
     start: int
     end: int
@@ -112,8 +122,8 @@ def _unexpected_character(text: str, i: int) -> BackpropError:
         hint = f"write the ASCII digit {unicodedata.decimal(char)}"
     elif char in "\"'":
         hint = "the language has no strings; names and numbers only"
-    elif char == "[" or char == "{":
-        hint = "use round brackets ( ) for grouping"
+    elif char == "{":
+        hint = "use round brackets ( ) for grouping, [ ] for a vector or matrix"
     elif char.isalpha():
         hint = "names are ASCII letters, digits and _"
     shown = char if char.isprintable() else f"U+{ord(char):04X}"
@@ -165,8 +175,9 @@ _TOKEN = re.compile(r"""
     (?P<space>[ \t\r\f\v]+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<power>\*\*)
-  | (?P<op>[-+*/^])
-  | (?P<bracket>[(),=])
+  | (?P<op>[-+*/^@])
+  | (?P<attr>\.[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<bracket>[()\[\],=])
   | (?P<sep>[\n;])
   | (?P<comment>\#[^\n]*)
 """, re.VERBOSE)
@@ -200,14 +211,16 @@ def tokenize(text: str) -> list[Token]:
             append(Token("op", match.group(), i, j))
         elif kind == "bracket":
             c = match.group()
-            if c == "(":
+            if c in "([":
                 depth += 1
-            elif c == ")":
+            elif c in ")]":
                 depth = max(0, depth - 1)
             append(Token(c, c, i, j))
         elif kind == "sep":
             if depth == 0 or text[i] == ";":
                 append(Token("sep", text[i], i, j))
+        elif kind == "attr":
+            append(Token("attr", match.group(), i, j))
         elif kind == "power":
             append(Token("op", "^", i, j))
         i = j  # spaces and comments make no token
@@ -238,7 +251,7 @@ def parse_number(text: str, span: Span) -> Fraction:
 
 # ---------------------------------------------------------------- parser
 
-_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul"}
 
 
 def suggest(name: str, candidates) -> str | None:
@@ -323,8 +336,11 @@ class _Parser:
         if token.kind in ("name", "number", "("):
             return BackpropError(f"expected an operator before {self.describe(token)}", token.span,
                                  hint="multiplication needs an explicit '*', e.g. 2*x")
-        if token.kind == ")":
-            return BackpropError("unmatched ')'", token.span)
+        if token.kind in (")", "]"):
+            return BackpropError(f"unmatched '{token.kind}'", token.span)
+        if token.kind == "[":
+            return BackpropError("expected an operator before '['", token.span,
+                                 hint="the language has no indexing; --entry W1[0,1] shows one entry's chain")
         return BackpropError(f"unexpected {self.describe(token)}", token.span)
 
     def statement(self) -> Statement:
@@ -361,6 +377,14 @@ class _Parser:
                     raise BackpropError("empty brackets", Span(token.start, self.token.end))
                 pending.append(_Pending("(", 0, token))
                 continue
+            if token.kind == "[":
+                self.advance()
+                self.enter(token)
+                if self.token.kind == "]":
+                    raise BackpropError("an empty list: a vector needs at least one entry",
+                                        Span(token.start, self.token.end))
+                pending.append(_Pending("[", 0, token, args=[]))
+                continue
             if token.kind == "name" and self.tokens[self.pos + 1].kind == "(":
                 self.advance()
                 self.check_function(token)
@@ -376,6 +400,14 @@ class _Parser:
             # ---- an operand is complete: operators, closing brackets and commas follow
             while True:
                 token = self.token
+                if token.kind == "attr":
+                    if token.text != ".T":
+                        raise BackpropError(f"unknown attribute '{token.text}'", token.span,
+                                            hint="x.T is the transpose; the language has no other attributes")
+                    self.advance()
+                    inner = operands.pop()
+                    operands.append(UnaryOp("transpose", inner, Span(inner.span.start, token.end)))
+                    continue
                 if token.kind == "op" and token.text == "^":
                     self.advance()
                     self.enter(token)
@@ -391,10 +423,24 @@ class _Parser:
                 if not pending:
                     return operands.pop()  # the caller judges what follows
                 bracket = pending[-1]
-                if token.kind == "," and bracket.kind == "call":
+                if token.kind == "," and bracket.kind in ("call", "["):
                     self.advance()
                     bracket.args.append(operands.pop())
+                    if bracket.kind == "[" and self.token.kind == "]":
+                        raise BackpropError("expected an entry after ','", self.token.span)
                     break
+                if token.kind == "]" and bracket.kind == "[":
+                    close = self.advance()
+                    pending.pop()
+                    self.depth -= 1
+                    bracket.args.append(operands.pop())
+                    operands.append(ArrayLiteral(tuple(bracket.args), Span(bracket.token.start, close.end)))
+                    continue
+                if bracket.kind == "[":
+                    raise BackpropError(f"'[' is never closed; found {self.describe(token)}",
+                                        bracket.token.span, hint="add the missing ']'")
+                if token.kind == "]":
+                    raise BackpropError("unmatched ']'", token.span)
                 if token.kind == ")":
                     close = self.advance()
                     pending.pop()
@@ -438,9 +484,9 @@ class _Parser:
         if token.kind == "name":
             self.advance()
             return Name(token.text, token.span)
-        if token.kind == ")":
-            raise BackpropError("unmatched ')'" if self.depth == 0 else "expected a value before ')'",
-                                token.span)
+        if token.kind in (")", "]"):
+            raise BackpropError(f"unmatched '{token.kind}'" if self.depth == 0
+                                else f"expected a value before '{token.kind}'", token.span)
         if token.kind == "op":
             raise BackpropError(f"expected a value before '{token.text}'", token.span)
         if token.kind == "=":
@@ -467,11 +513,11 @@ class _Parser:
             self.depth -= 1
         name = call.name
         function = name.text
-        primitive = PRIMITIVES[function]
-        if len(call.args) not in primitive.arity:
-            counts = " or ".join(str(a) for a in primitive.arity)
+        arity = (TENSOR_FUNCTIONS[function] if function in TENSOR_FUNCTIONS else PRIMITIVES[function]).arity
+        if len(call.args) not in arity:
+            counts = " or ".join(str(a) for a in arity)
             raise BackpropError(
-                f"{function} takes {counts} argument{'s' if primitive.arity != (1,) else ''}, given {len(call.args)}",
+                f"{function} takes {counts} argument{'s' if arity != (1,) else ''}, given {len(call.args)}",
                 Span(name.start, close.end),
             )
         return Call(function, tuple(call.args), Span(name.start, close.end), name.span)
@@ -483,11 +529,11 @@ _SUM, _PRODUCT, _PREFIX, _POWER = 1, 2, 3, 4
 
 @dataclass(slots=True)
 class _Pending:
-    kind: str  # an operator ("add" ... "pow", "neg", "pos"), "(" or "call"
+    kind: str  # an operator ("add" ... "pow", "neg", "pos"), "(", "[" or "call"
     precedence: int
     token: Token  # the operator, or the opening bracket
     name: Token | None = None  # a call's function name
-    args: list | None = None  # a call's arguments so far
+    args: list | None = None  # a call's arguments (or a literal's entries) so far
 
 
 def _span(expr: Expr) -> Span:

@@ -101,7 +101,34 @@ PRIMITIVES: dict[str, Primitive] = {
     ]
 }
 
-FUNCTIONS: frozenset[str] = frozenset(n for n, p in PRIMITIVES.items() if p.operator is None)
+
+@dataclass(frozen=True)
+class TensorFunction:
+    """A function of whole tensors (SPEC §1b). Not entry-wise, so not a SymPy definition: its
+    forward value and its pullbacks are the linear-algebra rules in tensors.py, checked there
+    against SymPy's entry-wise derivatives (tests/test_tensors.py)."""
+
+    name: str  # as the program calls it
+    op: str  # the graph's op
+    arity: tuple[int, ...]
+    axis: bool = False  # the second argument, when given, is a constant axis (0, 1 or -1)
+
+
+TENSOR_FUNCTIONS: dict[str, TensorFunction] = {
+    f.name: f
+    for f in [
+        TensorFunction("sum", "reduce_sum", (1, 2), axis=True),
+        TensorFunction("mean", "reduce_mean", (1, 2), axis=True),
+        TensorFunction("outer", "outer", (2,)),
+        TensorFunction("transpose", "transpose", (1,)),
+        TensorFunction("softmax", "softmax", (1,)),
+        TensorFunction("log_softmax", "log_softmax", (1,)),
+    ]
+}
+# The graph's tensor ops: the functions above, `A @ B`, `x.T` and a literal `[[1, 0], [0, 1]]`.
+TENSOR_OPS: frozenset[str] = frozenset({f.op for f in TENSOR_FUNCTIONS.values()} | {"matmul", "array"})
+
+FUNCTIONS: frozenset[str] = frozenset(n for n, p in PRIMITIVES.items() if p.operator is None) | frozenset(TENSOR_FUNCTIONS)
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 RESERVED: frozenset[str] = FUNCTIONS | frozenset(CONSTANTS)
 

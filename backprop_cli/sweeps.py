@@ -32,7 +32,7 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
     gradient[output] = domain.one
     contribution: list = [None] * len(edges)
     order: list[int] = []
-    mul, add, zero, source_of, local = domain.mul, domain.add, domain.zero, edges.source, locals.local
+    pull, add, zero, source_of, local = domain.pull, domain.add, domain.zero, edges.source, locals.local
 
     def complete(index):
         value = gradient[index]
@@ -56,7 +56,7 @@ def reverse_sweep(forward: Forward, output: int, locals: Locals):
                 if is_undefined(upstream) or is_undefined(local[edge]):  # the path needs an undefined partial
                     part = upstream if is_undefined(upstream) else local[edge]
                 else:
-                    part = mul(upstream, local[edge])
+                    part = pull(upstream, local[edge])
                 contribution[edge] = part
                 order.append(edge)
                 previous = gradient[source]
@@ -90,7 +90,7 @@ def tangent_sweep(forward: Forward, output: int, locals: Locals, direction: dict
                 if is_undefined(local) or is_undefined(source_tangent):
                     total = local if is_undefined(local) else source_tangent
                     break
-                total = domain.add(total, domain.mul(local, source_tangent))
+                total = domain.add(total, domain.push(local, source_tangent))
             tangent[index] = total
     return tangent
 
