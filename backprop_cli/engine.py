@@ -250,7 +250,7 @@ def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
     reached = graph.ancestors_of(trace.output)
     for index in indices:
         if not reached[index]:
-            trace.gradients.setdefault(index, Value(sp.Integer(0), 0.0 if trace.numeric else mpmath.mpf(0)))
+            trace.gradients.setdefault(index, trace.zero_gradient(index))
     return indices
 
 

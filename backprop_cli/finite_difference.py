@@ -73,6 +73,8 @@ def choose_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> CheckKind:
 
 def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], str]:
     """The checks and a description of the method used."""
+    if trace.forward.tensor:
+        return run_tensor_check(kind, trace, nodes)
     kind = choose_check(kind, trace, nodes)
     if kind is CheckKind.NONE:
         return [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in nodes], SKIPPED_METHOD
@@ -255,3 +257,214 @@ def _verdict(error: float, near_kink: bool) -> CheckStatus:
     if error <= settings.FD_TOLERANCE:
         return CheckStatus.OK
     return CheckStatus.KINK if near_kink else CheckStatus.MISMATCH
+
+
+# ---------------------------------------------------------------- tensors, entry by entry
+
+TENSOR_METHOD = (f"central difference per entry in {settings.FD_DIGITS}-digit arithmetic, "
+                 f"step 1e{settings.FD_STEP_EXPONENT}·max(1, |entry|), tolerance {settings.FD_TOLERANCE:g} "
+                 "relative to max(1, |gradient|)")
+TENSOR_FAST_METHOD = ("per tensor: ∇f·v against a central difference along a random ±1 direction v over its "
+                      "entries, and {samples} randomly chosen single entries, in {arithmetic}; tolerance "
+                      f"{settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
+
+
+@dataclass(frozen=True)
+class TensorCheck:
+    """A tensor gradient's check: per entry (estimate and error where that entry was checked),
+    the largest error and the entry it is at, and one verdict for the whole tensor."""
+
+    node: int
+    gradient: object  # tensors.TensorValue
+    estimates: object | None  # object array of decimals (None: not checked entry by entry)
+    errors: object | None  # object array of floats or None
+    error: float | None  # the largest entry error (or the directional error)
+    worst: tuple[int, ...] | None  # the entry with the largest error
+    status: CheckStatus
+    entry_status: object | None = None  # object array of CheckStatus per checked entry
+
+    @property
+    def ok(self) -> bool | None:
+        return GradientCheck.ok.fget(self)
+
+    @property
+    def estimate(self):
+        return self.estimates
+
+
+def _tensor_domain(trace: Trace, digits: int | None):
+    """The check's domain: decimals at `digits` over object arrays, or (None) numpy long double."""
+    from backprop_cli.tensors import Tensor
+    import numpy as np
+
+    if digits is None:
+        from backprop_cli.numbers import Float
+        return Tensor(Float(), trace.forward.shapes, dtype=np.longdouble)
+    return Tensor(Decimal(digits), trace.forward.shapes)
+
+
+def _tensor_leaves(trace: Trace, domain, needed: list[bool]) -> dict:
+    import numpy as np
+
+    leaves = {}
+    for node, value in zip(trace.graph.nodes, trace.values):
+        if not needed[node.index] or node.kind is NodeKind.OPERATION:
+            continue
+        entries = value.entries
+        if domain.vectorised:
+            leaves[node.index] = np.vectorize(
+                lambda v: np.longdouble(str(sp.Float(v.exact, 25))) if v.exact is not None and v.approx is None
+                else np.longdouble(v.approx if type(v.approx) is float else str(mpmath.nstr(v.approx, 25))),
+                otypes=[np.longdouble])(entries) if entries.shape else np.asarray(np.longdouble(
+                    str(mpmath.nstr(mpmath.mpf(entries[()].approx), 25))))
+        else:
+            array = np.empty(entries.shape, dtype=object)
+            for index in np.ndindex(entries.shape):
+                v = entries[index]
+                array[index] = to_mpf(v.exact) if v.exact is not None else mpmath.mpf(v.approx)
+            leaves[node.index] = array
+    return leaves
+
+
+def run_tensor_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list, str]:
+    """Every entry of every reported tensor at FD_DIGITS digits while the reported inputs have at
+    most FULL_CHECK_MAX_INPUTS entries in all; beyond, a random direction per tensor (so a wrong
+    bias cannot hide behind a large W) plus TENSOR_CHECK_SAMPLES single entries chosen at random."""
+    import numpy as np
+
+    graph = trace.graph
+    needed = graph.ancestors_of(trace.output)
+    if kind is CheckKind.NONE or any(needed[i] and any(v.approx is None for v in trace.values[i].entries.flat)
+                                     for i in graph.inputs):
+        skipped = [TensorCheck(i, trace.gradients.get(i), None, None, None, None, CheckStatus.SKIPPED) for i in nodes]
+        return skipped, SKIPPED_METHOD
+    entries = sum(trace.gradients[i].entries.size for i in nodes)
+    near_kink = _depends_on_kink(trace)
+    full = kind is CheckKind.FULL or (kind is CheckKind.AUTO and entries <= settings.FULL_CHECK_MAX_INPUTS)
+    if full:
+        domain = _tensor_domain(trace, settings.FD_DIGITS)
+        with domain.precision():
+            leaves = _tensor_leaves(trace, domain, needed)
+            return [_every_entry(trace, domain, leaves, i, near_kink[i]) for i in nodes], TENSOR_METHOD
+    small = trace.forward.shapes.entries <= settings.EXACT_MODE_MAX_NODES
+    domain = _tensor_domain(trace, settings.FAST_CHECK_DIGITS if small else None)
+    arithmetic = f"{settings.FAST_CHECK_DIGITS}-digit arithmetic" if small else "numpy long double arithmetic"
+    rng = random.Random(len(graph.nodes) * 7919 + entries)
+    with domain.precision():
+        leaves = _tensor_leaves(trace, domain, needed)
+        checks = [_sampled(trace, domain, leaves, i, near_kink[i], rng) for i in nodes]
+    return checks, TENSOR_FAST_METHOD.format(samples=settings.TENSOR_CHECK_SAMPLES, arithmetic=arithmetic)
+
+
+def _perturbed(domain, leaves: dict, index: int, entry, step, direction=None):
+    import numpy as np
+
+    base = leaves[index]
+    up, down = base.copy(), base.copy()
+    if direction is None:
+        up[entry] = up[entry] + step
+        down[entry] = down[entry] - step
+    else:
+        up = up + step * direction
+        down = down - step * direction
+    return np.asarray(up), np.asarray(down)
+
+
+def _difference(trace: Trace, domain, leaves: dict, index: int, entry, h, direction=None):
+    """(f(x + h·e) − f(x − h·e)) / 2h for one entry e (or along a direction); None outside the domain."""
+    for step in _steps(h, abs(h)):
+        up, down = _perturbed(domain, leaves, index, entry, step, direction)
+        try:
+            f_up = _output_at(trace, domain, leaves, {index: up})[()]
+            f_down = _output_at(trace, domain, leaves, {index: down})[()]
+        except BackpropError:
+            continue
+        return (f_up - f_down) / (2 * step)
+    return None
+
+
+def _step_for(domain, x):
+    if domain.vectorised:
+        import numpy as np
+        return np.longdouble(1e-6) * max(1, abs(x))
+    exponent = settings.FD_STEP_EXPONENT if domain.entry.digits == settings.FD_DIGITS else settings.FAST_CHECK_STEP_EXPONENT
+    return mpmath.mpf(10) ** exponent * max(mpmath.mpf(1), abs(x))
+
+
+def _every_entry(trace: Trace, domain, leaves: dict, index: int, near_kink: bool) -> TensorCheck:
+    import numpy as np
+
+    gradient = trace.gradients[index]
+    if index not in leaves:  # an intermediate name in --wrt: not perturbed here
+        return TensorCheck(index, gradient, None, None, None, None, CheckStatus.SKIPPED)
+    estimates = np.empty(gradient.shape, dtype=object)
+    errors = np.empty(gradient.shape, dtype=object)
+    statuses = np.empty(gradient.shape, dtype=object)
+    for entry in np.ndindex(gradient.shape):
+        x = leaves[index][entry]
+        estimate = (mpmath.mpf(0) if not trace.graph.ancestors_of(trace.output)[index]
+                    else _difference(trace, domain, leaves, index, entry, _step_for(domain, x)))
+        analytic = gradient.entries[entry].approx
+        estimates[entry] = estimate
+        if estimate is None or analytic is None:
+            statuses[entry] = CheckStatus.SKIPPED
+            continue
+        errors[entry] = float(abs(mpmath.mpf(analytic) - estimate) / max(mpmath.mpf(1), abs(mpmath.mpf(analytic))))
+        statuses[entry] = _verdict(errors[entry], near_kink)
+    return _summary(index, gradient, estimates, errors, statuses)
+
+
+def _summary(index, gradient, estimates, errors, statuses) -> TensorCheck:
+    import numpy as np
+
+    checked = [e for e in np.ndindex(gradient.shape) if errors[e] is not None]
+    if not checked:
+        return TensorCheck(index, gradient, estimates, errors, None, None, CheckStatus.SKIPPED, statuses)
+    worst = max(checked, key=lambda e: errors[e])
+    found = {statuses[e] for e in checked}
+    status = (CheckStatus.MISMATCH if CheckStatus.MISMATCH in found else
+              CheckStatus.KINK if CheckStatus.KINK in found else CheckStatus.OK)
+    return TensorCheck(index, gradient, estimates, errors, errors[worst], worst, status, statuses)
+
+
+def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rng: random.Random) -> TensorCheck:
+    """A random ±1 direction over the tensor's entries, then a few single entries."""
+    import numpy as np
+
+    gradient = trace.gradients[index]
+    if index not in leaves:
+        return TensorCheck(index, gradient, None, None, None, None, CheckStatus.SKIPPED)
+    shape = gradient.shape
+    analytic = np.vectorize(lambda v: mpmath.mpf(v.approx), otypes=[object])(gradient.entries) if shape else \
+        np.asarray(mpmath.mpf(gradient.entries[()].approx), dtype=object)
+    estimates = np.empty(shape, dtype=object)
+    errors = np.empty(shape, dtype=object)
+    statuses = np.empty(shape, dtype=object)
+    signs = np.asarray([rng.choice((1, -1)) for _ in range(max(1, int(np.prod(shape))))]).reshape(shape)
+    direction = signs.astype(np.longdouble) if domain.vectorised else signs.astype(object)
+    scale = max(1, float(max((abs(leaves[index][e]) for e in np.ndindex(shape)), default=0)))
+    along = _difference(trace, domain, leaves, index, None, _step_for(domain, scale), direction)
+    worst_error = None
+    if along is not None:
+        projected = mpmath.fsum(a if s > 0 else -a for a, s in zip(analytic.flat, signs.flat))
+        total = max(mpmath.mpf(1), mpmath.fsum(abs(a) for a in analytic.flat))
+        worst_error = float(abs(projected - mpmath.mpf(str(along)) if domain.vectorised else projected - along) / total)
+    entries = list(np.ndindex(shape))
+    for entry in rng.sample(entries, min(settings.TENSOR_CHECK_SAMPLES, len(entries))):
+        estimate = _difference(trace, domain, leaves, index, entry, _step_for(domain, leaves[index][entry]))
+        if estimate is None:
+            continue
+        estimate = mpmath.mpf(str(estimate)) if domain.vectorised else estimate
+        estimates[entry] = estimate
+        errors[entry] = float(abs(analytic[entry] - estimate) / max(mpmath.mpf(1), abs(analytic[entry])))
+        statuses[entry] = _verdict(errors[entry], near_kink)
+    summary = _summary(index, gradient, estimates, errors, statuses)
+    if worst_error is None:
+        return summary
+    direction_status = _verdict(worst_error, near_kink)
+    if summary.error is None or worst_error > summary.error:
+        status = direction_status if summary.status is not CheckStatus.MISMATCH else summary.status
+        return TensorCheck(index, gradient, estimates, errors, worst_error, None,
+                           CheckStatus.MISMATCH if CheckStatus.MISMATCH in (status, direction_status) else status,
+                           statuses)
+    return summary

@@ -19,7 +19,7 @@ from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Float, Tracked, Value, domain_error, to_mpf
 from backprop_cli.primitives import TENSOR_OPS, Template, template
-from backprop_cli.shapes import Shapes
+from backprop_cli.shapes import Shapes, infer_shapes
 
 
 def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Template | None], dict[int, Value]]:
@@ -188,6 +188,8 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
 
     Bound values may be formulas (a claim evaluated in the program's names); unbound inputs
     stay symbols (symbolic mode). A tensor program (`shapes`) runs the same loop over arrays."""
+    if shapes is None and any(node.op in TENSOR_OPS for node in graph.nodes):  # a literal in a claim, say
+        shapes = infer_shapes(graph, {n: tuple(v.shape) for n, v in bindings.items() if hasattr(v, "shape")})
     if shapes is not None and shapes.tensor:
         return _run_tensor_forward(graph, bindings, numeric, shapes)
     templates, constants = fold_constants(graph)

@@ -18,6 +18,9 @@ FULL_CHECK_MAX_INPUTS = 32         # --check auto: a central difference per inpu
 FAST_CHECK_DIGITS = 30             # working precision of the directional check
 FAST_CHECK_STEP_EXPONENT = -10     # its step 10**FAST_CHECK_STEP_EXPONENT
 FAST_CHECK_TWO_DIRECTIONS_MAX_NODES = 20_000  # two random directions up to here, one beyond
+# Tensors: every entry of the reported inputs is checked while they have FULL_CHECK_MAX_INPUTS
+# entries in all; beyond, a random direction per tensor and this many single entries of each.
+TENSOR_CHECK_SAMPLES = 3
 
 # Number modes: exact (SymPy numbers, 50-digit decimals beside) up to this many graph
 # nodes or edges, numeric (Python floats, templates compiled once per op kind) beyond.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, Node, NodeKind
+from backprop_cli.primitives import TENSOR_OPS
 
 Shape = tuple[int, ...]
 
@@ -33,14 +34,16 @@ def size_of(shape: Shape) -> int:
 class Shapes:
     shapes: list[Shape]
     warnings: list[tuple[int, str]] = field(default_factory=list)  # (node, sentence)
+    tensor_ops: bool = False  # the program uses @, .T, sum(...), a literal, ...
 
     def __getitem__(self, index: int) -> Shape:
         return self.shapes[index]
 
     @property
     def tensor(self) -> bool:
-        """Whether any value is a vector or a matrix (else the scalar engine runs as before)."""
-        return any(self.shapes)
+        """Whether any value is a vector or a matrix, or a tensor op is used (else the scalar engine
+        runs as it always has)."""
+        return self.tensor_ops or any(self.shapes)
 
     @property
     def entries(self) -> int:
@@ -51,7 +54,7 @@ class Shapes:
 def infer_shapes(graph: Graph, input_shapes: dict[str, Shape]) -> Shapes:
     """Each node's shape; `input_shapes` has the bound (or declared) tensor inputs, others are ()."""
     shapes: list[Shape] = []
-    result = Shapes(shapes)
+    result = Shapes(shapes, tensor_ops=any(node.op in TENSOR_OPS for node in graph.nodes))
     for node in graph.nodes:
         if node.kind is NodeKind.INPUT:
             shapes.append(tuple(input_shapes.get(node.name, ())))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import mpmath
 import sympy as sp
 
 from backprop_cli.derivatives import Locals, Undefined, is_undefined
@@ -106,11 +107,48 @@ class Trace:
     @cached_property
     def gradients(self) -> dict[int, Value]:
         """∂out/∂node for every node the gradient reached."""
+        if self.tensor:
+            return self._tensor_gradients()
         result = {i: self._as_value(g) for i, g in enumerate(self.gradient_column)
                   if g is not None and not is_undefined(g)}
         if self.numeric:  # the seed is exactly 1, as in the exact mode
             result[self.output] = Value(sp.Integer(1), 1.0)
         return result
+
+    def _tensor_gradients(self) -> dict:
+        """Tensor gradients, each in its node's shape (a zero reached through constants only is
+        one 0 until then)."""
+        import numpy as np
+
+        domain = self.forward.domain
+        result = {}
+        for i, g in enumerate(self.gradient_column):
+            if g is not None and not is_undefined(g):
+                result[i] = domain.value(np.broadcast_to(g, self.shape(i)))
+        if self.numeric:
+            result[self.output] = domain.value(np.asarray(1.0))
+            result[self.output].entries[()] = Value(sp.Integer(1), 1.0)
+        return result
+
+    @property
+    def tensor(self) -> bool:
+        """Whether this is a tensor program's trace (values are TensorValues, locals linear maps)."""
+        return self.forward.tensor
+
+    def shape(self, index: int) -> tuple[int, ...]:
+        return tuple(self.forward.shapes[index]) if self.forward.tensor else ()
+
+    def zero_gradient(self, index: int):
+        """The gradient of a node the output does not depend on: 0, in its shape."""
+        if not self.tensor:
+            return Value(sp.Integer(0), 0.0 if self.numeric else mpmath.mpf(0))
+        import numpy as np
+
+        entries = np.empty(self.shape(index), dtype=object)
+        for entry in np.ndindex(entries.shape):
+            entries[entry] = Value(sp.Integer(0), 0.0 if self.numeric else mpmath.mpf(0))
+        from backprop_cli.tensors import TensorValue
+        return TensorValue(self.shape(index), entries)
 
     @property
     def kinks(self) -> list[int]:
