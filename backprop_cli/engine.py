@@ -17,7 +17,7 @@ from backprop_cli import limits, settings
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
 from backprop_cli.bindings import constant_value, parse_bindings, resolve
-from backprop_cli.finite_difference import CheckKind, GradientCheck, along_direction, run_check
+from backprop_cli.finite_difference import CheckKind, CheckStatus, GradientCheck, along_direction, run_check
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
@@ -55,6 +55,23 @@ class Update:
     new: Value
 
 
+@dataclass(frozen=True)
+class GradientEntry:
+    """One row of a gradient table: a scalar input, or one entry of a tensor (`W1[0,1]`)."""
+
+    node: int
+    label: str
+    value: Value
+    gradient: Value
+    estimate: object | None
+    error: float | None
+    status: CheckStatus
+
+    @property
+    def ok(self) -> bool | None:
+        return {CheckStatus.OK: True, CheckStatus.MISMATCH: False}.get(self.status)
+
+
 @dataclass
 class Report:
     trace: Trace
@@ -70,10 +87,40 @@ class Report:
         """The passes a full gradient costs: forward mode one per input, reverse mode one."""
         return {"forward": len(self.trace.graph.inputs), "reverse": 1}
 
+    def entries(self) -> list[GradientEntry]:
+        """Each reported gradient, a tensor's entry by entry (row-major), with its check."""
+        trace = self.trace
+        rows = []
+        for check in self.checks:
+            node = trace.graph.nodes[check.node]
+            gradient, value = trace.gradients[check.node], trace.values[check.node]
+            if not trace.tensor:
+                rows.append(GradientEntry(check.node, node.label, value, gradient, check.estimate, check.error,
+                                          check.status))
+                continue
+            for index in entry_indices(gradient.shape):
+                estimate = check.estimates[index] if check.estimates is not None else None
+                error = check.errors[index] if check.errors is not None else None
+                status = check.status
+                if check.entry_status is not None and check.entry_status[index] is not None:
+                    status = check.entry_status[index]
+                label = node.label + ("[" + ",".join(map(str, index)) + "]" if index else "")
+                rows.append(GradientEntry(check.node, label, value.entries[index], gradient.entries[index],
+                                          estimate, error, status))
+        return rows
+
     @property
     def ok(self) -> bool:
         return (all(c.ok is not False for c in self.checks)
                 and all(p.ok is not False and p.agrees is not False for p in self.tangent_passes))
+
+
+def entry_indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """A shape's entries in row-major order: () for a scalar."""
+    indices = [()]
+    for size in shape:
+        indices = [index + (k,) for index in indices for k in range(size)]
+    return indices
 
 
 def parse_wrt(values: list[str] | None) -> list[str] | None:

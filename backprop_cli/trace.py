@@ -30,7 +30,7 @@ class Step:
     consumer: int
     position: int  # which argument of the consumer
     local_formula: sp.Expr  # ∂consumer/∂argument over the template placeholders
-    local: Value
+    local: Value  # in a tensor program, the linear map of tensors.py (EntryWise, MatmulLeft, ...)
     upstream: Value  # ∂out/∂consumer
     contribution: Value  # upstream × local
     kink: bool  # the local derivative was taken at a non-differentiable point
@@ -166,8 +166,10 @@ class Trace:
         consumer = edges.consumer[edge]
         tmpl = self.forward.templates[consumer]
         which = self.locals.variable[edge]
+        local = self.locals.local[edge]
+        # a tensor edge's local derivative is a linear map (tensors.py), which views word by its rule
         return Step(edge, edges.source[edge], consumer, edges.position[edge], tmpl.partials[which],
-                    self._as_value(self.locals.local[edge]), self.gradients[consumer],
+                    local if self.tensor else self._as_value(local), self.gradients[consumer],
                     self._as_value(self.contributions[edge]), self.locals.kink[edge])
 
     @cached_property

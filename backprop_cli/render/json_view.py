@@ -20,6 +20,7 @@ from backprop_cli.settings import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
 from backprop_cli.render.common import EdgeFormulas, exact_string, exact_text
 from backprop_cli.render.notes import notes_lines
+from backprop_cli.render.tensor_text import edge_rule, json_entries
 
 
 def _number(value: Value | None) -> dict | None:
@@ -60,7 +61,36 @@ def _null_or_string(text: str | None) -> str:
     return "null" if text is None else _string(text)
 
 
+def _tensor(value) -> dict | None:
+    """A tensor value: its shape, and `exact` and `float` as nested lists of that shape (SPEC §4)."""
+    if value is None:
+        return None
+    return {"shape": list(value.shape), "exact": json_entries(value, "exact"), "float": json_entries(value, "float")}
+
+
+def _tensor_node_records(report: Report) -> Iterator[str]:
+    trace = report.trace
+    for node in trace.graph.nodes[: trace.output + 1]:
+        yield json.dumps({"id": node.index, "name": node.name, "label": node.text, "kind": node.kind.value,
+                          "op": node.op, "args": list(node.args), "shape": list(trace.shape(node.index)),
+                          "value": _tensor(trace.values[node.index]),
+                          "gradient": _tensor(trace.gradients.get(node.index))}, ensure_ascii=False)
+
+
+def _tensor_edge_records(report: Report) -> Iterator[str]:
+    trace = report.trace
+    for step in trace.steps:
+        rule = edge_rule(trace, step)
+        yield json.dumps({"from": step.source, "to": step.consumer, "position": step.position,
+                          "rule": rule.name, "local_formula": rule.formula, "shapes": rule.shapes,
+                          "upstream": _tensor(step.upstream), "contribution": _tensor(step.contribution),
+                          "kink": step.kink}, ensure_ascii=False)
+
+
 def _node_records(report: Report) -> Iterator[str]:
+    if report.trace.tensor:
+        yield from _tensor_node_records(report)
+        return
     trace = report.trace
     values, gradients = trace.values, trace.gradients
     for node in trace.graph.nodes[: trace.output + 1]:
@@ -71,6 +101,9 @@ def _node_records(report: Report) -> Iterator[str]:
 
 
 def _edge_records(report: Report) -> Iterator[str]:
+    if report.trace.tensor:
+        yield from _tensor_edge_records(report)
+        return
     local_formula = EdgeFormulas(report.trace)
     for step in report.trace.steps:
         yield (f'{{"from": {step.source}, "to": {step.consumer}, "position": {step.position}, '
@@ -85,6 +118,9 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     graph = trace.graph
     gradients = {}
     for check in report.checks:
+        if trace.tensor:
+            gradients[graph.nodes[check.node].label] = _tensor_gradient(trace, check)
+            continue
         entry = _number(trace.gradients[check.node])
         if trace.formula(check.node) is not None:  # SPEC §4: in the program's own names
             entry["formula"] = exact_text(trace.formula(check.node))
@@ -94,10 +130,10 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     before = {
         "of": graph.nodes[trace.output].label,
-        "value": _number(trace.values[trace.output]),
+        "value": _tensor(trace.values[trace.output]) if trace.tensor else _number(trace.values[trace.output]),
         "gradients": gradients,
         "check": {"method": report.method, "ok": None if skipped and report.checks else report.ok},
-        "inputs": {graph.nodes[i].label: _number(trace.values[i]) for i in graph.inputs},
+        "inputs": {graph.nodes[i].label: (_tensor if trace.tensor else _number)(trace.values[i]) for i in graph.inputs},
     }
     after: dict = {"notes": notes_lines(report, messages)}
     if report.tangent_passes:
@@ -110,6 +146,25 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
                         for u in report.updates},
         }
     return before, after
+
+
+def _tensor_gradient(trace, check) -> dict:
+    """SPEC §4: shape, nested `exact`/`float`/`fd`, the largest entry error, `ok` for every entry."""
+    entry = _tensor(trace.gradients[check.node])
+    fd = None
+    if check.estimates is not None:
+        import numpy as np
+        fd = np.vectorize(lambda x: _finite(x), otypes=[object])(check.estimates).tolist() if entry["shape"] \
+            else _finite(check.estimates[()])
+    worst = None
+    if check.worst is not None:
+        worst = graph_label(trace, check.node) + ("[" + ",".join(map(str, check.worst)) + "]" if check.worst else "")
+    entry.update({"fd": fd, "error": check.error, "ok": check.ok, "status": check.status.value, "worst": worst})
+    return entry
+
+
+def graph_label(trace, index: int) -> str:
+    return trace.graph.nodes[index].label
 
 
 def _tangent_record(report: Report, tangent_pass) -> dict:

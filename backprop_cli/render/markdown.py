@@ -41,6 +41,9 @@ def _inline(text: str) -> str:
 
 
 def render_markdown(report: Report, messages: Messages) -> str:
+    if report.trace.tensor:
+        from backprop_cli.render.tensor_tree import tensor_markdown
+        return tensor_markdown(report, messages)
     trace = report.trace
     graph = trace.graph
     out = graph.nodes[trace.output]

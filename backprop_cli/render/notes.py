@@ -20,6 +20,12 @@ def check_description(report: Report, messages: Messages) -> str:
     method = report.method
     if method == SKIPPED_METHOD:
         return messages("note.check_none")
+    if method.startswith("per tensor"):
+        return messages("note.check_tensor_fast", samples=settings.TENSOR_CHECK_SAMPLES,
+                        tol=f"{settings.FD_TOLERANCE:g}", arithmetic=method.split(" in ", 1)[1].split(";")[0])
+    if method.startswith("central difference per entry"):
+        return messages("note.check_tensor", digits=settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
+                        tol=f"{settings.FD_TOLERANCE:g}")
     for n in (1, 2):
         if method == FAST_METHOD.format(n=n):
             return messages("note.check_fast", n=n, digits=settings.FAST_CHECK_DIGITS,
@@ -35,12 +41,12 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     lines: list[str] = []
     if trace.numeric:
         lines.append(messages("note.numeric", nodes=f"{settings.EXACT_MODE_MAX_NODES:,}"))
-    elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in trace.gradients.values()):
+    elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in scalars(trace.gradients.values())):
         lines.append(messages("note.decimal", digits=settings.DECIMAL_DIGITS,
                               count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
     if not graph.inputs:
         lines.append(messages("note.no_inputs"))
-    unbound = [graph.nodes[i].name for i in graph.inputs if trace.values[i].approx is None]
+    unbound = [graph.nodes[i].name for i in graph.inputs if any(v.approx is None for v in scalars([trace.values[i]]))]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
     kinks = sorted(trace.kinks)
@@ -51,11 +57,28 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
         more = len(kinks) - len(shown)
         names = messages("note.list_separator").join(shown) + (messages("note.list_more", n=f"{more:,}") if more else "")
         lines.append(messages("note.kinks", nodes=names, n=f"{len(kinks):,}"))
-    if trace.named is not None and any(g.exact is None for g in trace.gradients.values()):
+    if trace.named is not None and any(g.exact is None for g in scalars(trace.gradients.values())):
         lines.append(messages("note.abbreviation", limit=settings.MAX_SYMBOLIC_EXPRESSION_NODES))
+    if trace.tensor:
+        lines.extend(tensor_notes(report, messages))
     if not unbound:
         lines.append(check_description(report, messages))
     return lines
+
+
+def scalars(values):
+    """The numbers among values: a tensor's entries one by one, a scalar as itself."""
+    for value in values:
+        if hasattr(value, "entries"):
+            yield from value.entries.flat
+        else:
+            yield value
+
+
+def tensor_notes(report: Report, messages: Messages) -> list[str]:
+    """A tensor program's warnings (a broadcast that grows both operands, `.T` of a vector)."""
+    shapes = report.trace.forward.shapes
+    return [messages("note.tensor_warning", text=text) for _, text in shapes.warnings]
 
 
 KINKS_NAMED = 10  # a kink note names at most this many nodes, then says how many more

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from rich import box
 from rich.cells import cell_len
@@ -15,7 +16,14 @@ from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
-from backprop_cli.render.common import derivative, gradient_text, exact_string, exact_text, node_label, value_text
+from backprop_cli.notation import LABEL_WIDTH, grouped, shorten
+from backprop_cli.render.common import gradient_text, exact_string, exact_text, node_label, value_text
+
+
+def derivative_of(out, label: str) -> str:
+    """∂L/∂w, ∂L/∂W1[0,1]: a derivative by an input's (or an entry's) label."""
+    entry = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(\[[0-9,]+\])", label)  # W1[0,1] reads as it is
+    return f"∂{grouped(node_label(out, 24))}/∂{label if entry else grouped(shorten(label, 32))}"
 from backprop_cli.render.notes import Notes
 from backprop_cli.render.wrap import formula_lines, wrap_prose
 
@@ -51,17 +59,16 @@ class GradientTable:
         trace = report.trace
         self.out = trace.graph.nodes[trace.output]
         self.rows = []
-        for check in report.checks:
-            gradient = trace.gradients[check.node]
-            node = trace.graph.nodes[check.node]
+        for entry in report.entries():
+            gradient = entry.gradient
             self.rows.append((
-                node,
-                value_text(trace.values[check.node]),
-                gradient_text(trace, check.node) if trace.named is not None else _exact_column(gradient),
+                entry.label,
+                value_text(entry.value),
+                gradient_text(trace, entry.node) if trace.named is not None else _exact_column(gradient),
                 format_decimal(gradient.approx),
-                format_decimal(check.estimate),
-                f"{check.error:.1e}" if check.error is not None else "",
-                check.status,
+                format_decimal(entry.estimate),
+                f"{entry.error:.1e}" if entry.error is not None else "",
+                entry.status,
             ))
 
     def _headers(self) -> list[str]:
@@ -71,10 +78,10 @@ class GradientTable:
                 messages("column.decimal"), messages("column.fd"), messages("column.error"), messages("column.check")]
 
     def _cells(self, row, exact_width: int | None) -> list:
-        node, value, exact, decimal, estimate, error, status = row
+        label, value, exact, decimal, estimate, error, status = row
         if exact_width is not None and cell_len(exact) > exact_width:
             exact = self.messages("table.below")
-        return [node_label(node), value, exact, decimal, estimate, error, check_mark(status, self.messages)]
+        return [shorten(label, LABEL_WIDTH), value, exact, decimal, estimate, error, check_mark(status, self.messages)]
 
     def _table(self, exact_width: int | None, header_widths: list[int] | None = None) -> Table:
         """The table; exact forms longer than `exact_width` (None: any length) are marked ↓, headers
@@ -94,20 +101,20 @@ class GradientTable:
     def _below(self, exact_width: int, width: int) -> list[Text]:
         """`∂L/∂w = …` for each exact form that left the table, wrapped at its operators."""
         lines: list[Text] = []
-        for node, _, exact, *_ in self.rows:
+        for label, _, exact, *_ in self.rows:
             if cell_len(exact) > exact_width:
-                lines.extend(Text(line) for line in formula_lines(derivative(self.out, node), exact, width))
+                lines.extend(Text(line) for line in formula_lines(derivative_of(self.out, label), exact, width))
         return lines
 
     def _records(self, width: int) -> list[RenderableType]:
         """Narrower than any table: a few lines per input, a number never split from its label."""
         messages = self.messages
         parts: list[RenderableType] = [Text(messages("heading.gradients", out=node_label(self.out)), style="bold")]
-        for node, value, exact, decimal, estimate, error, status in self.rows:
+        for label, value, exact, decimal, estimate, error, status in self.rows:
             parts.append(Text(""))
-            parts.extend(Text(line) for line in wrap_prose(f"{node_label(node)} = {value}", width, "    "))
+            parts.extend(Text(line) for line in wrap_prose(f"{shorten(label, LABEL_WIDTH)} = {value}", width, "    "))
             if exact != "≈":
-                parts.extend(Text(line) for line in formula_lines(derivative(self.out, node), exact, width))
+                parts.extend(Text(line) for line in formula_lines(derivative_of(self.out, label), exact, width))
             fields = [f"{messages('column.decimal')} {decimal}"]
             if estimate:
                 fields.append(f"{messages('column.fd')} {estimate}")
@@ -178,16 +185,16 @@ def render_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for check in report.checks:
-        gradient = trace.gradients[check.node]
+    for entry in report.entries():
+        gradient = entry.gradient
         writer.writerow([
-            graph.nodes[check.node].label,
-            exact_string(trace.values[check.node]),
+            entry.label,
+            exact_string(entry.value),
             exact_string(gradient),
             repr(gradient.float()) if gradient.float() is not None else "",
-            format_decimal(check.estimate, 17) if check.estimate is not None else "",
-            f"{check.error:.3e}" if check.error is not None else "",
-            "" if check.ok is None else str(check.ok).lower(),
-            check.status.value,
+            format_decimal(entry.estimate, 17) if entry.estimate is not None else "",
+            f"{entry.error:.3e}" if entry.error is not None else "",
+            "" if entry.ok is None else str(entry.ok).lower(),
+            entry.status.value,
         ])
     return buffer.getvalue()

@@ -87,6 +87,9 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
 
 def render_explain(report: Report, messages: Messages, full: bool = False) -> RenderableType:
     """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
+    if report.trace.tensor:
+        from backprop_cli.render.tensor_tree import render_tensor_explain
+        return render_tensor_explain(report, messages)
     if not full and report.trace.graph.size[0] > SUMMARY_NODES:
         return render_summary(report, messages)
     if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
