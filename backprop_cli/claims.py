@@ -27,7 +27,7 @@ from backprop_cli.bindings import expression_graph, split_top_level
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.compare import same_formula, same_value
-from backprop_cli.engine import Report, analyse
+from backprop_cli.engine import Report, analyse, scalar_only
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Value
@@ -140,6 +140,7 @@ def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim]
     special = [name for name in wrt if not reached[graph.names[name]]
                or not graph.nodes[graph.names[name]].depends_on_input]
     report = analyse(graph, bindings, special or list(wrt)[:1], check=CheckKind.NONE)
+    scalar_only(report.trace, "backprop check", "backprop grad --format json gives every entry of the gradients")
     run = _Run(report, _unbound_inputs(report))
     results = []
     for claim in claims:  # each within the run's time limit; none decided after it

@@ -215,6 +215,8 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     if request.lr is not None:
         _gradient_step(report, request.lr)
     if request.forward_mode:
+        scalar_only(report.trace, "explain --forward",
+                    "explain without --forward shows every tensor edge of the reverse pass")
         report.tangent_passes = [_tangent_pass(report, v) for v in _directions(report, request)]
     return report
 
@@ -228,7 +230,16 @@ def picture_trace(request: Request, picture: bool) -> Trace:
     if picture and size > limits.MAX_PICTURE_NODES:
         raise BackpropError(f"the graph has {size:,} {unit}; pictures are limited to {limits.MAX_PICTURE_NODES:,}",
                             hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
-    return analyse(graph, bindings, check=CheckKind.NONE).trace
+    trace = analyse(graph, bindings, check=CheckKind.NONE).trace
+    scalar_only(trace, "backprop graph", "backprop explain shows every node's shape and every edge's rule")
+    return trace
+
+
+def scalar_only(trace: Trace, command: str, hint: str) -> None:
+    """The commands that do not take tensor programs yet say so (issue 14 brings them)."""
+    if trace.tensor:
+        raise BackpropError(f"{command} takes scalar programs only, for now; this one has vectors or matrices",
+                            hint=hint)
 
 
 def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
@@ -333,16 +344,29 @@ def _gradient_step(report: Report, lr_text: str) -> None:
             if graph.nodes[index].kind is not NodeKind.INPUT:
                 continue
             old, gradient = values[index], report.trace.gradients[index]
+            name = graph.nodes[index].name
+            if report.trace.tensor:  # entry by entry, each as a scalar is updated
+                entries = old.entries.copy()
+                for entry in entry_indices(old.shape):
+                    entries[entry] = _descent(old.entries[entry], gradient.entries[entry], eta, eta_decimal, name)
+                new = type(old)(old.shape, entries)
+            else:
+                new = _descent(old, gradient, eta, eta_decimal, name)
+            report.updates.append(Update(index, old, new))
+
+
+def _descent(old: Value, gradient: Value, eta: sp.Expr, eta_decimal: mpmath.mpf, name: str) -> Value:
+    """new = old − η·gradient, exact while small, and its decimal."""
+    exact = None
+    if old.exact is not None and gradient.exact is not None:
+        exact = old.exact - eta * gradient.exact
+        if old.approx is not None and not exact_is_small(exact):
             exact = None
-            if old.exact is not None and gradient.exact is not None:
-                exact = old.exact - eta * gradient.exact
-                if old.approx is not None and not exact_is_small(exact):
-                    exact = None
-            approx = None
-            if old.approx is not None and gradient.approx is not None:
-                approx = old.approx - eta_decimal * gradient.approx
-                _within_magnitude(graph.nodes[index].name, approx)
-            report.updates.append(Update(index, old, Value(exact, approx)))
+    approx = None
+    if old.approx is not None and gradient.approx is not None:
+        approx = mpmath.mpf(old.approx) - eta_decimal * mpmath.mpf(gradient.approx)
+        _within_magnitude(name, approx)
+    return Value(exact, approx)
 
 
 def _within_magnitude(name: str, x: mpmath.mpf) -> None:

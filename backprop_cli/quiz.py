@@ -22,7 +22,7 @@ from backprop_cli import deadline, limits, settings
 from backprop_cli.bindings import expression_graph
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.compare import same_formula, same_value
-from backprop_cli.engine import Report, Request, analyse, load
+from backprop_cli.engine import Report, Request, analyse, load, scalar_only
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.errors import BackpropError
 from backprop_cli.numbers import Value
@@ -119,6 +119,7 @@ def prepare(request: Request, level: str = "values", tolerance: float | None = N
         raise BackpropError(f"unknown quiz level '{level}'", hint="use " + " or ".join(LEVELS))
     graph, bindings = load(request)
     report = analyse(graph, bindings, check=CheckKind.NONE)
+    scalar_only(report.trace, "backprop quiz", "backprop explain walks a tensor program edge by edge")
     symbolic = analyse(graph, {}, check=CheckKind.NONE) if level == "formulas" else None
     return Quiz(report, level, DEFAULT_TOLERANCE if tolerance is None else tolerance,
                 build_questions(report, level, symbolic), (symbolic or report).trace.values_by_name())

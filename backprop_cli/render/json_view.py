@@ -140,9 +140,10 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
         after["forward"] = [_tangent_record(report, p) for p in report.tangent_passes]
         after["passes"] = report.passes
     if report.learning_rate is not None:
+        number = _tensor if trace.tensor else _number
         after["step"] = {
             "lr": exact_string(Value(report.learning_rate, None)),
-            "updates": {graph.nodes[u.node].label: {"old": _number(u.old), "new": _number(u.new)}
+            "updates": {graph.nodes[u.node].label: {"old": number(u.old), "new": number(u.new)}
                         for u in report.updates},
         }
     return before, after

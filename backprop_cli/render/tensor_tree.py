@@ -187,6 +187,11 @@ def tensor_markdown(report: Report, messages: Messages) -> str:
         lines.append(f"| {_cell(_code(entry.label))} | {format_decimal(entry.gradient.approx)} | "
                      f"{format_decimal(entry.estimate)} | {'' if entry.error is None else f'{entry.error:.1e}'} | "
                      f"{messages('check.' + entry.status.value)} |")
+    if report.updates:
+        lines += ["", f"## {messages('heading.step', lr=str(report.learning_rate))}", ""]
+        for update in report.updates:
+            name = node_label(graph.nodes[update.node])
+            lines.append(f"- {_code(name + ' = ' + tensor_text(update.old) + ' → ' + tensor_text(update.new))}")
     notes = notes_lines(report, messages)
     if notes:
         lines += ["", f"## {messages('heading.notes')}", ""] + [f"- {_inline(n)}" for n in notes]

@@ -255,8 +255,11 @@ def step_table(report: Report, messages: Messages) -> RenderableType:
     table.add_column(messages("column.input"))
     table.add_column(messages("column.old"))
     table.add_column(messages("column.new", out=node_label(out)))
+    shown = value_text
+    if report.trace.tensor:
+        from backprop_cli.render.tensor_text import tensor_text as shown
     for update in report.updates:
-        table.add_row(node_label(graph.nodes[update.node]), value_text(update.old), value_text(update.new))
+        table.add_row(node_label(graph.nodes[update.node]), shown(update.old), shown(update.new))
     return table
 
 
