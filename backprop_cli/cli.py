@@ -133,7 +133,7 @@ def _messages(lang: str | None, *streams) -> Messages:
 
 def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=False,
              check: CheckChoice = CheckChoice.auto, forward_mode: bool = False,
-             tangent: str | None = None) -> "engine.Request":
+             tangent: str | None = None, entry: str | None = None) -> "engine.Request":
     from backprop_cli import engine
 
     gc.freeze()  # the engine's imports (SymPy's) are made now, not at start-up: out of the collector's scans
@@ -151,6 +151,7 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
         check=engine.CheckKind(check.value),
         forward_mode=forward_mode or tangent is not None,
         tangent=tangent,
+        entry=entry,
     )
 
 
@@ -245,6 +246,9 @@ def explain(
     tangent: Annotated[Optional[str], typer.Option(
         "--tangent", help='Forward mode along a direction, e.g. "x=1, y=-1" (other inputs 0).',
         show_default=False)] = None,
+    entry: Annotated[Optional[str], typer.Option(
+        "--entry", help="A tensor program: one entry's scalar chain of products, e.g. W1[0,1].",
+        show_default=False)] = None,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -258,7 +262,8 @@ def explain(
         messages = _messages(lang, *([] if format is ExplainFormat.json else [output.stdout()]))
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
-        report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent))
+        report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent,
+                               entry))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
             output.write_json(render_json(report, messages))

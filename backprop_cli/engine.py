@@ -46,6 +46,7 @@ class Request:
     check: CheckKind = CheckKind.AUTO
     forward_mode: bool = False  # explain --forward: tangents along one direction per pass
     tangent: str | None = None  # --tangent "x=1, y=-1": the direction (else one per --wrt input)
+    entry: str | None = None  # explain --entry W1[0,1]: one tensor entry's scalar chain
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Report:
     learning_rate: sp.Expr | None = None
     updates: list[Update] = field(default_factory=list)
     tangent_passes: list[TangentPass] = field(default_factory=list)  # forward mode, when asked
+    entry_chain: list = field(default_factory=list)  # explain --entry: entries.EntryLink, chosen entry first
 
     @property
     def passes(self) -> dict[str, int]:
@@ -214,6 +216,12 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)
+    if request.entry is not None:
+        if not report.trace.tensor:
+            raise BackpropError(f"--entry {request.entry}: the program has no vectors or matrices",
+                                hint="every gradient of a scalar program is one number; explain shows its chain")
+        from backprop_cli.entries import entry_chain, parse_entry
+        report.entry_chain = entry_chain(report.trace, *parse_entry(request.entry, report.trace))
     if request.forward_mode:
         scalar_only(report.trace, "explain --forward",
                     "explain without --forward shows every tensor edge of the reverse pass")

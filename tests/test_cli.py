@@ -129,10 +129,11 @@ def test_wrt_and_of(cli_json):
     assert data["of"] == "y" and data["gradients"]["w"]["exact"] == "2"
 
 
-def test_samples_lists_all_five(cli):
+def test_samples_lists_every_program(cli):
     code, out, _ = cli("samples")
     names = [line.split()[0] for line in out.split("\n\n")[0].splitlines()]  # the programs; cases files follow
-    assert names == ["branch", "circuit", "linear", "sigmoid-neuron", "two-layer"]
+    assert names == ["batch-bias", "branch", "circuit", "linear", "sigmoid-neuron", "softmax-ce", "two-layer",
+                     "two-layer-matrix"]
 
 
 def test_kink_exits_zero_and_says_so(cli):

@@ -17,10 +17,10 @@ from rich.tree import Tree
 from backprop_cli.engine import Report
 from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.i18n import Messages
-from backprop_cli.notation import derivative, node_label, shorten
+from backprop_cli.notation import derivative, grouped, node_label, shorten
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
-from backprop_cli.render.tensor_text import edge_rule, tensor_text
+from backprop_cli.render.tensor_text import DELTA, edge_rule, tensor_text
 from backprop_cli.render.tree import MAX_TREE_LINES, _walk, notes_section, step_table
 from backprop_cli.shapes import shape_text
 
@@ -48,7 +48,12 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
     rule = edge_rule(trace, step)
     gradient = derivative(out, source)
     lines = [Line(_node_line(trace, step.source), "bold cyan")]
-    rule_line = f"{messages('tensor.' + rule.name)}: {gradient} = {rule.formula}"
+    passes_on = rule.name == "entrywise" and rule.formula in (DELTA, "-" + DELTA) and consumer.op == "sum"
+    if passes_on and n == 1:  # a term of a sum, same shape: the gradient passes on, in one line
+        shown = f"{messages('tensor.plus')}: {gradient} = {rule.formula} = {tensor_text(step.contribution)}"
+        lines.append(Line(shown, "bold magenta" if source.name is not None else "yellow"))
+        return lines
+    rule_line = f"{messages('tensor.' + ('plus' if passes_on else rule.name))}: {gradient} = {rule.formula}"
     if rule.broadcast_terms:
         rule_line += "   " + messages("tensor.terms", terms=rule.broadcast_terms)
     if rule.name == "matmul" and rule.formula.startswith("outer("):
@@ -148,7 +153,15 @@ def result_line(report: Report, messages: Messages) -> Text:
 
 
 def render_tensor_explain(report: Report, messages: Messages) -> RenderableType:
-    parts: list[RenderableType] = [forward_table(report, messages), Text(""), backward_tree(report, messages),
+    if report.entry_chain:  # --entry: one entry's scalar chain in place of the whole tree
+        chain = Text()
+        chain.append(messages("tensor.entry_heading"), style="bold")
+        for line in entry_lines(report, messages):
+            chain.append("\n" + line.text, style=line.style)
+        middle: RenderableType = chain
+    else:
+        middle = backward_tree(report, messages)
+    parts: list[RenderableType] = [forward_table(report, messages), Text(""), middle,
                                    Text(""), gradient_table(report, messages)]
     if report.updates:
         parts += [Text(""), step_table(report, messages)]
@@ -196,3 +209,32 @@ def tensor_markdown(report: Report, messages: Messages) -> str:
     if notes:
         lines += ["", f"## {messages('heading.notes')}", ""] + [f"- {_inline(n)}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def entry_lines(report: Report, messages: Messages) -> list[Line]:
+    """explain --entry: ∂L/∂W1[0,1] = ∂L/∂(W1 @ x)[0] × x[1] = (-1.46) × 2 = -2.92, then each
+    factor's own gradient, up to the output."""
+    from backprop_cli.entries import entry_label
+    from backprop_cli.render.common import number_text, operand
+
+    trace = report.trace
+    graph = trace.graph
+    out = graph.nodes[trace.output]
+    lines: list[Line] = []
+    for link in report.entry_chain:
+        node = graph.nodes[link.node]
+        name = entry_label(grouped(node_label(node, 32)), link.entry)
+        left = f"∂{node_label(out)}/∂{name}"
+        if not link.terms:
+            lines.append(Line(f"{left} = 1", "bold magenta"))
+            continue
+        symbols, numbers = [], []
+        for term in link.terms:
+            consumer = graph.nodes[term.consumer]
+            upstream_name = entry_label(grouped(node_label(consumer, 32)), term.entry)
+            upstream = trace.gradients[term.consumer].entries[term.entry]
+            symbols.append(f"∂{node_label(out)}/∂{upstream_name} × {operand(term.factor_text)}")
+            numbers.append(f"{operand(number_text(upstream))} × {operand(number_text(term.factor))}")
+        lines.append(Line(f"{left} = " + " + ".join(symbols), "bold cyan"))
+        lines.append(Line("    = " + " + ".join(numbers) + f" = {number_text(link.gradient)}", "yellow"))
+    return lines
