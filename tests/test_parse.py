@@ -60,7 +60,8 @@ def test_calls_check_their_arguments():
         ("y = x + 1)", "unmatched ')'", "           ^"),
         ("y = x +", "expected a value, found the end of the program", "         ^"),
         ("y = 'x'", "unexpected character '''", "      ^"),
-        ("y = x.real", "unexpected character '.'", "       ^"),
+        ("y = x.real", "unknown attribute '.real'", "       ^^^^^"),
+        ("y = W.shape", "unknown attribute '.shape'", "       ^^^^^^"),
         ("y = x 2", "expected an operator before '2'", "        ^"),
     ],
 )

@@ -53,7 +53,8 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
         shown = f"{messages('tensor.plus')}: {gradient} = {rule.formula} = {tensor_text(step.contribution)}"
         lines.append(Line(shown, "bold magenta" if source.name is not None else "yellow"))
         return lines
-    rule_line = f"{messages('tensor.' + ('plus' if passes_on else rule.name))}: {gradient} = {rule.formula}"
+    rule_key = "plus" if passes_on else rule.name
+    rule_line = f"{messages(f'tensor.{rule_key}')}: {gradient} = {rule.formula}"
     if rule.broadcast_terms:
         rule_line += "   " + messages("tensor.terms", terms=rule.broadcast_terms)
     if rule.name == "matmul" and rule.formula.startswith("outer("):
