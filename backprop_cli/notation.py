@@ -89,8 +89,22 @@ class _LabelPrinter(StrPrinter):
         return ("-" if first == "-" else "") + " ".join(parts)
 
     def _print_Function(self, expr):
+        name = expr.func.__name__
+        if name == "matmul":  # symbolic tensors (tensor_formulas.py): `a @ b`, bracketed inside others
+            return "(" + " @ ".join(self._matmul_operand(a) for a in expr.args) + ")"
+        if name == "T":
+            arg = expr.args[0]
+            text = self._print(arg)
+            return f"{text}.T" if arg.is_Symbol or (isinstance(arg, sp.Function) and text[-1] == ")") \
+                else f"({text}).T"
         args = [self.call_labels[arg] if arg in self.call_labels else self._print(arg) for arg in expr.args]
-        return f"{expr.func.__name__}({', '.join(args)})"
+        if name == "entry":
+            return f"{args[0]}[{args[1]}]"
+        return f"{name}({', '.join(args)})"
+
+    def _matmul_operand(self, arg) -> str:
+        text = self._print(arg)
+        return f"({text})" if isinstance(arg, (sp.Add, sp.Mul)) else text
 
     def _print_Abs(self, expr):
         return f"abs({self._argument(expr.args[0])})"
@@ -175,7 +189,10 @@ def formula_text(formula: sp.Expr, variables, operands: list[str]) -> str:
 def exact_text(expr: sp.Expr | None) -> str:
     if expr is None:
         return ""
-    return _printed(expr)
+    text = _printed(expr)
+    if isinstance(expr, sp.Function) and expr.func.__name__ == "matmul":
+        return text[1:-1]  # a whole formula that is one product needs no brackets
+    return text
 
 
 @lru_cache(maxsize=8192)
