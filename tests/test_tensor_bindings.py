@@ -1,5 +1,5 @@
 """Tensor bindings (SPEC §2): inline arrays, .csv, .npy, .npz, .json, .toml, name=value files,
-and `# at:` lines, with the exact values and shapes they give and the exact errors.
+`# at:` lines and case files, with the exact values and shapes they give and the exact errors.
 
 The tensor engine is not here yet, so valid tensor values are checked at `resolve` (which checks
 names, not shapes) on a scalar program; the CLI is used for what the current engine can run:
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backprop_cli import bindings, limits, output
+from backprop_cli import bindings, cases, limits, output
 from backprop_cli.bindings import (binding_value, parse_bindings, read_bindings, read_value_file,
                                    read_values_file, resolve, split_top_level)
 from backprop_cli.errors import BackpropError
@@ -414,7 +414,7 @@ def test_a_one_name_file_of_another_kind(tmp_path):
     assert (error.message, error.caret_lines()[-1]) == ("'W' is given '@' but no file", "         ^")
 
 
-# ---------------------------------------------------------------- name=value files, `# at:` lines
+# ---------------------------------------------------------------- name=value files, `# at:` lines, cases
 
 
 def test_name_value_file_with_arrays(tmp_path):
@@ -465,6 +465,42 @@ def test_names_are_still_checked_for_tensor_values():
     assert error_of("V=[1, 2]").message == "'V' is not an input of the program; the inputs are: W, b"
     assert error_of("W=[1, 2], W=[3]").message == "'W' is bound twice (--at (W))"
     assert error_of("L=[1, 2]").message == "'L' is assigned in the program, so it cannot be bound; the inputs are: W, b"
+
+
+def test_case_at_arrays_become_tensor_bindings(monkeypatch):
+    seen = {}
+
+    def check_claims(graph, values, claims, tol):
+        seen.update(values)
+        return None
+
+    monkeypatch.setattr(cases, "check_claims", check_claims)
+    raw = {"name": "tensors", "program": "L = W + x + s", "at": {"W": [[1, 2], [3, 4.5]], "x": [1, "-1/2"], "s": 0.1},
+           "expect": {"s": 1}}
+    result = cases.run_case(raw, 1)
+    assert result.error is None
+    assert_exact(seen["W"], [[1, 2], [3, R(9, 2)]])
+    assert_exact(seen["x"], [1, R(-1, 2)])
+    assert seen["s"] == R(1, 10)
+
+
+@pytest.mark.parametrize("at, message", [
+    ({"W": [[1, 2], [3]]}, "row 2 has 1 entry, row 1 has 2"),
+    ({"W": [[[1]]]}, "'W' has rank 3 or more: rank 0, 1 and 2 are enough"),
+    ({"W": [1, True]}, "'W' has an entry that is bool; entries are numbers or strings"),
+    ({"W": []}, "empty brackets: an array needs at least one entry"),
+    ({"W": ["1], b=[2"]}, "unexpected text after the array"),  # a string entry cannot end the array
+])
+def test_case_at_malformed_arrays(at, message):
+    result = cases.run_case({"program": "L = W + b", "at": at, "expect": {"W": 1}}, 1)
+    assert (result.field, result.error.message) == ("at", message)
+
+
+def test_case_expect_arrays_are_refused_clearly():
+    result = cases.run_case({"program": "L = W + b", "at": {"W": 1, "b": 2}, "expect": {"W": [1, 2]}}, 1)
+    assert result.field == "expect"
+    assert result.error.message == ("'W' is a list: tensor claims in a cases file are not supported yet; "
+                                    "expect takes numbers or strings")
 
 
 # ---------------------------------------------------------------- the public functions
