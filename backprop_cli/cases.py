@@ -8,6 +8,10 @@
     tol = 1e-9                              # optional
     of = "L"                                # optional
 
+`at` takes vectors and matrices too, `at = { W = [[1, 2], [3, 4]], x = [1, "-1/2"] }`: written
+out as the bindings text `W=[[1, 2], [3, 4]], x=[1, (-1/2)]` and read by bindings.py. `expect`
+is scalar-only for now.
+
 A malformed case is reported with its name and field and never stops the others.
 The time limit (--timeout) bounds the whole file: the case that runs out of time is
 reported as such, the cases after it as not run, and everything decided before
@@ -47,9 +51,35 @@ class CaseResult:
 
 
 def _scalar_text(value, case: str, field: str, key: str) -> str:
+    if field == "expect" and isinstance(value, list):
+        raise _Malformed(field, f"'{key}' is a list: tensor claims in a cases file are not supported yet; "
+                                "expect takes numbers or strings")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _Malformed(field, f"'{key}' must be a number or a string, not {type(value).__name__}")
     return value if isinstance(value, str) else repr(value)
+
+
+def _value_text(value, key: str) -> str:
+    """An `at` value as the bindings text reads it: a number or an expression as a scalar is
+    written today; a (nested) list as `[...]`, each string entry in parentheses so that it stays
+    one entry whatever it holds."""
+    if not isinstance(value, list):
+        return _scalar_text(value, "", "at", key)
+    rows = []
+    for row in value:
+        if not isinstance(row, list):
+            rows.append(_entry_text(row, key))
+        elif any(isinstance(entry, list) for entry in row):
+            raise _Malformed("at", f"'{key}' has rank 3 or more: rank 0, 1 and 2 are enough")
+        else:
+            rows.append("[" + ", ".join(_entry_text(entry, key) for entry in row) + "]")
+    return "[" + ", ".join(rows) + "]"
+
+
+def _entry_text(value, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Malformed("at", f"'{key}' has an entry that is {type(value).__name__}; entries are numbers or strings")
+    return f"({value})" if isinstance(value, str) else repr(value)
 
 
 class _Malformed(Exception):
@@ -93,7 +123,7 @@ def run_case(raw: dict, number: int) -> CaseResult:
         of = raw.get("of")
         if of is not None and not isinstance(of, str):
             raise _Malformed("of", "must be a name (a string)")
-        bindings = [f"{k}={_scalar_text(v, name, 'at', k)}" for k, v in at.items()]
+        bindings = [f"{k}={_value_text(v, k)}" for k, v in at.items()]
         claims_text = [f"{k}={_scalar_text(v, name, 'expect', k)}" for k, v in expect.items()]
     except _Malformed as error:
         return CaseResult(name, error=BackpropError(error.message), field=error.field)

@@ -24,3 +24,7 @@ MAX_PRODUCT_FACTORS = 1_000        # factors in one product node; a longer run o
 
 # Expansions SymPy may build while comparing claims (see settings.COMPARE_*).
 MAX_EXPANDED_TERMS = 2_000         # terms an expansion may build ((a+b+c+d)^1000 would build 167,668,501)
+
+# Tensor bindings (bindings.py): `--at W=[[...]]`, W=@w.csv, @weights.npz.
+MAX_ARRAY_ENTRIES = 10_000_000     # entries in one bound vector or matrix
+MAX_ARRAY_FILE_BYTES = 1_000_000_000  # bytes of one .npy or .npz file (an .npz's arrays unpacked, in total)
