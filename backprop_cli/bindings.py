@@ -36,8 +36,7 @@ line, not the nearest binary float; strings there are expressions (`"1/3"`, `"-p
 The functions: `resolve` (the program's inputs → values, what the engine uses); `read_bindings`
 (one `--at` or `# at:` text → [(name, value, origin)]); `parse_bindings` (the text layer: value
 texts, no files of values) with `binding_value` (one value text → value); `read_value_file` and
-`read_values_file` (files for one name and for many). `resolve` refuses tensor values until the
-engine computes with them (`TENSOR_VALUES`).
+`read_values_file` (files for one name and for many).
 """
 
 from __future__ import annotations
@@ -705,13 +704,6 @@ def read_values_file(path: str) -> list[tuple[str, Value, str]]:
         raise BackpropError(f"'{path}': a file of named values is .json, .toml or .npz")
     return [(name, load(), origin) for name, origin, load in _VALUES_FILES[kind](path)]
 
-# Whether the engine computes with tensor values. Until the tensor engine lands (forward.py and
-# engine.py taking ndarray values), `resolve` refuses a tensor value with a clear error rather than
-# hand the scalar engine something it would crash on; the tensor engine sets this to True. Everything
-# else here (the readers, `read_bindings`) hands tensors over either way.
-TENSOR_VALUES = False
-
-
 # Names SymPy's plain text (the JSON `exact` fields, SPEC §4) uses for its own functions and
 # atoms: `sign(x)`, `Heaviside(x)`, `Abs(x)`, `Max(a, b)`, `Piecewise(...)`, `I`, `oo`. A program
 # name spelled the same would print as `sign*sign(x)`, text no reader can parse back, so such a
@@ -751,11 +743,7 @@ def resolve(graph: Graph, from_program: list[BindingText], from_command_line: li
                 seen.add(name)
                 if name not in input_set:
                     raise _not_an_input(graph, name, inputs)
-                value = load()
-                if isinstance(value, np.ndarray) and not TENSOR_VALUES:
-                    raise BackpropError(f"'{name}' is bound to an array of shape {value.shape}; this version "
-                                        "computes with scalars only", hint="bind one number per input")
-                values[name] = value
+                values[name] = load()
     return values
 
 
