@@ -53,6 +53,9 @@ At = Annotated[Optional[list[str]], typer.Option(
     show_default=False)]
 Of = Annotated[Optional[str], typer.Option("--of", help="Differentiate this assigned name instead of the last one.",
                                            show_default=False)]
+Shape = Annotated[Optional[str], typer.Option(
+    "--shape", help='Shapes of unbound tensors, e.g. "W1=2x2, x=2": the gradients as matrix formulas.',
+    show_default=False)]
 Wrt = Annotated[Optional[list[str]], typer.Option(
     "--wrt", help="Report gradients with respect to these names (comma-separated; default: every input).",
     show_default=False)]
@@ -133,7 +136,7 @@ def _messages(lang: str | None, *streams) -> Messages:
 
 def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=False,
              check: CheckChoice = CheckChoice.auto, forward_mode: bool = False,
-             tangent: str | None = None, entry: str | None = None) -> "engine.Request":
+             tangent: str | None = None, entry: str | None = None, shape: str | None = None) -> "engine.Request":
     from backprop_cli import engine
 
     gc.freeze()  # the engine's imports (SymPy's) are made now, not at start-up: out of the collector's scans
@@ -152,6 +155,7 @@ def _request(program, file, sample, at, of, wrt, lr=None, exact=False, numeric=F
         forward_mode=forward_mode or tangent is not None,
         tangent=tangent,
         entry=entry,
+        shape=shape,
     )
 
 
@@ -249,6 +253,7 @@ def explain(
     entry: Annotated[Optional[str], typer.Option(
         "--entry", help="A tensor program: one entry's scalar chain of products, e.g. W1[0,1].",
         show_default=False)] = None,
+    shape: Shape = None,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -263,7 +268,7 @@ def explain(
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
         report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent,
-                               entry))
+                               entry, shape))
         if format is ExplainFormat.json:
             from backprop_cli.render.json_view import render_json
             output.write_json(render_json(report, messages))
@@ -296,6 +301,7 @@ def grad(
     exact: Exact = False,
     numeric: Numeric = False,
     check: Check = CheckChoice.auto,
+    shape: Shape = None,
     lang: Lang = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
@@ -305,7 +311,7 @@ def grad(
     """
     def action() -> int:
         messages = _messages(lang, *([output.stdout()] if format is GradFormat.table else []))
-        report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check))
+        report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check, shape=shape))
         if format is GradFormat.json:
             from backprop_cli.render.json_view import render_json
             output.write_json(render_json(report, messages))

@@ -6,6 +6,7 @@ text → parse → graph → forward → backward → check. The CLI builds a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
@@ -47,6 +48,7 @@ class Request:
     forward_mode: bool = False  # explain --forward: tangents along one direction per pass
     tangent: str | None = None  # --tangent "x=1, y=-1": the direction (else one per --wrt input)
     entry: str | None = None  # explain --entry W1[0,1]: one tensor entry's scalar chain
+    shape: str | None = None  # --shape "W1=2x2, x=2": shapes of unbound tensors (symbolic tensors)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class Report:
     updates: list[Update] = field(default_factory=list)
     tangent_passes: list[TangentPass] = field(default_factory=list)  # forward mode, when asked
     entry_chain: list = field(default_factory=list)  # explain --entry: entries.EntryLink, chosen entry first
+    # symbolic tensors (--shape, no values): ∂out/∂node as a matrix formula, for every node reached;
+    # the trace is then the reverse pass at the first random point the formulas were checked at
+    formulas: dict[int, sp.Expr] | None = None
 
     @property
     def passes(self) -> dict[str, int]:
@@ -163,14 +168,52 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
     return mode is NumberMode.NUMERIC or graph.size[0] > settings.EXACT_MODE_MAX_NODES
 
 
-def program_shapes(graph: Graph, bindings: dict) -> Shapes | None:
-    """Every node's shape, for a program with a tensor op or a tensor binding (else None: the
-    scalar engine runs as it always has)."""
+def program_shapes(graph: Graph, bindings: dict, declared: dict[str, tuple] | None = None) -> Shapes | None:
+    """Every node's shape, for a program with a tensor op, a tensor binding or a declared shape
+    (else None: the scalar engine runs as it always has)."""
     tensor_inputs = {name: tuple(value.shape) for name, value in bindings.items() if hasattr(value, "shape")}
+    tensor_inputs.update(declared or {})
     if not tensor_inputs and not any(node.op in TENSOR_OPS for node in graph.nodes):
         return None
-    shapes = infer_shapes(graph, tensor_inputs)
+    try:
+        shapes = infer_shapes(graph, tensor_inputs)
+    except BackpropError as error:
+        unbound = [n for n in graph.unbound_inputs(bindings) if n not in tensor_inputs]
+        if unbound and (error.hint is None or "scalar" in error.message):
+            error.hint = (f"{', '.join(unbound[:4])} {'has' if len(unbound) == 1 else 'have'} no value, so "
+                          f"{'it is' if len(unbound) == 1 else 'they are'} taken for scalars; bind "
+                          f"{'it' if len(unbound) == 1 else 'them'} (--at {unbound[0]}=[[1, 0], [0, 1]]) "
+                          f"or declare the shape (--shape {unbound[0]}=2x2)")
+        raise
     return shapes if shapes.tensor else None
+
+
+def parse_shapes(text: str | None, graph: Graph) -> dict[str, tuple[int, ...]]:
+    """--shape "W1=2x2, x=2, c=1" → {W1: (2, 2), x: (2,), c: (1,)}; `()` declares a scalar."""
+    if not text:
+        return {}
+    inputs = [graph.nodes[i].name for i in graph.inputs]
+    declared: dict[str, tuple[int, ...]] = {}
+    for piece in text.split(","):
+        name, equals, shape = (part.strip() for part in piece.partition("="))
+        if not equals or not name:
+            raise BackpropError(f"--shape {piece.strip()}: write name=shape, e.g. W1=2x3, x=3",
+                                hint="a matrix is ROWSxCOLUMNS, a vector its length, a scalar ()")
+        if name not in inputs:
+            raise BackpropError(f"--shape {name}: '{name}' is not an input; the inputs are: {', '.join(inputs)}")
+        if shape in ("()", ""):
+            declared[name] = ()
+            continue
+        sizes = shape.lower().replace("×", "x").split("x")
+        if not all(size.strip().isdigit() and 0 < int(size) <= limits.MAX_DECLARED_SIZE for size in sizes) \
+                or len(sizes) > 2:
+            raise BackpropError(f"--shape {name}={shape}: a shape is N (a vector) or MxN (a matrix) with sizes "
+                                f"from 1 to {limits.MAX_DECLARED_SIZE:,}")
+        declared[name] = tuple(int(size) for size in sizes)
+    entries = sum(math.prod(shape) for shape in declared.values())
+    if entries > limits.MAX_ARRAY_ENTRIES:
+        raise BackpropError(f"--shape declares {entries:,} entries; the limit is {limits.MAX_ARRAY_ENTRIES:,}")
+    return declared
 
 
 def choose_tensor_numeric(shapes: Shapes, graph: Graph, bindings: dict, mode: NumberMode) -> bool:
@@ -188,10 +231,13 @@ def choose_tensor_numeric(shapes: Shapes, graph: Graph, bindings: dict, mode: Nu
 
 
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
-            check: CheckKind = CheckKind.AUTO, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent) -> Report:
+            check: CheckKind = CheckKind.AUTO, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent,
+            declared: dict[str, tuple] | None = None) -> Report:
     """Forward, backward and the finite-difference check (CheckKind.NONE skips it)."""
     try:
-        shapes = program_shapes(graph, bindings)
+        shapes = program_shapes(graph, bindings, declared)
+        if shapes is not None and graph.unbound_inputs(bindings):
+            return _symbolic_tensors(graph, bindings, shapes, wrt, check)
         stage("forward")
         if shapes is not None:
             numeric = choose_tensor_numeric(shapes, graph, bindings, mode)
@@ -210,9 +256,65 @@ def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = 
     return Report(trace, reported, checks, method)
 
 
+def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: CheckKind) -> Report:
+    """Unbound tensors of declared shapes: every gradient as a matrix formula in the program's
+    names, checked at SYMBOLIC_TENSOR_POINTS random points against the reverse pass there."""
+    import numpy as np
+
+    from backprop_cli.forward import fold_constants
+    from backprop_cli.tensor_formulas import evaluate, named_gradients
+    from backprop_cli.finite_difference import TensorCheck
+
+    templates, constants = fold_constants(graph, shapes)
+    formulas = named_gradients(graph, templates, constants, shapes, graph.output)
+    unbound = graph.unbound_inputs(bindings)
+    rng = np.random.default_rng(settings.SYMBOLIC_TENSOR_SEED)
+    traces = []
+    for _ in range(settings.SYMBOLIC_TENSOR_POINTS):
+        for positive in (False, True):  # inside every function's domain, if signs matter (log, sqrt)
+            point = dict(bindings)
+            for name in unbound:
+                x = rng.normal(size=shapes[graph.names[name]]) * 0.5
+                point[name] = np.abs(x) + 0.1 if positive else x
+            try:
+                traces.append(run_backward(run_forward(graph, point, numeric=True, shapes=shapes)))
+                break
+            except BackpropError:
+                continue
+    if not traces:
+        raise BackpropError("no random point inside the functions' domains was found to check the formulas at",
+                            hint="bind the inputs whose values matter (--at)")
+    trace = traces[0]
+    reported = _reported_nodes(trace, wrt)
+    checks = []
+    for index in reported:
+        worst = 0.0
+        for at in traces:
+            names = {n: np.asarray(at.forward.column[i], dtype=float) for n, i in graph.names.items()
+                     if at.forward.column[i] is not None}
+            with np.errstate(all="ignore"):
+                claimed = np.broadcast_to(np.asarray(evaluate(formulas.get(index, sp.Integer(0)), names), dtype=float),
+                                          shapes[index])
+            column = at.gradient_column[index]
+            actual = np.broadcast_to(np.asarray(column if column is not None else 0.0, dtype=float), shapes[index])
+            scale = np.maximum(1.0, np.abs(actual))
+            worst = max(worst, float(np.max(np.abs(claimed - actual) / scale)) if actual.size else 0.0)
+        status = CheckStatus.SKIPPED if check is CheckKind.NONE else (
+            CheckStatus.OK if worst <= settings.SYMBOLIC_TENSOR_TOLERANCE else CheckStatus.MISMATCH)
+        checks.append(TensorCheck(index, trace.gradients.get(index), None, None,
+                                  None if status is CheckStatus.SKIPPED else worst, None, status))
+    method = SYMBOLIC_TENSOR_METHOD.format(n=len(traces), tol=f"{settings.SYMBOLIC_TENSOR_TOLERANCE:g}")
+    return Report(trace, reported, checks, method, formulas=formulas)
+
+
+SYMBOLIC_TENSOR_METHOD = ("each formula evaluated at {n} random points of the declared shapes and compared entry by "
+                          "entry with the reverse pass there (float64), tolerance {tol} relative to max(1, |entry|)")
+
+
 def run(request: Request, stage: Stage = _silent) -> Report:
     graph, bindings = load(request, stage)
-    report = analyse(graph, bindings, request.wrt, request.check, request.mode, stage)
+    report = analyse(graph, bindings, request.wrt, request.check, request.mode, stage,
+                     parse_shapes(request.shape, graph))
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)

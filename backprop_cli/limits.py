@@ -20,6 +20,7 @@ MAX_LABEL_CHARS = 400              # a node's text in labels and JSON: longer on
 
 DEFAULT_TIMEOUT_SECONDS = 30.0     # wall clock for one command (--timeout); 0 turns it off
 MAX_MEMORY_BYTES = 8 * 2**30       # address space of the backprop process
+MAX_DECLARED_SIZE = 10_000         # a size in --shape (a declared 10,000x10,000 is 10^8 entries)
 MAX_PRODUCT_FACTORS = 1_000        # factors in one product node; a longer run of * is nested
 
 # Expansions SymPy may build while comparing claims (see settings.COMPARE_*).

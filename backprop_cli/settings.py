@@ -31,3 +31,9 @@ EXACT_MODE_MAX_NODES = 2_000
 # SymPy's simplify only where the numbers agree and the expanded form stays small.
 COMPARE_DIGITS = 30                # digits to which a difference must be known to call it nonzero
 COMPARE_MAX_DIGITS = 600           # working precision at most, for cancellations
+
+# Symbolic tensors (--shape, no values): each matrix formula is checked at this many random
+# points (normal entries, seeded) against the reverse pass there, in float64.
+SYMBOLIC_TENSOR_POINTS = 3
+SYMBOLIC_TENSOR_SEED = 20261201
+SYMBOLIC_TENSOR_TOLERANCE = 1e-9

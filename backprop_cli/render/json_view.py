@@ -184,6 +184,9 @@ def _tangent_record(report: Report, tangent_pass) -> dict:
 
 def render_json(report: Report, messages: Messages | None = None) -> str:
     """Compact past PRETTY_JSON_MAX_NODES nodes, indented for reading below."""
+    if report.formulas is not None:  # symbolic tensors
+        from backprop_cli.render.formulas import formulas_json
+        return formulas_json(report, messages or Messages("en"))
     before, after = _head(report, messages or Messages("en"))
     head = json.dumps(before, ensure_ascii=False)[:-1]  # without its closing brace
     tail = json.dumps(after, ensure_ascii=False)[1:]  # without its opening brace

@@ -41,6 +41,9 @@ def _inline(text: str) -> str:
 
 
 def render_markdown(report: Report, messages: Messages) -> str:
+    if report.formulas is not None:
+        from backprop_cli.render.formulas import formulas_markdown
+        return formulas_markdown(report, messages)
     if report.trace.tensor:
         from backprop_cli.render.tensor_tree import tensor_markdown
         return tensor_markdown(report, messages)

@@ -20,6 +20,9 @@ def check_description(report: Report, messages: Messages) -> str:
     method = report.method
     if method == SKIPPED_METHOD:
         return messages("note.check_none")
+    if method.startswith("each formula evaluated at"):
+        return messages("note.check_tensor_formulas", n=method.split(" at ", 1)[1].split()[0],
+                        tol=f"{settings.SYMBOLIC_TENSOR_TOLERANCE:g}")
     if method.startswith("per tensor"):
         return messages("note.check_tensor_fast", samples=settings.TENSOR_CHECK_SAMPLES,
                         tol=f"{settings.FD_TOLERANCE:g}", arithmetic=method.split(" in ", 1)[1].split(";")[0])
@@ -47,6 +50,8 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     if not graph.inputs:
         lines.append(messages("note.no_inputs"))
     unbound = [graph.nodes[i].name for i in graph.inputs if any(v.approx is None for v in scalars([trace.values[i]]))]
+    if report.formulas is not None:  # symbolic tensors: the trace is at a random point; only the check is said
+        return [messages("note.no_inputs")] * (not graph.inputs) + [check_description(report, messages)]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))
     kinks = sorted(trace.kinks)

@@ -170,6 +170,9 @@ def gradient_table(report: Report, messages: Messages) -> GradientTable:
 
 
 def render_grad_table(report: Report, messages: Messages, notes: list[str]) -> RenderableType:
+    if report.formulas is not None:  # symbolic tensors
+        from backprop_cli.render.formulas import render_formulas
+        return render_formulas(report, messages)
     parts: list[RenderableType] = [gradient_table(report, messages)]
     if notes:
         parts.append(Notes(notes))
@@ -180,6 +183,9 @@ CSV_COLUMNS = ["input", "value", "exact", "float", "fd", "error", "ok", "status"
 
 
 def render_csv(report: Report) -> str:
+    if report.formulas is not None:
+        from backprop_cli.render.formulas import formulas_csv
+        return formulas_csv(report)
     trace = report.trace
     graph = trace.graph
     buffer = io.StringIO()

@@ -87,6 +87,9 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
 
 def render_explain(report: Report, messages: Messages, full: bool = False) -> RenderableType:
     """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
+    if report.formulas is not None:  # symbolic tensors
+        from backprop_cli.render.formulas import render_formulas
+        return render_formulas(report, messages, every_name=True)
     if report.trace.tensor:
         from backprop_cli.render.tensor_tree import render_tensor_explain
         return render_tensor_explain(report, messages)
