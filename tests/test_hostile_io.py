@@ -101,7 +101,7 @@ def test_ctrl_c_in_a_real_run_exits_130_quietly(tmp_path):
 def test_samples_into_head_ends_quietly():
     command = " ".join(map(repr, BACKPROP)) + " samples | head -1; echo \"status=${PIPESTATUS[0]}\" >&2"
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=BOUND)
-    assert result.stdout.startswith("branch")
+    assert result.stdout.startswith("batch-bias")
     assert result.stderr.strip() in ("status=0", "status=141")  # 141 when head was gone before the write
 
 

@@ -110,9 +110,11 @@ def edge_rule(trace, step) -> EdgeRule:
             if len(summed) == 1 and broadcast_shape[summed[0]] <= 4:
                 terms = " + ".join(f"{d}[{k}]" if summed[0] == 0 else f"{d}[:, {k}]"
                                    for k in range(broadcast_shape[summed[0]]))
-            return EdgeRule("broadcast", f"sum over axis {', '.join(map(str, summed))} of ({text})"
-                            if own else f"sum({text})", f"{shape_text(broadcast_shape)} → {shape_text(own)}",
-                            own, own, terms)
+            summed_text = text
+            for axis in sorted(summed, reverse=True):
+                summed_text = f"sum({summed_text}, {axis})"
+            return EdgeRule("broadcast", summed_text if own else f"sum({text})",
+                            f"{shape_text(broadcast_shape)} → {shape_text(own)}", own, own, terms)
         return EdgeRule("entrywise", text, f"{shape_text(up)} ⊙ {shape_text(broadcast_shape)}", up, own)
     if kind == "matmul_left":
         b, b_shape = labels[1], trace.shape(consumer.args[1])
