@@ -311,7 +311,7 @@ def _children(expr: Expr) -> tuple[Expr, ...]:
             return expr.args[:1]  # the axis is a parameter, not an operand
         return expr.args
     if isinstance(expr, ArrayLiteral):  # a matrix's entries, row by row
-        if isinstance(expr.items[0], ArrayLiteral):
+        if len(_layout(expr)) == 2:  # (checked first: rows of equal length, no number among rows)
             return tuple(entry for row in expr.items for entry in row.items)
         return expr.items
     return ()

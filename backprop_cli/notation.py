@@ -98,6 +98,8 @@ class _LabelPrinter(StrPrinter):
             return f"{text}.T" if arg.is_Symbol or (isinstance(arg, sp.Function) and text[-1] == ")") \
                 else f"({text}).T"
         args = [self.call_labels[arg] if arg in self.call_labels else self._print(arg) for arg in expr.args]
+        args = [text[1:-1] if isinstance(arg, sp.Function) and arg.func.__name__ == "matmul" else text
+                for arg, text in zip(expr.args, args)]  # f(W @ x), not f((W @ x))
         if name == "entry":
             return f"{args[0]}[{args[1]}]"
         return f"{name}({', '.join(args)})"

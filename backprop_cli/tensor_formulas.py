@@ -26,6 +26,7 @@ MATMUL, TRANSPOSE, OUTER = sp.Function("matmul"), sp.Function("T"), sp.Function(
 SUM, MEAN, SOFTMAX, LOG_SOFTMAX = sp.Function("sum"), sp.Function("mean"), sp.Function("softmax"), \
     sp.Function("log_softmax")
 ENTRY = sp.Function("entry")  # a literal's k-th entry of a gradient
+ONES = sp.Function("ones")  # a scalar gradient copied to every entry, where a matrix rule needs its shape
 
 
 def named_values(graph: Graph, templates, constants, output: int) -> list:
@@ -73,6 +74,7 @@ def _structural_value(node, args):
 def named_gradients(graph: Graph, templates, constants, shapes: Shapes, output: int) -> dict[int, sp.Expr]:
     """∂output/∂node as a formula in the program's names, for every node the output depends on."""
     values = named_values(graph, templates, constants, output)
+    names = {name: shapes[index] for name, index in graph.names.items()}
     edges = graph.edges
     reached = graph.ancestors_of(output)
     gradient: dict[int, sp.Expr] = {output: sp.Integer(1)}
@@ -83,12 +85,53 @@ def named_gradients(graph: Graph, templates, constants, shapes: Shapes, output: 
         upstream = gradient.get(index, sp.Integer(0))
         for edge in edges.into[index]:
             source = edges.source[edge]
-            part = _pullback(node, edges.position[edge], upstream, values, templates[index], shapes)
+            part = _pullback(node, edges.position[edge], _shaped(upstream, shapes[index], node.op, names),
+                             values, templates[index], shapes, names)
             gradient[source] = gradient[source] + part if source in gradient else part
     return gradient
 
 
-def _pullback(node, position: int, g, values, tmpl, shapes: Shapes) -> sp.Expr:
+def _shaped(g, shape, op: str, names: dict) -> sp.Expr:
+    """The upstream formula with the consumer's shape where a matrix rule needs it: sum(W @ x)
+    gives W @ x the gradient 1, which for `@` is ones(3) (entry-wise rules broadcast it anyway)."""
+    if op not in _STRUCTURAL or not shape or formula_shape(g, names) == tuple(shape):
+        return g
+    return g * ONES(*[sp.Integer(n) for n in shape])
+
+
+def formula_shape(formula, names: dict) -> tuple[int, ...]:
+    """The shape of a formula's value, from the shapes of the names in it."""
+    if isinstance(formula, sp.Symbol):
+        return tuple(names.get(formula.name, ()))
+    if not formula.args or formula.is_Number:
+        return ()
+    name = type(formula).__name__
+    shapes = [formula_shape(a, names) for a in formula.args]
+    if name == "ones":
+        return tuple(int(a) for a in formula.args)
+    if name == "matmul":
+        a, b = shapes
+        return tuple(a[:-1]) + tuple(b[1:])
+    if name == "T":
+        return tuple(reversed(shapes[0]))
+    if name == "outer":
+        return (shapes[0][0], shapes[1][0])
+    if name in ("sum", "mean"):
+        if len(formula.args) == 1:
+            return ()
+        axis = int(formula.args[1]) % len(shapes[0])
+        return tuple(n for i, n in enumerate(shapes[0]) if i != axis)
+    if name == "entry":
+        return ()
+    rank = max(len(s) for s in shapes)
+    result = []
+    for axis in range(rank):  # entry-wise: NumPy's broadcasting
+        sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0} - {1}
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict) -> sp.Expr:
     op = node.op
     args = [values[a] for a in node.args]
     own, up = shapes[node.args[position]], shapes[node.index]
@@ -125,6 +168,7 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes) -> sp.Expr:
         {**{v: args[p] for v, p in zip(tmpl.variables, tmpl.variable_positions)}, OWN_VALUE: values[node.index]})
     part = g * partial
     if tuple(own) != tuple(up):
+        part = _shaped(part, up, "matmul", names)  # summed back over the copies, so it needs all of them
         if not own:
             return _sum(part)
         for axis in _broadcast_axes(own, up):
@@ -202,6 +246,8 @@ def evaluate(formula: sp.Expr, values: dict[str, np.ndarray]):
         return args[0] - (top + np.log(np.sum(np.exp(args[0] - top), axis=-1, keepdims=True)))
     if name == "entry":
         return np.asarray(args[0]).reshape(-1)[int(args[1])]
+    if name == "ones":
+        return np.ones(tuple(int(a) for a in args))
     if name in _NUMPY_FUNCTIONS:
         return _NUMPY_FUNCTIONS[name](*args)
     if name == "Heaviside":
