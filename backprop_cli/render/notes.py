@@ -82,8 +82,14 @@ def scalars(values):
 
 def tensor_notes(report: Report, messages: Messages) -> list[str]:
     """A tensor program's warnings (a broadcast that grows both operands, `.T` of a vector)."""
-    shapes = report.trace.forward.shapes
-    return [messages("note.tensor_warning", text=text) for _, text in shapes.warnings]
+    trace = report.trace
+    lines = [messages("note.tensor_warning", text=text) for _, text in trace.forward.shapes.warnings]
+    checked = [c for c in report.checks if getattr(c, "worst", None) is not None and c.error is not None]
+    if checked:  # the entry the check found furthest from its finite difference, named
+        worst = max(checked, key=lambda c: c.error)
+        entry = trace.graph.nodes[worst.node].label + ("[" + ",".join(map(str, worst.worst)) + "]" if worst.worst else "")
+        lines.append(messages("note.tensor_worst", entry=entry, error=f"{worst.error:.1e}"))
+    return lines
 
 
 KINKS_NAMED = 10  # a kink note names at most this many nodes, then says how many more

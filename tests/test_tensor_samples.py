@@ -1,0 +1,153 @@
+"""The tensor samples and views, end to end: the numbers, the walkthrough's rules and shapes, the
+entry chain, symbolic tensors, and the commands that do not take tensors yet."""
+
+import csv
+import io
+
+import sympy as sp
+
+TWO_LAYER_SHAPES = "W1=2x2, x=2, b1=2, W2=1x2, b2=1, t=1"
+
+
+def test_batch_bias_gradient_is_the_sum_over_the_batch(cli_json):
+    report = cli_json("grad", "--sample", "batch-bias")
+    bias = report["gradients"]["b"]
+    assert bias["shape"] == [2]
+    assert bias["exact"] == ["0", "1/2"]
+    assert bias["float"] == [0.0, 0.5]
+    assert bias["fd"] == [0.0, 0.5]
+    assert bias["ok"] is True
+    # Y - T row by row is [-3/2, 15/4], [2, -7/2], [-1/2, 1/4]: the bias gets the sum of the rows
+    y = {n["name"]: n for n in report["nodes"] if n["name"]}["Y"]
+    assert y["shape"] == [3, 2]
+    assert report["gradients"]["W"]["exact"] == [["-3", "-11/2"], ["9/2", "45/4"]]
+    assert report["check"]["ok"] is True
+
+
+def test_two_layer_matrix_numbers(cli_json):
+    report = cli_json("grad", "--sample", "two-layer-matrix")
+    gradients = report["gradients"]
+    assert gradients["W2"]["shape"] == [1, 2]
+    assert gradients["W2"]["exact"][0][0] == "0"  # h[0] = tanh(0) = 0
+    u = sp.tanh(sp.Rational(1, 4) - sp.tanh(sp.Rational(1, 2)))  # y = tanh(W2 @ h + b2)
+    delta2 = (u - 1) * (1 - u**2)  # (y - t) * (1 - y^2)
+    assert abs(gradients["b2"]["float"][0] - float(delta2)) < 1e-15
+    h1 = sp.tanh(sp.Rational(1, 2))
+    assert abs(gradients["W2"]["float"][0][1] - float(delta2 * h1)) < 1e-15
+    # ∂J/∂W1 = outer(δ1, x) with δ1 = (W2.T @ δ2) * (1 - h^2), x = [1, 2]
+    delta1 = [float(delta2 * 1 * 1), float(delta2 * -1 * (1 - h1**2))]
+    assert all(abs(a - b) < 1e-15 for a, b in zip(gradients["W1"]["float"][0], [delta1[0], 2 * delta1[0]]))
+    assert all(abs(a - b) < 1e-15 for a, b in zip(gradients["W1"]["float"][1], [delta1[1], 2 * delta1[1]]))
+    assert all(g["ok"] for g in gradients.values())
+    assert gradients["W1"]["worst"].startswith("W1[")
+
+
+def test_softmax_ce_bias_gradient_is_p_minus_y(cli_json):
+    report = cli_json("explain", "--sample", "softmax-ce")
+    p = {n["name"]: n for n in report["nodes"] if n["name"]}["p"]["value"]["float"]
+    assert report["gradients"]["b"]["float"] == [p[0], p[1] - 1, p[2]] or all(
+        abs(a - b) < 1e-12 for a, b in zip(report["gradients"]["b"]["float"], [p[0], p[1] - 1, p[2]]))
+    edges = report["edges"]
+    assert {e["rule"] for e in edges} >= {"matmul", "softmax", "entrywise"}
+
+
+def test_explain_shows_shapes_rules_and_ends_with_every_entry_checked(cli):
+    code, out, err = cli("explain", "--sample", "two-layer-matrix")
+    assert code == 0, err
+    for line in (" h   = tanh(W1 @ x + b1)   (2,)    = [0, 0.4621171573]",
+                 "matmul: ∂J/∂W2 = outer(δ, h)   i.e. δ·hᵀ",
+                 "outer((1,), (2,)) → (1, 2), the shape of W2 ✓",
+                 "matmul: ∂J/∂h = W2.T @ δ",
+                 "(2, 1) @ (1,) → (2,), the shape of h ✓",
+                 "entry-wise: ∂J/∂(W1 @ x + b1) = δ * (1 - h^2)",
+                 "matmul: ∂J/∂W1 = outer(δ, x)   i.e. δ·xᵀ",
+                 "matmul: ∂J/∂x = W1.T @ δ"):
+        assert line in out, line
+    table = out[out.index("Gradients of J"):]
+    rows = [line for line in table.splitlines() if line.strip()[:2] in ("W1", "x[", "b1", "W2", "b2", "t[")]
+    assert len(rows) == 4 + 2 + 2 + 2 + 1 + 1 and all(row.rstrip().endswith("✓") for row in rows)
+    assert out.rstrip().splitlines()[-1].endswith("∂J/∂t = [1.208992078] ✓")
+
+
+def test_broadcast_is_shown_as_the_fan_out_it_is(cli):
+    code, out, _ = cli("explain", "--sample", "batch-bias")
+    assert "broadcast: sums the copies back: ∂L/∂b = sum(δ, 0)   i.e. δ[0] + δ[1] + δ[2]" in out
+    assert "(3, 2) → (2,), the shape of b ✓" in out
+
+
+def test_csv_has_one_row_per_entry(cli):
+    code, out, _ = cli("grad", "--sample", "batch-bias", "--format", "csv", "--wrt", "b,W")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["input"] for r in rows] == ["b[0]", "b[1]", "W[0,0]", "W[0,1]", "W[1,0]", "W[1,1]"]
+    assert [r["exact"] for r in rows] == ["0", "1/2", "-3", "-11/2", "9/2", "45/4"]
+    assert all(r["ok"] == "true" for r in rows)
+
+
+def test_entry_expands_one_entry_into_its_scalar_chain(cli):
+    code, out, _ = cli("explain", "--sample", "two-layer-matrix", "--entry", "W1[0,1]")
+    assert code == 0
+    chain = out[out.index("One entry"):out.index("Gradients of J")]
+    assert "∂J/∂W1[0,1] = ∂J/∂(W1 @ x)[0] × x[1]\n    = (-1.156186098) × 2 = -2.312372197" in chain
+    assert "∂J/∂(W1 @ x + b1)[0] = ∂J/∂h[0] × (1 - h[0]^2)" in chain
+    assert "∂J/∂h[0] = ∂J/∂(W2 @ h)[0] × W2[0,0]" in chain
+    assert chain.rstrip().endswith("∂J/∂J = 1")
+    code, _, err = cli("explain", "--sample", "two-layer-matrix", "--entry", "W1[2,0]")
+    assert code == 2 and "W1 has shape (2, 2), which has no entry [2,0]" in err
+    code, _, err = cli("explain", "--sample", "linear", "--entry", "w[0]")
+    assert code == 2 and "the program has no vectors or matrices" in err
+
+
+def test_learning_rate_updates_every_entry(cli_json):
+    report = cli_json("explain", "--sample", "batch-bias", "--lr", "1/2")
+    update = report["step"]["updates"]["b"]
+    assert update["old"]["exact"] == ["1", "-1/2"]
+    assert update["new"]["exact"] == ["1", "-3/4"]  # b - 1/2 * [0, 1/2]
+
+
+def test_symbolic_tensors_give_matrix_formulas_checked_at_random_points(cli, cli_json):
+    program = "h = tanh(W1 @ x + b1); y = W2 @ h + b2; L = sum((y - t)^2)/2"
+    report = cli_json("grad", program, "--shape", TWO_LAYER_SHAPES)
+    formulas = {name: g["formula"] for name, g in report["gradients"].items()}
+    assert formulas == {
+        "W1": "outer((1 - h^2)*(W2.T @ (y - t)), x)",
+        "x": "W1.T @ ((1 - h^2)*(W2.T @ (y - t)))",
+        "b1": "(1 - h^2)*(W2.T @ (y - t))",
+        "W2": "outer(y - t, h)",
+        "b2": "y - t",
+        "t": "t - y",
+    }
+    assert all(g["ok"] is True and g["exact"] is None and g["float"] is None for g in report["gradients"].values())
+    assert report["gradients"]["W1"]["shape"] == [2, 2]
+    code, out, _ = cli("explain", "--sample", "two-layer-matrix", "--shape", TWO_LAYER_SHAPES,
+                       "--at", "x=[1, 2]")
+    assert code == 0
+    assert "W2.T @ ((1 - y^2)*(y - t))" in out  # ∂J/∂h, an intermediate, in the list too
+
+
+def test_symbolic_tensor_broadcasts_and_scalar_upstreams(cli_json):
+    report = cli_json("grad", "Y = X @ W.T + b; L = mean(Y)", "--shape", "X=4x2, W=3x2, b=3")
+    assert report["gradients"]["b"]["formula"] == "sum(ones(4, 3)/12, 0)"
+    assert report["gradients"]["X"]["formula"] == "(ones(4, 3)/12) @ W"
+    assert all(g["ok"] for g in report["gradients"].values())
+
+
+def test_shape_declarations_are_checked(cli):
+    for shape, message in (("W1=2y2", "--shape W1=2y2: a shape is N (a vector) or MxN (a matrix)"),
+                           ("V=2", "--shape V: 'V' is not an input"),
+                           ("W1", "--shape W1: write name=shape")):
+        code, _, err = cli("grad", "L = sum(W1 @ x)", "--shape", shape)
+        assert code == 2 and message in err, err
+
+
+def test_commands_that_take_scalars_only_say_so(cli):
+    for command in (["graph"], ["check", "--expect", "b=[1, 2]"], ["quiz"], ["explain", "--forward"]):
+        code, _, err = cli(*command, "--sample", "batch-bias", input="")
+        assert code == 2, (command, err)
+        assert "takes scalar programs only, for now" in err, err
+
+
+def test_chinese_walkthrough(cli):
+    code, out, _ = cli("explain", "--sample", "batch-bias", "--lang", "zh")
+    assert code == 0
+    for phrase in ("矩阵乘法：∂L/∂W = (δ.T @ X)", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
+        assert phrase in out, phrase
