@@ -46,7 +46,8 @@ def _numpy_power(base, exponent):
 
 _erf = np.vectorize(math.erf, otypes=[float])  # numpy has no erf; math's, entry by entry
 NUMPY_LIBRARY = Library(np, {
-    "Abs": np.abs, "sign": np.sign, "Heaviside": lambda z: np.heaviside(z, 0.5), "erf": _erf,
+    # SymPy writes max's and min's partials as Heaviside(a - b, 1/2): the value at 0 comes as an argument
+    "Abs": np.abs, "sign": np.sign, "Heaviside": lambda z, at_zero=0.5: np.heaviside(z, float(at_zero)), "erf": _erf,
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
 }, _numpy_constant, _numpy_power, vectorised=True)

@@ -476,6 +476,8 @@ CASES = {
                            lambda v: total(v.A / (1 + v.b ** 2)) + total(v.b / (2 + v.A ** 2))),
     "power with a tensor exponent": ("L = sum((1 + A^2) ^ b)", {"A": (2, 3), "b": (3,)},
                                      lambda v: total((1 + v.A ** 2) ** v.b)),
+    "max of a matrix and a column": ("L = sum(max(A, c) * A)", {"A": (2, 3), "c": (2, 1)},
+                                     lambda v: total(maximum(v.A, v.c) * v.A)),
     "(1,) with (3,)": ("L = sum(u * x + u)", {"u": (1,), "x": (3,)}, lambda v: total(v.u * v.x + v.u)),
     # fan-out: a name used twice
     "fan-out": ("h = tanh(W @ x); L = sum(h * h) + sum(W) * sum(h)", {"W": (2, 3), "x": (3,)},
@@ -514,6 +516,22 @@ def test_each_op_against_sympy_and_differences(name):
     assert_matches_differences(graph, report, oracle, shapes, point)
     assert_checks_ok(report)
     assert_numeric_equals_exact(program, shapes, point, graph, report)
+
+
+@pytest.mark.parametrize("function", ["max", "min"])
+def test_max_and_min_in_numeric_mode(function):
+    """Regression: numeric mode crashed (TypeError) on max/min of tensors: their partial is SymPy's
+    Heaviside(a - b, 1/2), two arguments, and the numpy library's Heaviside took one. A tie splits
+    the gradient evenly, as in the scalar engine."""
+    program = f"L = sum({function}(A, c) * A)"
+    A = _rationals([[sp.Integer(1), sp.Integer(-2)], [sp.Integer(3), sp.Rational(1, 2)]])
+    c = _rationals([[sp.Integer(1)], [sp.Integer(0)]])  # a tie at [0, 0]
+    graph, report = _analyse(program, {"A": A, "c": c})
+    exact = [[v.exact for v in row] for row in report.trace.gradients[graph.names["A"]].entries]
+    graph, report = _analyse(program, {"A": A, "c": c}, mode=NumberMode.NUMERIC, check=CheckKind.NONE)
+    numeric = [[v.approx for v in row] for row in report.trace.gradients[graph.names["A"]].entries]
+    assert numeric == [[float(x) for x in row] for row in exact]
+    assert exact[0][0] == sp.Rational(3, 2)  # 1 · (1/2 + 1): half of the tie, plus max(A, c) itself
 
 
 def test_rational_programs_are_exact():
