@@ -116,8 +116,7 @@ def _broadcast(node: Node, args: list[Shape], graph: Graph, result: Shapes) -> S
         sizes = {s[axis - rank + len(s)] for s in args if axis - rank + len(s) >= 0} - {1}
         if len(sizes) > 1:
             shown = [shape_text(s) for s in args]
-            operator = {"sum": " + ", "product": " * ", "div": " / ", "pow": " ^ "}.get(node.op)
-            pair = operator.join(shown) if operator else ", ".join(shown)
+            pair = _joined(node, shown)
             raise BackpropError(f"{node.text}: {pair} — shapes {' and '.join(dict.fromkeys(shown))} cannot be "
                                 "broadcast together (sizes must be equal, or 1)", node.span,
                                 hint=_broadcast_hint(node, args, graph))
@@ -128,6 +127,15 @@ def _broadcast(node: Node, args: list[Shape], graph: Graph, result: Shapes) -> S
         result.warnings.append((node.index, f"{node.text}: {shown} broadcast to {shape_text(tuple(shape))}; "
                                             "both operands grow, which is rarely meant"))
     return tuple(shape)
+
+
+def _joined(node: Node, shown: list[str]) -> str:
+    """The operands' shapes joined as the user wrote the operation: `(2, 3) - (3, 2)` for `A - B`
+    (a sum node keeps each term's sign), `(2, 3), (3, 2)` for a function's arguments."""
+    if node.op == "sum" and node.signs:
+        return shown[0] + "".join((" - " if sign < 0 else " + ") + s for sign, s in zip(node.signs[1:], shown[1:]))
+    operator = {"product": " * ", "div": " / ", "pow": " ^ "}.get(node.op)
+    return operator.join(shown) if operator else ", ".join(shown)
 
 
 def _broadcast_hint(node: Node, args: list[Shape], graph: Graph) -> str | None:

@@ -120,6 +120,13 @@ def _cannot(text, pair, shapes):
      _cannot("A + b", "(2, 3) + (2,)", "(2, 3) and (2,)"), None),
     ("L = sum(x * y)", {"x": (2,), "y": (3,)},
      _cannot("x * y", "(2,) * (3,)", "(2,) and (3,)"), None),
+    # regression: a subtraction was shown as `(2, 3) + (3, 2)` (the sum node's signs were ignored)
+    ("L = sum(A - B)", {"A": (2, 3), "B": (3, 2)},
+     _cannot("A - B", "(2, 3) - (3, 2)", "(2, 3) and (3, 2)"), "did you mean A.T?"),
+    ("L = sum(A - A + B)", {"A": (2, 3), "B": (3, 2)},
+     _cannot("A - A + B", "(2, 3) - (2, 3) + (3, 2)", "(2, 3) and (3, 2)"), "did you mean A.T?"),
+    ("L = sum(x - y - x)", {"x": (2,), "y": (3,)},
+     _cannot("x - y - x", "(2,) - (3,) - (2,)", "(2,) and (3,)"), None),
     ("L = sum(A + A + B)", {"A": (2, 3), "B": (3, 2)},
      _cannot("A + A + B", "(2, 3) + (2, 3) + (3, 2)", "(2, 3) and (3, 2)"), "did you mean A.T?"),
 ])
