@@ -121,9 +121,11 @@ def _broadcast(node: Node, args: list[Shape], graph: Graph, result: Shapes) -> S
                                 "broadcast together (sizes must be equal, or 1)", node.span,
                                 hint=_broadcast_hint(node, args, graph))
         shape.append(sizes.pop() if sizes else 1)
-    grown = [i for i, s in enumerate(args) if s and tuple(s) != tuple(shape)]
-    if len([i for i in grown if len(args[i]) == rank]) >= 2:
-        shown = " and ".join(shape_text(args[i]) for i in grown)
+    # Both grow when no operand has the result's shape: (3, 1) with (3,) or (1, 3) → (3, 3). A bias
+    # (n,) or (1, n) on a batch (N, n) grows alone, however many such terms a sum has.
+    tensors = [s for s in args if s]
+    if len(tensors) >= 2 and all(tuple(s) != tuple(shape) for s in tensors):
+        shown = " and ".join(shape_text(s) for s in tensors)
         result.warnings.append((node.index, f"{node.text}: {shown} broadcast to {shape_text(tuple(shape))}; "
                                             "both operands grow, which is rarely meant"))
     return tuple(shape)

@@ -142,6 +142,9 @@ def test_broadcast_failures(program, shapes, message, hint):
     ("L = sum(2 * A)", {"A": (2, 3)}, (2, 3)),
     ("L = sum(u * x)", {"u": (1,), "x": (3,)}, (3,)),
     ("L = sum(A + c)", {"A": (2, 3), "c": (2, 1)}, (2, 3)),
+    # regression: a row and a column bias on a matrix were said to make "both operands grow"
+    ("L = sum(A + r + c)", {"A": (2, 3), "r": (1, 3), "c": (2, 1)}, (2, 3)),
+    ("L = sum(A * x + r)", {"A": (2, 3), "x": (3,), "r": (1, 3)}, (2, 3)),
 ])
 def test_broadcasts_that_grow_one_operand_have_no_warning(program, shapes, shape):
     graph, result = shapes_of(program, shapes)
@@ -149,13 +152,19 @@ def test_broadcasts_that_grow_one_operand_have_no_warning(program, shapes, shape
     assert result.warnings == []
 
 
-def test_both_operands_growing_is_a_warning():
-    program = "L = sum(a + b)"
-    graph, result = shapes_of(program, {"a": (3, 1), "b": (1, 3)})
+@pytest.mark.parametrize("program, shapes, warning", [
+    ("L = sum(a + b)", {"a": (3, 1), "b": (1, 3)}, "a + b: (3, 1) and (1, 3) broadcast to (3, 3)"),
+    # regression: SPEC §1b's own example, (3,) with (3, 1), had no warning (only operands of the
+    # result's rank were counted as growing)
+    ("L = sum(a + b)", {"a": (3, 1), "b": (3,)}, "a + b: (3, 1) and (3,) broadcast to (3, 3)"),
+    ("L = sum(b * a)", {"a": (3, 1), "b": (3,)}, "b * a: (3,) and (3, 1) broadcast to (3, 3)"),
+    ("L = sum(a - b + 2)", {"a": (2, 1), "b": (3,)}, "a - b + 2: (2, 1) and (3,) broadcast to (2, 3)"),
+])
+def test_both_operands_growing_is_a_warning(program, shapes, warning):
+    graph, result = shapes_of(program, shapes)
     node = graph.nodes[graph.output].args[0]
-    assert result[node] == (3, 3)
-    assert result.warnings == [(node, "a + b: (3, 1) and (1, 3) broadcast to (3, 3); both operands grow, "
-                                      "which is rarely meant")]
+    assert result[node] == tuple(int(n) for n in warning.split("to (")[1].rstrip(")").split(", "))
+    assert result.warnings == [(node, warning + "; both operands grow, which is rarely meant")]
 
 
 # ---------------------------------------------------------------- the other tensor functions
