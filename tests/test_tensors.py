@@ -32,7 +32,9 @@ from backprop_cli import tensors
 from backprop_cli.engine import NumberMode, analyse, program_shapes
 from backprop_cli.finite_difference import CheckKind, CheckStatus
 from backprop_cli.graph import build_graph
+from backprop_cli.numbers import Value
 from backprop_cli.parse import parse_program
+from backprop_cli.sweeps import tangent_sweep
 
 # ---------------------------------------------------------------- the oracle: tensors as dicts
 
@@ -362,7 +364,28 @@ def assert_matches_sympy(program, shapes, oracle, point):
             elif value.exact is not None:
                 assert_close(sp.N(value.exact, 60), sp.N(want, 60), 1e-40, what)
             assert_close(value.approx, sp.N(want, 60), 1e-40, what + " (decimal)")
-    return graph, report
+    return graph, report, expected
+
+
+def assert_tangent_matches(graph, report, expected, shapes, rng):
+    """Forward mode (the tangent sweep over the same local derivatives, each rule's `push`) along
+    a random direction v equals SymPy's ∇L·v."""
+    trace = report.trace
+    forward = trace.forward
+    direction = {name: {i: rng.choice((-2, -1, 0, 1, 3)) for i in indices(shape)} for name, shape in shapes.items()}
+    with forward.domain.precision():
+        seeds = {}
+        for name, shape in shapes.items():
+            array = np.empty(shape, dtype=object)
+            for i in indices(shape):
+                array[i] = Value(sp.Integer(direction[name][i]), mpmath.mpf(direction[name][i]))
+            seeds[graph.names[name]] = array
+        tangent = tangent_sweep(forward, trace.output, trace.locals, seeds)[trace.output]
+    value = forward.domain.value(tangent).entries[()]
+    want = sum(expected[name][i] * direction[name][i] for name, shape in shapes.items() for i in indices(shape))
+    if value.exact is not None and sp.sympify(want).is_Rational:
+        assert value.exact == want
+    assert_close(value.approx, sp.N(want, 60), 1e-40, f"∇L·v by forward mode in {graph.source!r}")
 
 
 def assert_matches_differences(graph, report, oracle, shapes, point):
@@ -512,8 +535,9 @@ def _case_point(name, shapes, oracle):
 def test_each_op_against_sympy_and_differences(name):
     program, shapes, oracle = CASES[name]
     point = _case_point(name, shapes, oracle)
-    graph, report = assert_matches_sympy(program, shapes, oracle, point)
+    graph, report, expected = assert_matches_sympy(program, shapes, oracle, point)
     assert_matches_differences(graph, report, oracle, shapes, point)
+    assert_tangent_matches(graph, report, expected, shapes, random.Random(name))
     assert_checks_ok(report)
     assert_numeric_equals_exact(program, shapes, point, graph, report)
 
@@ -721,8 +745,9 @@ def test_random_programs_against_sympy_and_differences(program, rng):
     assume(shapes)  # a program of literals alone has no inputs
     point = random_point(shapes, rng)
     assume(not near_kink(program.oracle, shapes, point))
-    graph, report = assert_matches_sympy(program.text, shapes, program.oracle, point)
+    graph, report, expected = assert_matches_sympy(program.text, shapes, program.oracle, point)
     assert_matches_differences(graph, report, program.oracle, shapes, point)
+    assert_tangent_matches(graph, report, expected, shapes, rng)
     assert_checks_ok(report)
     assert_numeric_equals_exact(program.text, shapes, point, graph, report)
 
