@@ -57,7 +57,12 @@ def infer_shapes(graph: Graph, input_shapes: dict[str, Shape]) -> Shapes:
     result = Shapes(shapes, tensor_ops=any(node.op in TENSOR_OPS for node in graph.nodes))
     for node in graph.nodes:
         if node.kind is NodeKind.INPUT:
-            shapes.append(tuple(input_shapes.get(node.name, ())))
+            shape = tuple(input_shapes.get(node.name, ()))
+            if len(shape) > 2:
+                raise BackpropError(f"{node.name} is bound to a value of shape {shape_text(shape)}, rank "
+                                    f"{len(shape)}: vectors and matrices (rank 1 and 2) are enough", node.span,
+                                    source=graph.source, origin="program")
+            shapes.append(shape)
         elif node.kind is NodeKind.CONSTANT:
             shapes.append(())
         else:

@@ -267,6 +267,16 @@ def test_literal_shapes(program, shape):
     assert result.tensor
 
 
+@pytest.mark.parametrize("program", ["L = sum(tanh(T))", "L = sum(T @ x)", "L = sum(T, 1)"])
+def test_a_rank_3_binding_is_an_error(program):
+    """Regression: a rank-3 value bound to an input was taken as it is (SPEC §1b: a higher rank is a
+    clear error): entry-wise ops ran over it, `T @ x` crashed with numpy's ValueError."""
+    error = shape_error(program, {"T": (2, 2, 2), "x": (2,)})
+    assert error.message == ("T is bound to a value of shape (2, 2, 2), rank 3: vectors and matrices "
+                             "(rank 1 and 2) are enough")
+    assert pointed_at(error, program) == "T"
+
+
 # ---------------------------------------------------------------- .T of a vector
 
 
