@@ -99,7 +99,7 @@ def _operation_shape(node: Node, args: list[Shape], graph: Graph, result: Shapes
                                                 "use outer(a, b) for a·bᵀ)"))
         return tuple(reversed(args[0]))
     if op in ("reduce_sum", "reduce_mean"):
-        return _reduced_shape(node, args[0])
+        return _reduced_shape(node, args[0], graph.nodes[node.args[0]].label)
     if op == "outer":
         if len(args[0]) != 1 or len(args[1]) != 1:
             raise BackpropError(f"outer(a, b) takes two vectors; given {shape_text(args[0])} and "
@@ -107,8 +107,8 @@ def _operation_shape(node: Node, args: list[Shape], graph: Graph, result: Shapes
         return (args[0][0], args[1][0])
     if op in ("softmax", "log_softmax"):
         if not args[0]:
-            raise BackpropError(f"{op}(z) needs a vector or a matrix (it acts along the last axis); "
-                                "z is a scalar", node.span)
+            raise BackpropError(f"{node.text}: {op} acts along the last axis of a vector or a matrix, and "
+                                f"{graph.nodes[node.args[0]].label} is a scalar", node.span)
         return args[0]
     return _broadcast(node, args, graph, result)
 
@@ -174,13 +174,13 @@ def _matmul_shape(node: Node, args: list[Shape], graph: Graph) -> Shape:
     return tuple(left[:-1]) + tuple(right[1:])
 
 
-def _reduced_shape(node: Node, shape: Shape) -> Shape:
+def _reduced_shape(node: Node, shape: Shape, argument: str) -> Shape:
     name = "sum" if node.op == "reduce_sum" else "mean"
     if not node.params:
         return ()
     axis = node.params[0]
     if not shape or axis >= len(shape) or axis < -len(shape):
-        raise BackpropError(f"{name}(x, {axis}): x has shape {shape_text(shape)}, which has no axis {axis}",
-                            node.span, hint=f"{name}(x) reduces over every entry")
+        raise BackpropError(f"{node.text}: {argument} has shape {shape_text(shape)}, which has no axis {axis}",
+                            node.span, hint=f"{name}({argument}) reduces over every entry")
     axis %= len(shape)
     return tuple(n for i, n in enumerate(shape) if i != axis)

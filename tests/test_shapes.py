@@ -184,8 +184,17 @@ def test_outer_of_non_vectors(program, message):
 @pytest.mark.parametrize("function", ["softmax", "log_softmax"])
 def test_softmax_of_a_scalar(function):
     error = shape_error(f"L = sum({function}(s))", {"s": ()})
-    assert error.message == f"{function}(z) needs a vector or a matrix (it acts along the last axis); z is a scalar"
+    assert error.message == (f"{function}(s): {function} acts along the last axis of a vector or a matrix, "
+                             "and s is a scalar")
     assert error.hint is None
+
+
+def test_softmax_of_a_scalar_names_the_argument():
+    """Regression: the sentence named a placeholder, `z is a scalar`, even where the program's z is
+    a vector and the scalar is another value."""
+    error = shape_error("L = sum(softmax(z @ z) * z)", {"z": (3,)})
+    assert error.message == ("softmax(z @ z): softmax acts along the last axis of a vector or a matrix, "
+                             "and z @ z is a scalar")
 
 
 @pytest.mark.parametrize("program, shapes, message, hint", [
@@ -195,6 +204,12 @@ def test_softmax_of_a_scalar(function):
      "mean(x) reduces over every entry"),
     ("m = mean(x, 1); L = sum(m)", {"x": (2,)}, "mean(x, 1): x has shape (2,), which has no axis 1",
      "mean(x) reduces over every entry"),
+    # regression: the sentence said `sum(x, 1): x has shape (3,)` whatever the argument, here beside
+    # an x of another shape
+    ("L = sum(h, 1) + sum(x)", {"h": (3,), "x": (2, 3)}, "sum(h, 1): h has shape (3,), which has no axis 1",
+     "sum(h) reduces over every entry"),
+    ("L = mean(x @ x, -1) + sum(x)", {"x": (3,)},
+     "mean(x @ x, -1): x @ x has shape (), which has no axis -1", "mean(x @ x) reduces over every entry"),
 ])
 def test_reduction_axis_out_of_range(program, shapes, message, hint):
     error = shape_error(program, shapes)
