@@ -181,8 +181,11 @@ class FloatArrays:
             result = np.asarray(compiled(*args), dtype=self.dtype)
         if not np.all(np.isfinite(result)):
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(result))[0]) if result.shape else ()
-            where = f" at entry {entry_text(index)}" if index else ""
-            raise domain_error(node, f"the value{where} is not a finite number")
+            error = domain_error(node, "the value is not a finite number")
+            if index:  # worded as the exact mode words it: "'log(A)' is undefined at entry [0,1]: ..."
+                error.message = error.message.replace(" is undefined at this point",
+                                                      f" is undefined at entry {entry_text(index)}", 1)
+            raise error
         return result
 
     def divide_by(self, a, n: int):

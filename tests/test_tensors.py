@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from backprop_cli import tensors
 from backprop_cli.engine import NumberMode, analyse, program_shapes
+from backprop_cli.errors import BackpropError
 from backprop_cli.finite_difference import CheckKind, CheckStatus
 from backprop_cli.graph import build_graph
 from backprop_cli.numbers import Value
@@ -563,6 +564,18 @@ def test_max_and_min_in_numeric_mode(function):
     numeric = [[v.approx for v in row] for row in report.trace.gradients[graph.names["A"]].entries]
     assert numeric == [[float(x) for x in row] for row in exact]
     assert exact[0][0] == sp.Rational(3, 2)  # 1 · (1/2 + 1): half of the tie, plus max(A, c) itself
+
+
+@pytest.mark.parametrize("mode, reason", [(NumberMode.EXACT, "the value would be complex (-0.693147 + 3.14159i)"),
+                                          (NumberMode.NUMERIC, "the value is not a finite number")])
+def test_a_domain_error_names_the_entry(mode, reason):
+    """Regression: numeric mode said "'log(A)' is undefined at this point: the value at entry [0,1]
+    is not a finite number"; both modes now name the entry where the exact mode does."""
+    A = _rationals([[sp.Integer(1), sp.Rational(-1, 2)], [sp.Integer(2), sp.Integer(3)]])
+    graph = build_graph(parse_program("L = sum(log(A))"), "L = sum(log(A))")
+    with pytest.raises(BackpropError) as caught:
+        analyse(graph, {"A": A}, mode=mode)
+    assert caught.value.message == f"'log(A)' is undefined at entry [0,1]: {reason}"
 
 
 def test_rational_programs_are_exact():
