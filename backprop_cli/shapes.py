@@ -57,7 +57,12 @@ def infer_shapes(graph: Graph, input_shapes: dict[str, Shape]) -> Shapes:
     result = Shapes(shapes, tensor_ops=any(node.op in TENSOR_OPS for node in graph.nodes))
     for node in graph.nodes:
         if node.kind is NodeKind.INPUT:
-            shapes.append(tuple(input_shapes.get(node.name, ())))
+            shape = tuple(input_shapes.get(node.name, ()))
+            if len(shape) > 2:
+                raise BackpropError(f"{node.name} is bound to a value of shape {shape_text(shape)}, rank "
+                                    f"{len(shape)}: vectors and matrices (rank 1 and 2) are enough", node.span,
+                                    source=graph.source, origin="program")
+            shapes.append(shape)
         elif node.kind is NodeKind.CONSTANT:
             shapes.append(())
         else:
@@ -94,7 +99,7 @@ def _operation_shape(node: Node, args: list[Shape], graph: Graph, result: Shapes
                                                 "use outer(a, b) for a·bᵀ)"))
         return tuple(reversed(args[0]))
     if op in ("reduce_sum", "reduce_mean"):
-        return _reduced_shape(node, args[0])
+        return _reduced_shape(node, args[0], graph.nodes[node.args[0]].label)
     if op == "outer":
         if len(args[0]) != 1 or len(args[1]) != 1:
             raise BackpropError(f"outer(a, b) takes two vectors; given {shape_text(args[0])} and "
@@ -102,8 +107,8 @@ def _operation_shape(node: Node, args: list[Shape], graph: Graph, result: Shapes
         return (args[0][0], args[1][0])
     if op in ("softmax", "log_softmax"):
         if not args[0]:
-            raise BackpropError(f"{op}(z) needs a vector or a matrix (it acts along the last axis); "
-                                "z is a scalar", node.span)
+            raise BackpropError(f"{node.text}: {op} acts along the last axis of a vector or a matrix, and "
+                                f"{graph.nodes[node.args[0]].label} is a scalar", node.span)
         return args[0]
     return _broadcast(node, args, graph, result)
 
@@ -116,18 +121,28 @@ def _broadcast(node: Node, args: list[Shape], graph: Graph, result: Shapes) -> S
         sizes = {s[axis - rank + len(s)] for s in args if axis - rank + len(s) >= 0} - {1}
         if len(sizes) > 1:
             shown = [shape_text(s) for s in args]
-            operator = {"sum": " + ", "product": " * ", "div": " / ", "pow": " ^ "}.get(node.op)
-            pair = operator.join(shown) if operator else ", ".join(shown)
+            pair = _joined(node, shown)
             raise BackpropError(f"{node.text}: {pair} — shapes {' and '.join(dict.fromkeys(shown))} cannot be "
                                 "broadcast together (sizes must be equal, or 1)", node.span,
                                 hint=_broadcast_hint(node, args, graph))
         shape.append(sizes.pop() if sizes else 1)
-    grown = [i for i, s in enumerate(args) if s and tuple(s) != tuple(shape)]
-    if len([i for i in grown if len(args[i]) == rank]) >= 2:
-        shown = " and ".join(shape_text(args[i]) for i in grown)
+    # Both grow when no operand has the result's shape: (3, 1) with (3,) or (1, 3) → (3, 3). A bias
+    # (n,) or (1, n) on a batch (N, n) grows alone, however many such terms a sum has.
+    tensors = [s for s in args if s]
+    if len(tensors) >= 2 and all(tuple(s) != tuple(shape) for s in tensors):
+        shown = " and ".join(shape_text(s) for s in tensors)
         result.warnings.append((node.index, f"{node.text}: {shown} broadcast to {shape_text(tuple(shape))}; "
                                             "both operands grow, which is rarely meant"))
     return tuple(shape)
+
+
+def _joined(node: Node, shown: list[str]) -> str:
+    """The operands' shapes joined as the user wrote the operation: `(2, 3) - (3, 2)` for `A - B`
+    (a sum node keeps each term's sign), `(2, 3), (3, 2)` for a function's arguments."""
+    if node.op == "sum" and node.signs:
+        return shown[0] + "".join((" - " if sign < 0 else " + ") + s for sign, s in zip(node.signs[1:], shown[1:]))
+    operator = {"product": " * ", "div": " / ", "pow": " ^ "}.get(node.op)
+    return operator.join(shown) if operator else ", ".join(shown)
 
 
 def _broadcast_hint(node: Node, args: list[Shape], graph: Graph) -> str | None:
@@ -159,13 +174,13 @@ def _matmul_shape(node: Node, args: list[Shape], graph: Graph) -> Shape:
     return tuple(left[:-1]) + tuple(right[1:])
 
 
-def _reduced_shape(node: Node, shape: Shape) -> Shape:
+def _reduced_shape(node: Node, shape: Shape, argument: str) -> Shape:
     name = "sum" if node.op == "reduce_sum" else "mean"
     if not node.params:
         return ()
     axis = node.params[0]
     if not shape or axis >= len(shape) or axis < -len(shape):
-        raise BackpropError(f"{name}(x, {axis}): x has shape {shape_text(shape)}, which has no axis {axis}",
-                            node.span, hint=f"{name}(x) reduces over every entry")
+        raise BackpropError(f"{node.text}: {argument} has shape {shape_text(shape)}, which has no axis {axis}",
+                            node.span, hint=f"{name}({argument}) reduces over every entry")
     axis %= len(shape)
     return tuple(n for i, n in enumerate(shape) if i != axis)

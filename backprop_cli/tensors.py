@@ -46,7 +46,8 @@ def _numpy_power(base, exponent):
 
 _erf = np.vectorize(math.erf, otypes=[float])  # numpy has no erf; math's, entry by entry
 NUMPY_LIBRARY = Library(np, {
-    "Abs": np.abs, "sign": np.sign, "Heaviside": lambda z: np.heaviside(z, 0.5), "erf": _erf,
+    # SymPy writes max's and min's partials as Heaviside(a - b, 1/2): the value at 0 comes as an argument
+    "Abs": np.abs, "sign": np.sign, "Heaviside": lambda z, at_zero=0.5: np.heaviside(z, float(at_zero)), "erf": _erf,
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
 }, _numpy_constant, _numpy_power, vectorised=True)
@@ -180,8 +181,11 @@ class FloatArrays:
             result = np.asarray(compiled(*args), dtype=self.dtype)
         if not np.all(np.isfinite(result)):
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(result))[0]) if result.shape else ()
-            where = f" at entry {entry_text(index)}" if index else ""
-            raise domain_error(node, f"the value{where} is not a finite number")
+            error = domain_error(node, "the value is not a finite number")
+            if index:  # worded as the exact mode words it: "'log(A)' is undefined at entry [0,1]: ..."
+                error.message = error.message.replace(" is undefined at this point",
+                                                      f" is undefined at entry {entry_text(index)}", 1)
+            raise error
         return result
 
     def divide_by(self, a, n: int):
