@@ -330,8 +330,6 @@ def run_tensor_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[l
     """Every entry of every reported tensor at FD_DIGITS digits while the reported inputs have at
     most FULL_CHECK_MAX_INPUTS entries in all; beyond, a random direction per tensor (so a wrong
     bias cannot hide behind a large W) plus TENSOR_CHECK_SAMPLES single entries chosen at random."""
-    import numpy as np
-
     graph = trace.graph
     needed = graph.ancestors_of(trace.output)
     if kind is CheckKind.NONE or any(needed[i] and any(v.approx is None for v in trace.values[i].entries.flat)

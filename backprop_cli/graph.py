@@ -20,7 +20,7 @@ from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.parse import (ArrayLiteral, BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp, source_text,
                                 suggest)
-from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS, TENSOR_OPS
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS
 
 BARE_OUTPUT_NAME = "f"
 

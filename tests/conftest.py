@@ -28,3 +28,13 @@ def cli_json(cli):
         return json.loads(out)
 
     return invoke
+
+
+@pytest.fixture(autouse=True)
+def english_between_tests():
+    """A run with --lang zh sets the process's language (errors are worded in it); in-process
+    tests must not inherit it from the test before."""
+    from backprop_cli import i18n
+
+    yield
+    i18n._use(i18n.DEFAULT_LANGUAGE)

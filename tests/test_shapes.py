@@ -330,10 +330,6 @@ def test_scalar_programs_have_no_shapes(program):
     assert program_shapes(graph, {graph.nodes[i].name: sp.Integer(2) for i in graph.inputs}) is None
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="graph._children flattens a matrix literal's rows before _layout checks that each "
-                          "item is a row: a number after a row crashes (AttributeError: 'Number' object has no "
-                          "attribute 'items')")
 def test_matrix_literal_with_a_number_after_a_row():
     error = graph_error("L = sum([[1, 2], 3])")
     assert error.message == "a matrix literal is a list of rows: every item must be a list"

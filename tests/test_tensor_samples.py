@@ -118,8 +118,8 @@ def test_symbolic_tensors_give_matrix_formulas_checked_at_random_points(cli, cli
     }
     assert all(g["ok"] is True and g["exact"] is None and g["float"] is None for g in report["gradients"].values())
     assert report["gradients"]["W1"]["shape"] == [2, 2]
-    code, out, _ = cli("explain", "--sample", "two-layer-matrix", "--shape", TWO_LAYER_SHAPES,
-                       "--at", "x=[1, 2]")
+    code, out, _ = cli("explain", "h = tanh(W1 @ x + b1); y = tanh(W2 @ h + b2); J = sum((y - t)^2) / 2",
+                       "--shape", TWO_LAYER_SHAPES)
     assert code == 0
     assert "W2.T @ ((1 - y^2)*(y - t))" in out  # ∂J/∂h, an intermediate, in the list too
 
@@ -149,5 +149,5 @@ def test_commands_that_take_scalars_only_say_so(cli):
 def test_chinese_walkthrough(cli):
     code, out, _ = cli("explain", "--sample", "batch-bias", "--lang", "zh")
     assert code == 0
-    for phrase in ("矩阵乘法：∂L/∂W = (δ.T @ X)", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
+    for phrase in ("矩阵乘法: ∂L/∂X = δ @ W", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
         assert phrase in out, phrase

@@ -39,10 +39,9 @@ def test_every_decimal_in_the_gradient_table_appears_whole(kind, name, width, la
     report = report_of(**{kind: name}, at=["x=0.5"] if kind == "program" else ())
     text = draw(report, width, language)
     tokens = set(re.split(r"[\s()]+", text))
-    for check in report.checks:
-        gradient = report.trace.gradients[check.node]
-        for number in (format_decimal(gradient.approx), format_decimal(check.estimate),
-                       f"{check.error:.1e}" if check.error is not None else None):
+    for entry in report.entries():  # a tensor's entry by entry
+        for number in (format_decimal(entry.gradient.approx), format_decimal(entry.estimate),
+                       f"{entry.error:.1e}" if entry.error is not None else None):
             if number:
                 assert number in tokens, (number, text)
     assert "…" not in text  # nothing shortened

@@ -186,8 +186,6 @@ def render_csv(report: Report) -> str:
     if report.formulas is not None:
         from backprop_cli.render.formulas import formulas_csv
         return formulas_csv(report)
-    trace = report.trace
-    graph = trace.graph
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

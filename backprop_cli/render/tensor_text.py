@@ -7,9 +7,10 @@ its shapes, the values) and words it; it computes nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from backprop_cli.notation import formula_text, grouped, node_label, shorten
+from backprop_cli.notation import grouped, node_label, shorten
 from backprop_cli.render.common import exact_string, local_formula_text, value_text
 from backprop_cli.render.common import number_text as scalar_number_text
 from backprop_cli.shapes import shape_text
@@ -86,7 +87,6 @@ def edge_rule(trace, step) -> EdgeRule:
     """The rule of a tensor edge (step.local is its linear map)."""
     graph = trace.graph
     consumer = graph.nodes[step.consumer]
-    source = graph.nodes[step.source]
     local = step.local
     up = trace.shape(step.consumer)
     own = trace.shape(step.source)
@@ -122,7 +122,7 @@ def edge_rule(trace, step) -> EdgeRule:
             formula, arithmetic = f"outer({d}, {b})", f"outer({shape_text(up)}, {shape_text(b_shape)})"
             result = (up[0], b_shape[0])
         elif len(own) == 2:
-            formula, arithmetic = f"{d} @ {b}.T", f"{shape_text(up)} @ {shape_text(tuple(reversed(b_shape)))}"
+            formula, arithmetic = f"{d} @ {_transposed(b)}", f"{shape_text(up)} @ {shape_text(tuple(reversed(b_shape)))}"
             result = (up[0], b_shape[0])
         elif len(b_shape) == 2:
             formula, arithmetic = f"{b} @ {d}", f"{shape_text(b_shape)} @ {shape_text(up)}"
@@ -133,7 +133,7 @@ def edge_rule(trace, step) -> EdgeRule:
     if kind == "matmul_right":
         a, a_shape = labels[0], trace.shape(consumer.args[0])
         if len(a_shape) == 2:
-            formula = f"{a}.T @ {d}"
+            formula = f"{_transposed(a)} @ {d}"
             arithmetic = f"{shape_text(tuple(reversed(a_shape)))} @ {shape_text(up)}"
             result = (a_shape[1],) + tuple(up[1:])
         elif len(own) == 2:
@@ -164,6 +164,14 @@ def edge_rule(trace, step) -> EdgeRule:
                         f"{shape_text(up)} → {shape_text(own)}", own, own)
     # a literal's entry
     return EdgeRule("literal", f"{d}[{step.position}]", f"{shape_text(up)} → ()", (), own)
+
+
+def _transposed(label: str) -> str:
+    """label.T, and W for W.T: (W.T).T is W."""
+    match = re.fullmatch(r"\(?([A-Za-z_][A-Za-z0-9_]*)\.T\)?", label)
+    if match and (label[0] == "(") == (label[-1] == ")"):
+        return match.group(1)
+    return f"{label}.T"
 
 
 def _broadcast_axes(own, grown) -> list[int]:
