@@ -47,15 +47,17 @@ import zipfile
 import zlib
 from math import prod
 from pathlib import Path
-from typing import Callable, Collection, NamedTuple, Union
+from typing import TYPE_CHECKING, Callable, Collection, NamedTuple, Union
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-import numpy as np
 import sympy as sp
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from backprop_cli import deadline, limits, output, settings
 from backprop_cli.errors import BackpropError, Span
@@ -64,7 +66,9 @@ from backprop_cli.graph import Graph, NodeKind, build_graph
 from backprop_cli.parse import parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
-Value = Union[sp.Expr, np.ndarray]  # a scalar (a SymPy number) or a rank 1 or 2 ndarray (object or float64)
+# A bound value: a scalar (a SymPy number) or a rank 1 or 2 numpy ndarray (object or float64). numpy is
+# imported where an array is made: a scalar program's run does not load it.
+Value = Union[sp.Expr, "np.ndarray"]
 
 
 def split_top_level(text: str) -> list[tuple[str, int]]:
@@ -365,6 +369,8 @@ def _entry_value(text: str, start: int, source: str, origin: str, memo: dict[str
 
 
 def _object_array(values: list, shape: tuple[int, ...]) -> np.ndarray:
+    import numpy as np
+
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array.reshape(shape)
@@ -588,6 +594,8 @@ def _binary_file(path: str) -> None:
 
 def _npy_header(stream, where: str) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype an .npy stream declares, read before any of its data."""
+    import numpy as np
+
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -631,6 +639,8 @@ def _check_header(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
 
 
 def _read_npy(path: str, name: str) -> Value:
+    import numpy as np
+
     where = f"'{path}'"
     _binary_file(path)
     try:
@@ -647,6 +657,8 @@ def _read_npy(path: str, name: str) -> Value:
 
 
 def _npz_items(path: str) -> list[_Item]:
+    import numpy as np
+
     _binary_file(path)
     where = f"'{path}'"
     try:
@@ -678,6 +690,8 @@ def _npz_items(path: str) -> list[_Item]:
 
 def _array_value(array: np.ndarray, name: str, where: str) -> Value:
     """A loaded array as a value: integers exact (object), floats float64, a 0-d array a scalar."""
+    import numpy as np
+
     if array.dtype.kind == "f":
         finite = np.isfinite(array)
         if not finite.all():

@@ -20,7 +20,12 @@ run = Request = BackpropError = BindingText = from_text = None
 SEEDS = ["y = w*x + b; L = (y - t)^2/2\x00x=2,w=3,b=1,t=10", "c = a + b; d = b + 1; e = c * d\x00a=2,b=1",
          "f = sigmoid(w0*x0 + w1)\x00w0=2,x0=-1,w1=1/3", "f = relu(x) + abs(x) + max(x, y)\x00x=0,y=0",
          "f = log(x, 10)^-2 + leaky_relu(x, 0.2)\x00x=1e-3", "h = tanh(x)\nf = exp(h)*sqrt(h + 2)\x00x=pi/4",
-         "f = (x - y)/(x + y)\x00x=1", "f = x^y^2 - asin(y/3)\x00y=-1/2,x=sqrt(2)"]
+         "f = (x - y)/(x + y)\x00x=1", "f = x^y^2 - asin(y/3)\x00y=-1/2,x=sqrt(2)",
+         # tensors: @, .T, literals, reductions, softmax, broadcasting
+         "h = tanh(W @ x + b); L = sum(h^2)\x00W=[[1, 2], [3, 4]], x=[1, -1], b=[0, 1/2]",
+         "z = W @ x; p = softmax(z); L = -sum(y*log(p))\x00W=[[1, 0], [0, 1]], x=[1, 2], y=[0, 1]",
+         "L = sum(mean(A.T @ A, 0) * [1, 2]) + sum(outer(v, v), -1) @ v\x00A=[[1, 2], [3, 4]], v=[1, 2]",
+         "Y = X @ W.T + b; L = mean(log_softmax(Y))\x00X=[[1, 2]], W=[[1, 0]], b=[1]"]
 
 
 def write_seeds(folder: str) -> None:
