@@ -5,15 +5,14 @@ Every program exists twice: as backprop program text (weights in a `# at:` line)
 and as a plain description (`Network`) that the in-memory peers (`peers.py`: micrograd,
 PyTorch, naive SymPy) build the same graph from. The hidden units use relu, which all peers have.
 
-`mlp_matrix` is the hook for the matrix-form MLP of the tensor issue (see its docstring).
+`mlp_matrix` writes the matrix-form MLP (784-128-10, a batch of 32) with its arrays in one
+`.npz`; the PyTorch peer runs that program through `peer_script.py` too.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-
-import struct
 from pathlib import Path
 
 # widths of the scalar MLPs, chosen for about 100, 1,000, 10,000, 100,000 and 1,000,000 graph nodes
@@ -103,42 +102,47 @@ def all_programs(big: bool = False) -> dict[str, tuple[str, Network]]:
     return programs
 
 
-# ---------------------------------------------------------------- hook: the matrix-form MLP
-# HOOK (tensor issue): backprop has no tensor language yet; it rejects `@`. This writes the same
-# kind of network in matrix form, `h1 = relu(W1 @ x + b1)`, with its weights in `.npy` files
-# named by the `# at:` line. The binding syntax is a guess until the tensor issue lands: adapt
-# it here, then run.py times it (it tries the program once and records the rejection otherwise).
+# ---------------------------------------------------------------- the matrix-form MLP
+# A batch through a 784-128-10 tanh network in matrix form, softmax cross-entropy: 101,770
+# parameters in four arrays (the job is their gradients). All six arrays are in one .npz, which
+# backprop binds with `--at @FILE.npz` (every array bound to its name, float64: the numeric mode).
 
-MATRIX_WIDTHS = [32, 128, 128, 96, 1]  # the shape of mlp-100k, as four matrices
-
-
-def write_npy(path: Path, rows: list[list[float]]) -> None:
-    """A float64 array in NumPy's .npy format (version 1.0), written without NumPy."""
-    shape = (len(rows), len(rows[0]))
-    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}"
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"  # the data starts at a multiple of 64
-    data = struct.pack(f"<{shape[0] * shape[1]}d", *(v for row in rows for v in row))
-    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + data)
+MATRIX_WIDTHS = (784, 128, 10)  # inputs, hidden units, classes
+MATRIX_BATCH = 32
+MATRIX_PARAMETERS = ("W1", "b1", "W2", "b2")  # the names --wrt asks for; X and Y are data
 
 
-def mlp_matrix(folder: Path, widths: list[int] = MATRIX_WIDTHS, seed: int = 0) -> Path:
-    """Write mlp-matrix.bp and its .npy weights (column vectors for x, the biases and t) into folder."""
-    rng = random.Random(seed)
-    arrays = {"x": [[_value(rng)] for _ in range(widths[0])]}
-    lines = []
-    previous = "x"
-    for layer in range(1, len(widths)):
-        arrays[f"W{layer}"] = [[_value(rng) for _ in range(widths[layer - 1])] for _ in range(widths[layer])]
-        arrays[f"b{layer}"] = [[_value(rng)] for _ in range(widths[layer])]
-        unit = f"h{layer}" if layer < len(widths) - 1 else "y"
-        total = f"W{layer} @ {previous} + b{layer}"
-        lines.append(f"{unit} = relu({total})" if unit != "y" else f"y = {total}")
-        previous = unit
-    arrays["t"] = [[0.5]]
-    lines.append("L = sum((y - t)^2)/2")
-    for name, rows in arrays.items():
-        write_npy(folder / f"{name}.npy", rows)
+@dataclass
+class Matrix:
+    program: Path
+    weights: Path  # the .npz of every input
+    parameters: int  # entries of the arrays in MATRIX_PARAMETERS
+
+
+def mlp_matrix(folder: Path, widths: tuple[int, int, int] = MATRIX_WIDTHS, batch: int = MATRIX_BATCH,
+               seed: int = 0) -> Matrix:
+    """Write mlp-matrix.bp and mlp-matrix.npz into folder: standard normal inputs X (batch, n), weights
+    scaled by 1/sqrt(fan-in) so tanh stays off its flat ends, biases of 0.1·N(0, 1), one-hot labels Y."""
+    import numpy as np  # backprop's own dependency; only the matrix program needs it here
+
+    n_in, n_hidden, n_out = widths
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "X": rng.standard_normal((batch, n_in)),
+        "W1": rng.standard_normal((n_in, n_hidden)) / np.sqrt(n_in),
+        "b1": 0.1 * rng.standard_normal(n_hidden),
+        "W2": rng.standard_normal((n_hidden, n_out)) / np.sqrt(n_hidden),
+        "b2": 0.1 * rng.standard_normal(n_out),
+        "Y": np.eye(n_out)[rng.integers(0, n_out, batch)],
+    }
+    weights = folder / "mlp-matrix.npz"
+    np.savez(weights, **arrays)
     program = folder / "mlp-matrix.bp"
-    header = "# at: " + ", ".join(f"{name}={name}.npy" for name in arrays)
-    program.write_text(header + "\n" + "\n".join(lines) + "\n")
-    return program
+    program.write_text(
+        f"# A {n_in}-{n_hidden}-{n_out} tanh MLP on a batch of {batch}, softmax cross-entropy; bind with --at @{weights.name}\n"
+        f"# X ({batch}, {n_in}), W1 ({n_in}, {n_hidden}), b1 ({n_hidden},), W2 ({n_hidden}, {n_out}), "
+        f"b2 ({n_out},), Y ({batch}, {n_out}) one-hot\n"
+        "H = tanh(X @ W1 + b1)\n"
+        "Z = H @ W2 + b2\n"
+        f"L = -sum(Y * log_softmax(Z)) / {batch}\n")
+    return Matrix(program, weights, sum(arrays[name].size for name in MATRIX_PARAMETERS))

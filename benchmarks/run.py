@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                      # everything, medians of 5
     python benchmarks/run.py --quick --repeat 1   # the small programs, one round
+    python benchmarks/run.py --matrix             # only the matrix-form MLP (about a minute)
 
 The job: read a generated program file, compute every input's gradient, print them. backprop
 does it as `backprop grad --file P --format csv` and `--format json`; micrograd and PyTorch do it
@@ -13,6 +14,12 @@ building the graph from a description, no program text), and naive SymPy on the 
 (capped at --sympy-cap seconds, run once). Every number is a whole process, timed in this one
 run; the commands of each table take turns (one run of each per round), so the ratios compare
 like with like. Peers that are not installed are skipped (`pip install micrograd torch`).
+
+The matrix-form MLP (784-128-10, a batch of 32, 101,770 parameters) has a table of its own: backprop
+`grad --file P --at @weights.npz --wrt W1,b1,W2,b2 --format json`, the floor
+`python -c "import numpy, sympy, rich, typer"` and PyTorch's script on the same program and .npz
+(`peer_script.py torch P --at @weights.npz --wrt ...`), in turns; the four gradients must agree
+entry by entry to 1e-9 relative.
 """
 
 from __future__ import annotations
@@ -35,13 +42,14 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from programs import BIG, all_programs, mlp_matrix  # noqa: E402
+from programs import BIG, MATRIX_PARAMETERS, all_programs, mlp_matrix  # noqa: E402
 
 # the console script next to this Python (as an installed user runs it), else on PATH, else -m
 _SCRIPT = Path(sys.executable).parent / "backprop"
 BACKPROP = str(_SCRIPT) if _SCRIPT.exists() else shutil.which("backprop") or f"{sys.executable} -m backprop_cli"
 PYTHON = sys.executable
 FLOOR = [PYTHON, "-c", "import sympy, rich, typer"]
+MATRIX_FLOOR = [PYTHON, "-c", "import numpy, sympy, rich, typer"]  # numpy: the tensor container
 GiB = 1024 ** 3
 
 
@@ -85,6 +93,8 @@ def run_once(command: list[str], timeout: float | None = None) -> tuple[float, s
     except RuntimeError as error:
         message = str(error).rsplit("@@ ", 1)[0]  # without the probe's own timing line
         message = "exited" + message.split(" exited", 1)[-1]  # without the command
+        if 'File "' in message:  # a crash (the tail of a traceback): its last line says what it was
+            message = message.split(":", 1)[0] + ": a traceback ending " + message.strip().splitlines()[-1]
         raise Failed(" ".join(message.split())[:300]) from None
 
 
@@ -145,6 +155,102 @@ def target(ratio: float, limit: float) -> str:
     return f"{ratio:.2f} × (≤ {limit}) {'✓' if ratio <= limit else '✗'}"
 
 
+def flat(nested) -> list[float]:
+    """The entries of a gradient as JSON nests them (a number, or lists of lists), row by row."""
+    if not isinstance(nested, list):
+        return [float(nested)]
+    return [value for item in nested for value in flat(item)]
+
+
+def matrix_job(folder: Path, backprop: list[str], repeat: int, say) -> list[tuple[str, str]]:
+    """The matrix-form MLP's table, in turns: backprop's JSON run (its default check), the same without
+    the check and as CSV, the floor and PyTorch's script. Returns the verdicts against issue 13's targets."""
+    matrix = mlp_matrix(folder)
+    wrt = ",".join(MATRIX_PARAMETERS)
+    grad = [*backprop, "grad", "--file", str(matrix.program), "--at", f"@{matrix.weights}", "--wrt", wrt,
+            "--timeout", "0"]
+    commands = {
+        "json": [*grad, "--format", "json"],
+        "json, --check none": [*grad, "--format", "json", "--check", "none"],
+        "csv, --check none": [*grad, "--format", "csv", "--check", "none"],
+        "floor": MATRIX_FLOOR,
+    }
+    if available("torch"):
+        commands["torch"] = [PYTHON, str(HERE / "peer_script.py"), "torch", str(matrix.program),
+                             "--at", f"@{matrix.weights}", "--wrt", wrt]
+    measured = median_times(commands, repeat, timeout=600)
+    floor, torch = measured["floor"], measured.get("torch")
+    if isinstance(floor, Failed):
+        raise SystemExit(f"the floor failed: {floor}")
+    for key in ("json", "json, --check none"):  # the gradients: from the run with the check, if it ran
+        if not isinstance(measured[key], Failed):
+            ours, source = json.loads(measured[key][1]), key
+            break
+    else:
+        ours, source = None, None
+    if ours is not None and torch is not None and not isinstance(torch, Failed):
+        theirs = json.loads(torch[1])["gradients"]
+        pairs = {name: (flat(ours["gradients"][name]["float"]), flat(theirs[name])) for name in MATRIX_PARAMETERS}
+        wrong = sum(not agree(a, b) for mine, peer in pairs.values() for a, b in zip(mine, peer))
+        worst = max((abs(a - b) / max(abs(a), abs(b)) for mine, peer in pairs.values()
+                     for a, b in zip(mine, peer) if a != b), default=0.0)
+        shapes = all(len(mine) == len(peer) for mine, peer in pairs.values())
+        entries = sum(len(mine) for mine, _ in pairs.values())
+        agreement_ = (f"✓ {entries:,} entries (worst {worst:.1e} relative; gradients of `{source}`)"
+                      if shapes and not wrong else f"✗ {wrong:,} of {entries:,} entries")
+    else:
+        agreement_ = "— (no gradients to compare)"
+
+    lines = matrix.program.read_text().splitlines()[2:]
+    say(f"### The matrix-form MLP: {matrix.parameters:,} parameters (medians of {repeat}, in turns)")
+    say()
+    say("`" + "; ".join(lines) + "`, all inputs bound from one .npz (float64: the numeric mode), the job "
+        f"the gradients of {', '.join(MATRIX_PARAMETERS)}.")
+    say()
+    say("| run | seconds | peak MiB | output MB | × floor | × torch script | target |")
+    say("|---|---|---|---|---|---|---|")
+    labels = {
+        "json": ("`backprop grad --file P --at @weights.npz --wrt W1,b1,W2,b2 --format json` (its default check)",
+                 "≤ 1.5 × floor, ≤ 0.5 × torch"),
+        "json, --check none": ("the same with `--check none`", ""),
+        "csv, --check none": ("`--format csv --check none`", ""),
+        "floor": ('`python -c "import numpy, sympy, rich, typer"` (the floor)', ""),
+        "torch": ("PyTorch's script on P and the .npz (`peer_script.py torch`)", ""),
+    }
+    torch_s = torch[0] if torch is not None and not isinstance(torch, Failed) else None
+    for key, (label, goal) in labels.items():
+        if key not in measured:
+            continue
+        result = measured[key]
+        if isinstance(result, Failed):
+            say(f"| {label} | failed: {result} | | | | | {goal} |")
+            continue
+        seconds, out, peak = result
+        against_torch = f"{seconds / torch_s:.2f}" if torch_s else "—"
+        say(f"| {label} | {seconds:.2f} | {peak / 1024:.0f} | {len(out.encode()) / 1e6:.1f} | "
+            f"{seconds / floor[0]:.2f} | {against_torch} | {goal} |")
+    check = measured["json"]
+    if not isinstance(check, Failed):
+        say()
+        say(f"backprop's check: {json.loads(check[1])['check']['ok']}.")
+    say()
+    say(f"Gradients against PyTorch's (1e-9 relative, every entry): {agreement_}.")
+
+    verdicts = []
+    bare = measured["json, --check none"]
+    for against, seconds, limit in (("`import numpy, sympy, rich, typer`", floor[0], 1.5),
+                                    ("PyTorch's script", torch_s, 0.5)):
+        if seconds is None:
+            continue
+        label = f"matrix MLP `grad --format json` ≤ {limit} × {against}"
+        if isinstance(check, Failed):
+            aside = "" if isinstance(bare, Failed) else f"; with `--check none` {bare[0] / seconds:.2f} ×"
+            verdicts.append((label, f"failed{aside} ✗"))
+        else:
+            verdicts.append((label, target(check[0] / seconds, limit)))
+    return verdicts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
@@ -153,6 +259,7 @@ def main() -> None:
     parser.add_argument("--big-cap", type=float, default=900.0, help="stop a 1,000,000-node run after this")
     parser.add_argument("--sympy-cap", type=float, default=60.0)
     parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    parser.add_argument("--matrix", action="store_true", help="only the matrix-form MLP's table")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
     programs = all_programs(big=not args.quick)
@@ -177,6 +284,22 @@ def main() -> None:
         say("| " + " | ".join(cells) + " |")
 
     compile_bytecode()
+
+    def finish(issues: str) -> None:
+        say()
+        say(f"### Against the targets ({issues})")
+        say()
+        table(["target", "measured"])
+        for label, verdict in verdicts:
+            row([label, verdict])
+        if args.markdown:
+            args.markdown.write_text("\n".join(lines) + "\n")
+        shutil.rmtree(folder, ignore_errors=True)
+
+    if args.matrix:
+        verdicts = matrix_job(folder, backprop, args.repeat, say)
+        finish("issue 13")
+        return
 
     # ------------------------------------------------------------ start-up and exact mode
     samples = ["branch", "circuit", "linear", "sigmoid-neuron", "two-layer"]
@@ -365,33 +488,13 @@ def main() -> None:
         say("  (the last step compares runs from different tables; the ratio in the table above is the one "
             "measured in turns)")
 
-    # ------------------------------------------------------------ hook: the matrix-form MLP
-    say()
-    say("### Matrix-form MLP (the tensor issue)")
-    say()
-    matrix = mlp_matrix(folder)
-    first_line = matrix.read_text().splitlines()[1]
-    try:
-        seconds, _, peak = run_once([*backprop, "grad", "--file", str(matrix), "--format", "csv",
-                                     "--timeout", "0"], timeout=300)
-        say(f"- `backprop grad --format csv` on {matrix.name} (`{first_line}`, …): "
-            f"{seconds:.2f} s, {peak / 1024:.0f} MiB, one run. HOOK: no peers or ratios yet; add them here "
-            "once the tensor language has landed.")
-    except Failed as error:
-        say(f"- skipped: backprop does not run the matrix form (`{first_line}`): "
-            f"{error}. The tensor language has not landed; `programs.mlp_matrix` writes the program and "
-            "its .npy weights, ready for it.")
+    # ------------------------------------------------------------ the matrix-form MLP
+    if not args.quick:
+        say()
+        verdicts += matrix_job(folder, backprop, args.repeat, say)
 
     # ------------------------------------------------------------ against the targets
-    say()
-    say("### Against the targets (issue 15)")
-    say()
-    table(["target", "measured"])
-    for label, verdict in verdicts:
-        row([label, verdict])
-    if args.markdown:
-        args.markdown.write_text("\n".join(lines) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
+    finish("issue 15" if args.quick else "issues 15 and 13")
 
 
 if __name__ == "__main__":
