@@ -27,7 +27,7 @@ from backprop_cli.bindings import expression_graph, split_top_level
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.compare import same_formula, same_value
-from backprop_cli.engine import Report, analyse, scalar_only
+from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Value
@@ -52,6 +52,7 @@ class Claim:
     text: str  # the right-hand side as written
     origin: str
     is_decimal: bool  # written with a decimal point or exponent: compared within a tolerance
+    value: object = field(default=None, compare=False)  # an array read from a file (--expect @grads.npz)
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,17 @@ _DECIMAL = re.compile(r"(^|[^A-Za-z_0-9])(\d*\.\d+|\d+\.\d*|\d+[eE][+-]?\d+)")
 def parse_claims(texts: list[str]) -> list[Claim]:
     claims = []
     for text in texts:
+        if text.strip().startswith("@"):  # a file of named arrays, as a hand-written backprop saves them
+            claims.extend(_file_claims(text.strip()[1:]))
+            continue
         for piece, offset in split_top_level(text):
             name, equals, value = piece.partition("=")
             name = name.strip()
+            if equals and value.strip().startswith("@"):  # W1=@dW1.npy
+                from backprop_cli.bindings import read_value_file
+                path = value.strip()[1:]
+                claims.append(Claim(name, f"@{path}", f"--expect {name}", True, read_value_file(path, name)))
+                continue
             if not equals or not value.strip():
                 raise BackpropError(f"a claim needs the form name=value, got '{piece.strip()[:60]}'",
                                     Span(offset, offset + len(piece)), source=text, origin="--expect",
@@ -111,6 +120,15 @@ def parse_claims(texts: list[str]) -> list[Claim]:
     if not claims:
         raise BackpropError("nothing to check", hint='give a claim: --expect "w=-6"')
     return claims
+
+
+def _file_claims(path: str) -> list[Claim]:
+    """--expect @grads.npz (or .json, .toml): each array is a claim about the name it is saved under.
+    Values from a file are compared within the tolerance (floats saved by numpy are not exact)."""
+    from backprop_cli.bindings import read_values_file
+
+    return [Claim(name, f"@{path} ({name})", f"--expect @{path} ({name})", True, value)
+            for name, value, _ in read_values_file(path)]
 
 
 def _claim_graph(claim: Claim, program: Graph) -> Graph:
@@ -140,11 +158,27 @@ def check_claims(graph: Graph, bindings: dict[str, sp.Expr], claims: list[Claim]
     special = [name for name in wrt if not reached[graph.names[name]]
                or not graph.nodes[graph.names[name]].depends_on_input]
     report = analyse(graph, bindings, special or list(wrt)[:1], check=CheckKind.NONE)
-    scalar_only(report.trace, "backprop check", "backprop grad --format json gives every entry of the gradients")
+    if report.trace.tensor:
+        return _check_tensor_claims(graph, report, claims, tolerance)
     run = _Run(report, _unbound_inputs(report))
     results = []
     for claim in claims:  # each within the run's time limit; none decided after it
         results.append(_check_one(run, claim, tolerance))
+        deadline.check()
+    return CheckOutcome(report, results)
+
+
+def _check_tensor_claims(graph: Graph, report: Report, claims: list[Claim], tolerance: float | None) -> CheckOutcome:
+    from backprop_cli.tensor_claims import TensorRun, check_tensor_claim
+
+    if report.symbolic_tensors:
+        raise BackpropError("claims about a tensor program need its values: bind every input (--at)",
+                            hint="backprop grad --shape ... gives the gradients as formulas")
+    run = TensorRun(report, tolerance)
+    results = []
+    for claim in claims:
+        claim_graph = None if claim.value is not None else _claim_graph(claim, graph)
+        results.append(check_tensor_claim(run, claim, claim_graph))
         deadline.check()
     return CheckOutcome(report, results)
 

@@ -85,9 +85,11 @@ class Report:
     updates: list[Update] = field(default_factory=list)
     tangent_passes: list[TangentPass] = field(default_factory=list)  # forward mode, when asked
     entry_chain: list = field(default_factory=list)  # explain --entry: entries.EntryLink, chosen entry first
-    # symbolic tensors (--shape, no values): ∂out/∂node as a matrix formula, for every node reached;
-    # the trace is then the reverse pass at the first random point the formulas were checked at
+    # tensor programs: ∂out/∂node as a matrix formula in the program's names, for every node reached
+    # (None past TENSOR_FORMULA_MAX_NODES nodes). In symbolic tensor mode (--shape, no values) they
+    # are the answer, and the trace is the reverse pass at the first random point they were checked at.
     formulas: dict[int, sp.Expr] | None = None
+    symbolic_tensors: bool = False
 
     @property
     def passes(self) -> dict[str, int]:
@@ -310,7 +312,23 @@ def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: 
         checks.append(TensorCheck(index, trace.gradients.get(index), None, None,
                                   None if status is CheckStatus.SKIPPED else worst, None, status))
     method = SYMBOLIC_TENSOR_METHOD.format(n=len(traces), tol=f"{settings.SYMBOLIC_TENSOR_TOLERANCE:g}")
-    return Report(trace, reported, checks, method, formulas=formulas)
+    return Report(trace, reported, checks, method, formulas=formulas, symbolic_tensors=True)
+
+
+TENSOR_FORMULA_MAX_NODES = 300  # a tensor program's gradients are also written as formulas up to here
+
+
+def tensor_gradient_formulas(trace: Trace) -> dict[int, sp.Expr] | None:
+    """Every gradient of a tensor program as a matrix formula in its names (None if SymPy balks)."""
+    from backprop_cli.forward import fold_constants
+    from backprop_cli.tensor_formulas import named_gradients
+
+    shapes = trace.forward.shapes
+    templates, constants = fold_constants(trace.graph, shapes)
+    try:
+        return named_gradients(trace.graph, templates, constants, shapes, trace.output)
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
+        return None
 
 
 SYMBOLIC_TENSOR_METHOD = ("each formula evaluated at {n} random points of the declared shapes and compared entry by "
@@ -324,6 +342,8 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)
+    if report.trace.tensor and report.formulas is None and len(graph.nodes) <= TENSOR_FORMULA_MAX_NODES:
+        report.formulas = tensor_gradient_formulas(report.trace)
     if request.entry is not None:
         if not report.trace.tensor:
             raise BackpropError(f"--entry {request.entry}: the program has no vectors or matrices",

@@ -271,3 +271,28 @@ def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> 
         return run_forward(graph, bindings).values[graph.output]
     except BackpropError as error:
         raise error.located(graph.source, origin)
+
+
+def evaluate_tensor_expression(graph: Graph, values: dict, origin: str):
+    """A tensor expression's value (a claimed gradient, an answer), its names bound to the program's
+    values (TensorValues, or Values for scalars): a TensorValue of whatever shape it has."""
+    import numpy as np
+
+    bindings = {}
+    for index in graph.inputs:
+        name = graph.nodes[index].name
+        value = values[name]
+        entries = value.entries if hasattr(value, "entries") else np.asarray(value, dtype=object)
+        exact = np.empty(entries.shape, dtype=object)
+        for entry in np.ndindex(entries.shape):
+            v = entries[entry]
+            exact[entry] = v.exact if v.exact is not None else sp.Float(v.approx, settings.DECIMAL_DIGITS)
+        bindings[name] = exact if exact.shape else exact[()]
+    try:
+        shapes = infer_shapes(graph, {n: tuple(v.shape) for n, v in bindings.items() if hasattr(v, "shape")},
+                              scalar_output=False)
+        shapes.tensor_ops = True  # a scalar claim about a tensor program is a 0-d tensor too
+        forward = _run_tensor_forward(graph, bindings, False, shapes)
+        return forward.values[graph.output]
+    except BackpropError as error:
+        raise error.located(graph.source, origin)

@@ -51,8 +51,9 @@ class Shapes:
         return sum(size_of(s) for s in self.shapes)
 
 
-def infer_shapes(graph: Graph, input_shapes: dict[str, Shape]) -> Shapes:
-    """Each node's shape; `input_shapes` has the bound (or declared) tensor inputs, others are ()."""
+def infer_shapes(graph: Graph, input_shapes: dict[str, Shape], scalar_output: bool = True) -> Shapes:
+    """Each node's shape; `input_shapes` has the bound (or declared) tensor inputs, others are ().
+    A program's output must be a scalar; a claimed tensor formula's (scalar_output=False) need not."""
     shapes: list[Shape] = []
     result = Shapes(shapes, tensor_ops=any(node.op in TENSOR_OPS for node in graph.nodes))
     for node in graph.nodes:
@@ -70,7 +71,7 @@ def infer_shapes(graph: Graph, input_shapes: dict[str, Shape]) -> Shapes:
                 shapes.append(_operation_shape(node, [shapes[a] for a in node.args], graph, result))
             except BackpropError as error:
                 raise error.located(graph.source, "program")
-    if shapes[graph.output]:
+    if shapes[graph.output] and scalar_output:
         output = graph.nodes[graph.output]
         name = output.name or "f"
         raise BackpropError(

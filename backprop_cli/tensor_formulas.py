@@ -88,7 +88,26 @@ def named_gradients(graph: Graph, templates, constants, shapes: Shapes, output: 
             part = _pullback(node, edges.position[edge], _shaped(upstream, shapes[index], node.op, names),
                              values, templates[index], shapes, names)
             gradient[source] = gradient[source] + part if source in gradient else part
-    return gradient
+    return {index: tidy(formula) for index, formula in gradient.items()}
+
+
+_MATRIX_FUNCTIONS = ("matmul", "T", "outer", "sum", "mean", "softmax", "log_softmax", "entry", "ones")
+
+
+def tidy(formula: sp.Expr) -> sp.Expr:
+    """An entry-wise formula in its shortest form: p*(1 - p)*(-(t/4 - 1/4)/(1 - p) - t/(4*p)) is
+    (p - t)/4. Formulas with matrix operations are left as built (factor would expand inside them)."""
+    if formula.is_Atom or any(type(f).__name__ in _MATRIX_FUNCTIONS for f in formula.atoms(sp.Function)):
+        return formula
+    from backprop_cli.numbers import expression_size
+
+    if expression_size(formula, 60) > 60:
+        return formula
+    try:
+        factored = sp.factor(formula)
+    except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+        return formula
+    return factored if len(sp.sstr(factored)) < len(sp.sstr(formula)) else formula
 
 
 def _shaped(g, shape, op: str, names: dict) -> sp.Expr:

@@ -82,6 +82,8 @@ def working_lines(result: ClaimResult, messages: Messages) -> list[str]:
 
 def claim_lines(result: ClaimResult, outcome: CheckOutcome, messages: Messages) -> list[tuple[str, str]]:
     """(style, text) lines for one claim."""
+    if outcome.report.trace.tensor:
+        return tensor_claim_lines(result, outcome, messages)
     report = outcome.report
     gradient = _gradient_name(result, report)
     if result.ok:
@@ -282,6 +284,8 @@ def _float(x) -> float | None:
 
 
 def claim_data(result: ClaimResult, outcome: CheckOutcome, messages: Messages) -> dict:
+    if outcome.report.trace.tensor:
+        return tensor_claim_data(result, outcome, messages)
     working = result.working or outcome.report
     return {
         "name": result.claim.name,
@@ -358,3 +362,119 @@ def junit_xml(results: list[CaseResult], messages: Messages, suite: str = "backp
 
 
 __all__ = ["CheckReport", "wrap_line", "render_outcome", "render_cases", "outcome_data", "cases_data", "render_json", "junit_xml"]
+
+
+# ---------------------------------------------------------------- tensor claims
+
+
+def _tensor_diagnosis_text(diagnosis, result, report, messages: Messages) -> str:
+    """A tensor mistake in words, naming the edge, the nodes and the rule as the program writes them."""
+    from backprop_cli.render.tensor_text import edge_rule
+
+    trace = report.trace
+    graph = trace.graph
+    out = graph.nodes[trace.output]
+
+    def label(index: int) -> str:
+        return grouped(node_label(graph.nodes[index], 32))
+
+    fields = dict(out=node_label(out), name=result.claim.name, gradient=derivative(out, graph.nodes[result.node]),
+                  shape=str(tuple(result.correct.shape)), n="", consumer="", source="", formula="", weight="",
+                  rule="", other="", input="")
+    if diagnosis.edge is not None:
+        step = trace.step(diagnosis.edge)
+        consumer = graph.nodes[step.consumer]
+        fields.update(consumer=label(step.consumer), source=label(step.source), weight=label(consumer.args[0]))
+        if step.local.rule == "entrywise":
+            fields["formula"] = local_formula_text(trace, step)
+        if step.local.rule in ("matmul_left", "matmul_right"):
+            fields["rule"] = edge_rule(trace, step).formula
+            if step.local.rule == "matmul_left":
+                fields["weight"] = label(step.source)
+        if diagnosis.kind in ("missing_sum", "mean_not_sum"):
+            import numpy as np
+            fields["n"] = int(np.prod(trace.shape(step.consumer))) // max(1, int(np.prod(trace.shape(step.source))))
+    if diagnosis.node is not None:
+        fields["other"] = (label(diagnosis.node) if diagnosis.kind == "wrong_input"
+                           else derivative(out, graph.nodes[diagnosis.node]))
+    if diagnosis.kind == "wrong_input":
+        fields["input"] = label(graph.nodes[trace.step(diagnosis.edge).consumer].args[1])
+    kind = diagnosis.kind
+    if kind == "factor":
+        kind = "factor_larger" if diagnosis.factor > 0 else "factor_smaller"
+        fields["n"] = abs(diagnosis.factor)
+    return messages(f"tensor_diagnosis.{kind}", **fields)
+
+
+def tensor_claim_lines(result, outcome: CheckOutcome, messages: Messages) -> list[tuple[str, str]]:
+    from backprop_cli.render.tensor_text import tensor_text
+
+    report = outcome.report
+    gradient = _gradient_name(result, report)
+    claimed_text = result.claim.text
+    if result.ok:
+        if result.method == "tolerance":
+            how = messages("claim.method_tolerance", tol=f"{result.tolerance:g}")
+        elif result.method == "points":
+            how = messages("claim.method_points", points=result.points_checked)
+        else:
+            how = messages("claim.method_exact")
+        return [("green", f"✓ {gradient} = {claimed_text}   ({how})")]
+    lines: list[tuple[str, str]] = []
+    if result.counterexample is not None:
+        lines.append(("red", "✗ " + messages("tensor_claim.wrong_at", gradient=gradient, claimed=claimed_text,
+                                              point=", ".join(f"{k} = {tensor_text(_as_shown(v))}"
+                                                              for k, v in result.counterexample.items()))))
+    elif not result.shape_ok:
+        lines.append(("red", "✗ " + messages("tensor_claim.wrong_shape", gradient=gradient, claimed=claimed_text,
+                                              claimed_shape=str(tuple(result.claimed.shape)),
+                                              shape=str(tuple(result.correct.shape)))))
+    else:
+        total = len(result.correct.entries.flat)
+        lines.append(("red", "✗ " + messages("tensor_claim.wrong_entries", gradient=gradient, claimed=claimed_text,
+                                              n=len(result.wrong_entries), total=total)))
+    if result.shape_ok and result.wrong_entries:
+        label = report.trace.graph.nodes[result.node].label
+        shown = [f"{label}[{','.join(map(str, e))}]: {number_text(c)} ≠ {number_text(r)}"
+                 for e, c, r in result.wrong_entries[:6]]
+        more = len(result.wrong_entries) - len(shown)
+        lines.append(("", "    " + messages("tensor_claim.entries", entries="; ".join(shown))
+                      + (f" (+{more})" if more > 0 else "")))
+    lines.append(("", "    " + messages("tensor_claim.right", gradient=gradient, value=tensor_text(result.correct))))
+    if result.formula is not None:
+        lines.append(("", "    " + messages("tensor_claim.formula", gradient=gradient,
+                                             formula=exact_text(result.formula))))
+    working = result.counterexample_report if getattr(result, "counterexample_report", None) else report
+    for i, diagnosis in enumerate(result.diagnoses):
+        key = "claim.likely" if i == 0 else "claim.also"
+        lines.append(("yellow", "    " + messages(key, text=_tensor_diagnosis_text(diagnosis, result, working,
+                                                                                     messages))))
+    return lines
+
+
+def _as_shown(value):
+    from backprop_cli.tensor_claims import as_tensor
+
+    return as_tensor(value)
+
+
+def tensor_claim_data(result, outcome: CheckOutcome, messages: Messages) -> dict:
+    from backprop_cli.render.tensor_text import json_entries
+
+    return {
+        "name": result.claim.name,
+        "claim": result.claim.text,
+        "ok": result.ok,
+        "method": result.method,
+        "shape": list(result.correct.shape),
+        "claimed_shape": list(result.claimed.shape) if result.claimed is not None else None,
+        "correct": {"shape": list(result.correct.shape), "exact": json_entries(result.correct, "exact"),
+                    "float": json_entries(result.correct, "float")},
+        "formula": exact_text(result.formula) if result.formula is not None else None,
+        "wrong_entries": [list(e) for e, _, _ in result.wrong_entries],
+        "counterexample": ({k: json_entries(_as_shown(v), "exact") for k, v in result.counterexample.items()}
+                           if result.counterexample else None),
+        "diagnoses": [{"kind": d.kind, "text": _tensor_diagnosis_text(d, result, outcome.report, messages)}
+                      for d in result.diagnoses],
+        "points_checked": result.points_checked,
+    }

@@ -184,7 +184,7 @@ def _tangent_record(report: Report, tangent_pass) -> dict:
 
 def render_json(report: Report, messages: Messages | None = None) -> str:
     """Compact past PRETTY_JSON_MAX_NODES nodes, indented for reading below."""
-    if report.formulas is not None:  # symbolic tensors
+    if report.symbolic_tensors:  # symbolic tensors
         from backprop_cli.render.formulas import formulas_json
         return formulas_json(report, messages or Messages("en"))
     before, after = _head(report, messages or Messages("en"))

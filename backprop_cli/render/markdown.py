@@ -41,7 +41,7 @@ def _inline(text: str) -> str:
 
 
 def render_markdown(report: Report, messages: Messages) -> str:
-    if report.formulas is not None:
+    if report.symbolic_tensors:
         from backprop_cli.render.formulas import formulas_markdown
         return formulas_markdown(report, messages)
     if report.trace.tensor:

@@ -50,7 +50,7 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     if not graph.inputs:
         lines.append(messages("note.no_inputs"))
     unbound = [graph.nodes[i].name for i in graph.inputs if any(v.approx is None for v in scalars([trace.values[i]]))]
-    if report.formulas is not None:  # symbolic tensors: the trace is at a random point; only the check is said
+    if report.symbolic_tensors:  # symbolic tensors: the trace is at a random point; only the check is said
         return [messages("note.no_inputs")] * (not graph.inputs) + [check_description(report, messages)]
     if unbound:
         lines.append(messages("note.symbolic", names=", ".join(unbound)))

@@ -170,7 +170,7 @@ def gradient_table(report: Report, messages: Messages) -> GradientTable:
 
 
 def render_grad_table(report: Report, messages: Messages, notes: list[str]) -> RenderableType:
-    if report.formulas is not None:  # symbolic tensors
+    if report.symbolic_tensors:  # symbolic tensors
         from backprop_cli.render.formulas import render_formulas
         return render_formulas(report, messages)
     parts: list[RenderableType] = [gradient_table(report, messages)]
@@ -183,7 +183,7 @@ CSV_COLUMNS = ["input", "value", "exact", "float", "fd", "error", "ok", "status"
 
 
 def render_csv(report: Report) -> str:
-    if report.formulas is not None:
+    if report.symbolic_tensors:
         from backprop_cli.render.formulas import formulas_csv
         return formulas_csv(report)
     buffer = io.StringIO()

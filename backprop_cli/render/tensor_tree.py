@@ -17,7 +17,7 @@ from rich.tree import Tree
 from backprop_cli.engine import Report
 from backprop_cli.finite_difference import CheckStatus
 from backprop_cli.i18n import Messages
-from backprop_cli.notation import derivative, grouped, node_label, shorten
+from backprop_cli.notation import derivative, exact_text, grouped, node_label, shorten
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
 from backprop_cli.render.tensor_text import DELTA, edge_rule, tensor_text
@@ -77,9 +77,18 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
     else:
         lines.append(Line(f"= {contribution}" + (f"   →  {gradient}" if source.name is not None else ""),
                           "bold magenta" if source.name is not None else "yellow"))
+    complete = n == 1 or summed is not None
+    formula = (report.formulas or {}).get(step.source) if complete and source.name is not None else None
+    if formula is not None and source.kind.value != "input":  # δ2 = (1 - y^2)*(y - t), as a course writes it
+        text = exact_text(formula)
+        if len(text) <= MAX_FORMULA_TEXT:
+            lines.append(Line(messages("tensor.named", gradient=gradient, formula=text), "magenta"))
     if step.kink:
         lines.append(Line("⚠ " + messages("check.kink"), "red"))
     return lines
+
+
+MAX_FORMULA_TEXT = 60  # a node's gradient formula is shown in the walkthrough up to this length
 
 
 def walkthrough_steps(report: Report, messages: Messages):

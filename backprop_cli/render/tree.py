@@ -87,7 +87,7 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
 
 def render_explain(report: Report, messages: Messages, full: bool = False) -> RenderableType:
     """The whole walkthrough; past SUMMARY_NODES graph nodes a summary unless `full`."""
-    if report.formulas is not None:  # symbolic tensors
+    if report.symbolic_tensors:  # symbolic tensors
         from backprop_cli.render.formulas import render_formulas
         return render_formulas(report, messages, every_name=True)
     if report.trace.tensor:
