@@ -310,6 +310,9 @@ def _tensor_leaves(trace: Trace, domain, needed: list[bool]) -> dict:
     for node, value in zip(trace.graph.nodes, trace.values):
         if not needed[node.index] or node.kind is NodeKind.OPERATION:
             continue
+        if domain.vectorised and value.array is not None and value._entries is None:  # floats already
+            leaves[node.index] = np.asarray(value.array, dtype=np.longdouble)
+            continue
         entries = value.entries
         if domain.vectorised:
             leaves[node.index] = np.vectorize(
@@ -332,11 +335,11 @@ def run_tensor_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[l
     bias cannot hide behind a large W) plus TENSOR_CHECK_SAMPLES single entries chosen at random."""
     graph = trace.graph
     needed = graph.ancestors_of(trace.output)
-    if kind is CheckKind.NONE or any(needed[i] and any(v.approx is None for v in trace.values[i].entries.flat)
-                                     for i in graph.inputs):
+    if kind is CheckKind.NONE or (not trace.numeric and any(
+            needed[i] and any(v.approx is None for v in trace.values[i].entries.flat) for i in graph.inputs)):
         skipped = [TensorCheck(i, trace.gradients.get(i), None, None, None, None, CheckStatus.SKIPPED) for i in nodes]
         return skipped, SKIPPED_METHOD
-    entries = sum(trace.gradients[i].entries.size for i in nodes)
+    entries = sum(math.prod(trace.shape(i)) for i in nodes)
     near_kink = _depends_on_kink(trace)
     full = kind is CheckKind.FULL or (kind is CheckKind.AUTO and entries <= settings.FULL_CHECK_MAX_INPUTS)
     unreached = [i for i in nodes if not needed[i] and graph.nodes[i].kind is NodeKind.INPUT]
@@ -390,15 +393,41 @@ def _perturbed(domain, leaves: dict, index: int, entry, step, direction=None):
 def _difference(trace: Trace, domain, leaves: dict, index: int, entry, h, direction=None):
     """(f(x + h·e) − f(x − h·e)) / 2h for one entry e (or along a direction); None outside the domain."""
     steps = [h, h / 1000, h / 10**6] if domain.vectorised else _steps(h, abs(h))  # long double: a few smaller
+    fixed = _unaffected(trace, domain, leaves, index)
     for step in steps:
         up, down = _perturbed(domain, leaves, index, entry, step, direction)
         try:
-            f_up = _output_at(trace, domain, leaves, {index: up})[()]
-            f_down = _output_at(trace, domain, leaves, {index: down})[()]
+            f_up = _output_at(trace, domain, fixed, {index: up})[()]
+            f_down = _output_at(trace, domain, fixed, {index: down})[()]
         except BackpropError:
             continue
         return (f_up - f_down) / (2 * step)
     return None
+
+
+def _unaffected(trace: Trace, domain, leaves: dict, index: int) -> dict:
+    """The leaves, and every operation that does not depend on the perturbed input at its value in
+    the check's domain (computed once per run): perturbing b2 does not redo X @ W1."""
+    forward = trace.forward
+    key = (domain.key, "base", trace.output)
+    base = forward.plans.get(key)
+    if base is None:
+        steps = forward.plans.get((domain.key, trace.output))
+        if steps is None:
+            steps = forward.plans[(domain.key, trace.output)] = plan(forward.graph, forward.templates, domain, {},
+                                                                     trace.output)
+        base = forward.plans[key] = forward_values(steps, domain, dict(leaves), trace.output + 1)
+    graph = trace.graph
+    depends = [False] * (trace.output + 1)
+    depends[index] = True
+    for node in graph.nodes[: trace.output + 1]:
+        if node.args and any(depends[a] for a in node.args):
+            depends[node.index] = True
+    fixed = dict(leaves)
+    for node in graph.nodes[: trace.output + 1]:
+        if not depends[node.index] and base[node.index] is not None:
+            fixed[node.index] = base[node.index]
+    return fixed
 
 
 def _step_for(domain, x):
@@ -453,19 +482,30 @@ def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rn
     if index not in leaves:
         return TensorCheck(index, gradient, None, None, None, None, CheckStatus.SKIPPED)
     shape = gradient.shape
-    analytic = np.vectorize(lambda v: mpmath.mpf(v.approx), otypes=[object])(gradient.entries) if shape else \
-        np.asarray(mpmath.mpf(gradient.entries[()].approx), dtype=object)
+    if gradient.array is not None and gradient._entries is None:  # numeric mode: float64's, summed by numpy
+        analytic = None
+        floats = gradient.array
+    else:
+        analytic = np.vectorize(lambda v: mpmath.mpf(v.approx), otypes=[object])(gradient.entries) if shape else \
+            np.asarray(mpmath.mpf(gradient.entries[()].approx), dtype=object)
+        floats = None
     estimates = np.empty(shape, dtype=object)
     errors = np.empty(shape, dtype=object)
     statuses = np.empty(shape, dtype=object)
     signs = np.asarray([rng.choice((1, -1)) for _ in range(max(1, int(np.prod(shape))))]).reshape(shape)
     direction = signs.astype(np.longdouble) if domain.vectorised else signs.astype(object)
-    scale = max(1, float(max((abs(leaves[index][e]) for e in np.ndindex(shape)), default=0)))
+    leaf = leaves[index]
+    scale = max(1, float(max((abs(x) for x in np.asarray(leaf).reshape(-1)), default=0)) if not domain.vectorised
+                else float(np.max(np.abs(leaf))) if leaf.size else 0.0)
     along = _difference(trace, domain, leaves, index, None, _step_for(domain, scale), direction)
     worst_error = None
     if along is not None:
-        projected = mpmath.fsum(a if s > 0 else -a for a, s in zip(analytic.flat, signs.flat))
-        total = max(mpmath.mpf(1), mpmath.fsum(abs(a) for a in analytic.flat))
+        if floats is not None:  # in long double, exact enough for float64 gradients
+            projected = mpmath.mpf(str(np.sum(floats.astype(np.longdouble) * signs)))
+            total = max(mpmath.mpf(1), mpmath.mpf(str(np.sum(np.abs(floats.astype(np.longdouble))))))
+        else:
+            projected = mpmath.fsum(a if s > 0 else -a for a, s in zip(analytic.flat, signs.flat))
+            total = max(mpmath.mpf(1), mpmath.fsum(abs(a) for a in analytic.flat))
         worst_error = float(abs(projected - mpmath.mpf(str(along)) if domain.vectorised else projected - along) / total)
     entries = list(np.ndindex(shape))
     for entry in rng.sample(entries, min(settings.TENSOR_CHECK_SAMPLES, len(entries))):
@@ -474,7 +514,8 @@ def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rn
             continue
         estimate = mpmath.mpf(str(estimate)) if domain.vectorised else estimate
         estimates[entry] = estimate
-        errors[entry] = float(abs(analytic[entry] - estimate) / max(mpmath.mpf(1), abs(analytic[entry])))
+        exact_entry = mpmath.mpf(float(floats[entry])) if floats is not None else analytic[entry]
+        errors[entry] = float(abs(exact_entry - estimate) / max(mpmath.mpf(1), abs(exact_entry)))
         statuses[entry] = _verdict(errors[entry], near_kink)
     summary = _summary(index, gradient, estimates, errors, statuses)
     if worst_error is None:

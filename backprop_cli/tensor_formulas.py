@@ -196,8 +196,12 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
 
 
 def _transpose(x):
-    """x.T, with (x.T).T = x."""
-    return x.args[0] if isinstance(x, TRANSPOSE) else TRANSPOSE(x)
+    """x.T, with (x.T).T = x and (a @ b).T = b.T @ a.T (so ∂L/∂W of X @ W.T reads (Y - T).T @ X)."""
+    if isinstance(x, TRANSPOSE):
+        return x.args[0]
+    if isinstance(x, MATMUL):
+        return MATMUL(_transpose(x.args[1]), _transpose(x.args[0]))
+    return TRANSPOSE(x)
 
 
 def _sum(x, axis: int | None = None):

@@ -473,29 +473,36 @@ def _local(arrays, node, which: int, args: list[np.ndarray], shapes: Shapes):
 # ---------------------------------------------------------------- the domain
 
 
-@dataclass
 class TensorValue:
-    """A tensor as views see it: its shape and, per entry, a `Value` (exact or None, decimal)."""
+    """A tensor as views see it: its shape and, per entry, a `Value` (exact or None, decimal).
 
-    shape: Shape
-    entries: np.ndarray  # object array of Value
+    In numeric mode the entries are float64's kept as one array (`array`); their `Value`s are
+    made only when a view asks for them entry by entry (a 100,000-entry weight's JSON is written
+    from the array itself)."""
+
+    __slots__ = ("shape", "_entries", "array")
+
+    def __init__(self, shape: Shape, entries: np.ndarray | None = None, array: np.ndarray | None = None):
+        self.shape = tuple(shape)
+        self._entries = entries
+        self.array = array  # float64 entries, when that is all there is
+
+    @property
+    def entries(self) -> np.ndarray:
+        """An object array of Value, one per entry."""
+        if self._entries is None:
+            entries = np.empty(self.shape, dtype=object)
+            flat, values = entries.reshape(-1), self.array.reshape(-1).tolist()
+            for k, x in enumerate(values):
+                flat[k] = Value(None, x)
+            self._entries = entries
+        return self._entries
 
     def entry(self, index: tuple[int, ...]) -> Value:
         return self.entries[index]
 
-    def floats(self):
-        """Nested lists of floats (None where symbolic)."""
-        return np.vectorize(lambda v: v.float(), otypes=[object])(self.entries).tolist() if self.shape else \
-            self.entries[()].float()
-
-    def exact_texts(self):
-        from backprop_cli.numbers import format_exact
-        return np.vectorize(lambda v: None if v.exact is None else format_exact(v.exact),
-                            otypes=[object])(self.entries).tolist()
-
-    @property
-    def exact_known(self) -> bool:
-        return all(v.exact is not None for v in self.entries.flat)
+    def __repr__(self) -> str:
+        return f"TensorValue(shape={self.shape})"
 
 
 class Tensor:
@@ -568,9 +575,7 @@ class Tensor:
     def value(self, x) -> TensorValue:
         x = np.asarray(x) if not isinstance(x, np.ndarray) else x
         if self.vectorised:
-            entries = np.empty(x.shape, dtype=object)
-            for index in np.ndindex(x.shape):
-                entries[index] = Value(None, float(x[index]))
+            return TensorValue(tuple(x.shape), array=np.asarray(x, dtype=np.float64))
         elif self.entry.key == "tracked":
             entries = x
         else:

@@ -132,7 +132,7 @@ def test_wrt_and_of(cli_json):
 def test_samples_lists_every_program(cli):
     code, out, _ = cli("samples")
     names = [line.split()[0] for line in out.split("\n\n")[0].splitlines()]  # the programs; cases files follow
-    assert names == ["batch-bias", "branch", "circuit", "linear", "sigmoid-neuron", "softmax-ce", "two-layer",
+    assert names == ["batch-bias", "branch", "circuit", "linear", "sigmoid-bce", "sigmoid-neuron", "softmax-ce", "two-layer",
                      "two-layer-matrix"]
 
 

@@ -61,11 +61,19 @@ def _null_or_string(text: str | None) -> str:
     return "null" if text is None else _string(text)
 
 
-def _tensor(value) -> dict | None:
-    """A tensor value: its shape, and `exact` and `float` as nested lists of that shape (SPEC §4)."""
+def _tensor(value, record: bool = False) -> dict | None:
+    """A tensor value: its shape, and `exact` and `float` as nested lists of that shape (SPEC §4).
+    In node and edge records a tensor of more than RECORD_MAX_ENTRIES entries gives its shape only
+    (`abbreviated`): a 100,000-weight layer's records would otherwise be 50 MB of text; the
+    gradients and inputs above the records are always whole."""
     if value is None:
         return None
+    if record and math.prod(value.shape) > RECORD_MAX_ENTRIES:
+        return {"shape": list(value.shape), "exact": None, "float": None, "abbreviated": True}
     return {"shape": list(value.shape), "exact": json_entries(value, "exact"), "float": json_entries(value, "float")}
+
+
+RECORD_MAX_ENTRIES = 1_000
 
 
 def _tensor_node_records(report: Report) -> Iterator[str]:
@@ -73,8 +81,8 @@ def _tensor_node_records(report: Report) -> Iterator[str]:
     for node in trace.graph.nodes[: trace.output + 1]:
         yield json.dumps({"id": node.index, "name": node.name, "label": node.text, "kind": node.kind.value,
                           "op": node.op, "args": list(node.args), "shape": list(trace.shape(node.index)),
-                          "value": _tensor(trace.values[node.index]),
-                          "gradient": _tensor(trace.gradients.get(node.index))}, ensure_ascii=False)
+                          "value": _tensor(trace.values[node.index], record=True),
+                          "gradient": _tensor(trace.gradients.get(node.index), record=True)}, ensure_ascii=False)
 
 
 def _tensor_edge_records(report: Report) -> Iterator[str]:
@@ -83,7 +91,8 @@ def _tensor_edge_records(report: Report) -> Iterator[str]:
         rule = edge_rule(trace, step)
         yield json.dumps({"from": step.source, "to": step.consumer, "position": step.position,
                           "rule": rule.name, "local_formula": rule.formula, "shapes": rule.shapes,
-                          "upstream": _tensor(step.upstream), "contribution": _tensor(step.contribution),
+                          "upstream": _tensor(step.upstream, record=True),
+                          "contribution": _tensor(step.contribution, record=True),
                           "kink": step.kink}, ensure_ascii=False)
 
 
@@ -155,7 +164,7 @@ def _tensor_gradient(trace, check) -> dict:
     fd = None
     if check.estimates is not None:
         import numpy as np
-        fd = np.vectorize(lambda x: _finite(x), otypes=[object])(check.estimates).tolist() if entry["shape"] \
+        fd = np.frompyfunc(_finite, 1, 1)(check.estimates).tolist() if entry["shape"] \
             else _finite(check.estimates[()])
     worst = None
     if check.worst is not None:
@@ -192,6 +201,8 @@ def render_json(report: Report, messages: Messages | None = None) -> str:
     tail = json.dumps(after, ensure_ascii=False)[1:]  # without its opening brace
     text = (f'{head}, "nodes": [{", ".join(_node_records(report))}], '
             f'"edges": [{", ".join(_edge_records(report))}], {tail}')
-    if report.trace.graph.size[0] <= PRETTY_JSON_MAX_NODES:
+    trace = report.trace
+    if trace.graph.size[0] <= PRETTY_JSON_MAX_NODES and (
+            not trace.tensor or trace.forward.shapes.entries <= PRETTY_JSON_MAX_NODES):
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     return text + "\n"

@@ -55,6 +55,12 @@ def json_entries(tensor, field: str):
     """Nested lists of a tensor's `exact` strings or `float` numbers (SPEC §4)."""
     import numpy as np
 
+    if tensor._entries is None and tensor.array is not None:  # numeric mode: straight from the floats
+        floats = tensor.array.tolist()
+        if field == "float":
+            return floats
+        return _reprs(floats)
+
     def one(v):
         if field == "exact":
             return None if v.exact is None and v.approx is None else exact_string(v)
@@ -63,6 +69,13 @@ def json_entries(tensor, field: str):
     if not tensor.shape:
         return one(tensor.entries[()])
     return np.vectorize(one, otypes=[object])(tensor.entries).tolist()
+
+
+def _reprs(floats):
+    """The `exact` text of float entries: their repr, as for scalars in numeric mode."""
+    if isinstance(floats, list):
+        return [_reprs(x) for x in floats]
+    return repr(floats)
 
 
 @dataclass(frozen=True)
