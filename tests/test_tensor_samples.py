@@ -152,3 +152,27 @@ def test_chinese_walkthrough(cli):
     assert code == 0
     for phrase in ("矩阵乘法: ∂L/∂X = δ @ W", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
         assert phrase in out, phrase
+
+
+def test_a_big_numeric_tensor_program_in_json(cli, tmp_path):
+    """Float weights from .npz select the numeric mode; the gradients are whole, node records of
+    tensors past 1,000 entries give their shape only, and the check runs in long double."""
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    np.savez(tmp_path / "w.npz", W=rng.normal(size=(50, 45)), x=rng.normal(size=45))
+    code, out, err = cli("grad", "L = sum(tanh(W @ x))", "--at", f"@{tmp_path / 'w.npz'}", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    W = np.load(tmp_path / "w.npz")["W"]
+    x = np.load(tmp_path / "w.npz")["x"]
+    expected = np.outer(1 - np.tanh(W @ x) ** 2, x)
+    assert np.allclose(report["gradients"]["W"]["float"], expected, rtol=1e-12, atol=0)
+    assert report["gradients"]["W"]["exact"][0][0] == repr(report["gradients"]["W"]["float"][0][0])
+    assert report["gradients"]["W"]["ok"] is True
+    assert "numpy long double" in report["check"]["method"]
+    records = {n["name"]: n for n in report["nodes"] if n["name"]}
+    assert records["W"]["value"] == {"shape": [50, 45], "exact": None, "float": None, "abbreviated": True}
+    assert records["x"]["value"]["float"] == x.tolist()
