@@ -157,9 +157,10 @@ def load(request: Request, stage: Stage = _silent) -> tuple[Graph, dict[str, sp.
     return graph, resolve(graph, source.bindings, request.at)
 
 
-def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode) -> bool:
+def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode, shapes: Shapes | None = None) -> bool:
     """Numeric (floats) past EXACT_MODE_MAX_NODES nodes or edges (a sum of 5,000 terms is one node
-    with 5,000 edges), or when asked; never with unbound inputs."""
+    with 5,000 edges) — for a tensor program, entries in all its nodes, or an input that came as
+    binary floats from .npy — or when asked; never with unbound inputs."""
     if mode is NumberMode.EXACT:
         return False
     unbound = graph.unbound_inputs(bindings)
@@ -167,6 +168,9 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode)
         if mode is NumberMode.NUMERIC:
             raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
         return False
+    if shapes is not None:
+        floats = any(getattr(v, "dtype", object) != object for v in bindings.values() if hasattr(v, "dtype"))
+        return mode is NumberMode.NUMERIC or floats or shapes.entries > settings.EXACT_MODE_MAX_NODES
     return mode is NumberMode.NUMERIC or graph.size[0] > settings.EXACT_MODE_MAX_NODES
 
 
@@ -218,20 +222,6 @@ def parse_shapes(text: str | None, graph: Graph) -> dict[str, tuple[int, ...]]:
     return declared
 
 
-def choose_tensor_numeric(shapes: Shapes, graph: Graph, bindings: dict, mode: NumberMode) -> bool:
-    """A tensor program is exact while its nodes hold at most EXACT_MODE_MAX_NODES entries in all
-    (and no input came as binary floats from .npy); numeric, float64 arrays, beyond."""
-    if mode is NumberMode.EXACT:
-        return False
-    unbound = graph.unbound_inputs(bindings)
-    if unbound:
-        if mode is NumberMode.NUMERIC:
-            raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
-        return False
-    floats = any(getattr(v, "dtype", object) != object for v in bindings.values() if hasattr(v, "dtype"))
-    return mode is NumberMode.NUMERIC or floats or shapes.entries > settings.EXACT_MODE_MAX_NODES
-
-
 def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = None,
             check: CheckKind = CheckKind.AUTO, mode: NumberMode = NumberMode.AUTO, stage: Stage = _silent,
             declared: dict[str, tuple] | None = None) -> Report:
@@ -241,10 +231,7 @@ def analyse(graph: Graph, bindings: dict[str, sp.Expr], wrt: list[str] | None = 
         if shapes is not None and graph.unbound_inputs(bindings):
             return _symbolic_tensors(graph, bindings, shapes, wrt, check)
         stage("forward")
-        if shapes is not None:
-            numeric = choose_tensor_numeric(shapes, graph, bindings, mode)
-        else:
-            numeric = choose_numeric(graph, bindings, mode)
+        numeric = choose_numeric(graph, bindings, mode, shapes)
         forward = run_forward(graph, bindings, numeric=numeric, shapes=shapes)
         stage("backward")
         trace = run_backward(forward)

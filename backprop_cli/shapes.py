@@ -185,3 +185,15 @@ def _reduced_shape(node: Node, shape: Shape, argument: str) -> Shape:
                             node.span, hint=f"{name}({argument}) reduces over every entry")
     axis %= len(shape)
     return tuple(n for i, n in enumerate(shape) if i != axis)
+
+
+def broadcast_axes(own: Shape, grown: Shape) -> list[int]:
+    """The axes of `grown` along which an operand of shape `own` was copied, highest first (so that
+    summing one leaves the others' numbers)."""
+    rank = len(grown)
+    axes = []
+    for axis in range(rank):
+        k = axis - (rank - len(own))
+        if k < 0 or (own[k] == 1 and grown[axis] != 1):
+            axes.append(axis)
+    return sorted(axes, reverse=True)

@@ -20,7 +20,7 @@ import sympy as sp
 
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.primitives import OWN_VALUE, textbook_partial
-from backprop_cli.shapes import Shapes
+from backprop_cli.shapes import Shapes, broadcast_axes
 
 MATMUL, TRANSPOSE, OUTER = sp.Function("matmul"), sp.Function("T"), sp.Function("outer")
 SUM, MEAN, SOFTMAX, LOG_SOFTMAX = sp.Function("sum"), sp.Function("mean"), sp.Function("softmax"), \
@@ -190,7 +190,7 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
         part = _shaped(part, up, "matmul", names)  # summed back over the copies, so it needs all of them
         if not own:
             return _sum(part)
-        for axis in _broadcast_axes(own, up):
+        for axis in broadcast_axes(own, up):
             part = _sum(part, axis)
     return part
 
@@ -209,17 +209,6 @@ def _sum(x, axis: int | None = None):
     if isinstance(x, sp.Mul) and x.as_coeff_Mul()[0] < 0:  # a negated product, not y - t
         return -_sum(-x, axis)
     return SUM(x) if axis is None else SUM(x, sp.Integer(axis))
-
-
-def _broadcast_axes(own, up) -> list[int]:
-    """The axes a broadcast grew, highest first (so summing one leaves the others' numbers)."""
-    rank = len(up)
-    axes = []
-    for axis in range(rank):
-        k = axis - (rank - len(own))
-        if k < 0 or (own[k] == 1 and up[axis] != 1):
-            axes.append(axis)
-    return sorted(axes, reverse=True)
 
 
 # ---------------------------------------------------------------- evaluating a formula with numpy

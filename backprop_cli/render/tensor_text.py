@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from backprop_cli.notation import grouped, node_label, shorten
 from backprop_cli.render.common import exact_string, local_formula_text, value_text
 from backprop_cli.render.common import number_text as scalar_number_text
-from backprop_cli.shapes import shape_text
+from backprop_cli.shapes import broadcast_axes, shape_text
 
 # A tensor is printed whole up to this many entries (rows up to MAX_ROW entries); larger ones
 # show their shape and their first entries.
@@ -118,7 +118,7 @@ def edge_rule(trace, step) -> EdgeRule:
         grown = tuple(local.local.shape) if hasattr(local.local, "shape") else ()
         broadcast_shape = tuple(up) if len(up) >= len(grown) else grown
         if tuple(own) != tuple(broadcast_shape):
-            summed = _broadcast_axes(own, broadcast_shape)
+            summed = sorted(broadcast_axes(own, broadcast_shape))
             terms = None
             if len(summed) == 1 and broadcast_shape[summed[0]] <= 4:
                 terms = " + ".join(f"{d}[{k}]" if summed[0] == 0 else f"{d}[:, {k}]"
@@ -185,16 +185,6 @@ def _transposed(label: str) -> str:
     if match and (label[0] == "(") == (label[-1] == ")"):
         return match.group(1)
     return f"{label}.T"
-
-
-def _broadcast_axes(own, grown) -> list[int]:
-    rank = len(grown)
-    axes = []
-    for axis in range(rank):
-        k = axis - (rank - len(own))
-        if k < 0 or (own[k] == 1 and grown[axis] != 1):
-            axes.append(axis)
-    return axes
 
 
 def shorten_text(text: str, width: int = 60) -> str:

@@ -97,11 +97,9 @@ def walkthrough_steps(report: Report, messages: Messages):
     steps_from: dict[int, list[int]] = {}
     for i, step in enumerate(trace.steps):
         steps_from.setdefault(step.consumer, []).append(i)
-    depth: dict[int | None, int] = {None: 0}
     for count, (step_index, parent, k, n, summed) in enumerate(_walk(trace, steps_from), start=1):
         if count > MAX_TREE_LINES:
             return
-        depth[step_index] = depth[parent] + 1
         yield step_index, parent, k, n, step_lines(report, step_index, k, n, summed, messages)
 
 
