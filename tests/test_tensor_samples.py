@@ -150,7 +150,7 @@ def test_commands_that_take_scalars_only_say_so(cli):
 def test_chinese_walkthrough(cli):
     code, out, _ = cli("explain", "--sample", "batch-bias", "--lang", "zh")
     assert code == 0
-    for phrase in ("矩阵乘法: ∂L/∂X = δ @ W", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
+    for phrase in ("矩阵乘法：∂L/∂X = δ @ W", "广播：把各份副本的梯度加回来", "与 b 的形状一致 ✓"):
         assert phrase in out, phrase
 
 

@@ -50,11 +50,12 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
     lines = [Line(_node_line(trace, step.source), "bold cyan")]
     passes_on = rule.name == "entrywise" and rule.formula in (DELTA, "-" + DELTA) and consumer.op == "sum"
     if passes_on and n == 1:  # a term of a sum, same shape: the gradient passes on, in one line
-        shown = f"{messages('tensor.plus')}: {gradient} = {rule.formula} = {tensor_text(step.contribution)}"
+        shown = messages("tensor.rule_line", rule=messages("tensor.plus"), gradient=gradient,
+                         formula=f"{rule.formula} = {tensor_text(step.contribution)}")
         lines.append(Line(shown, "bold magenta" if source.name is not None else "yellow"))
         return lines
     rule_key = "plus" if passes_on else rule.name
-    rule_line = f"{messages(f'tensor.{rule_key}')}: {gradient} = {rule.formula}"
+    rule_line = messages("tensor.rule_line", rule=messages(f"tensor.{rule_key}"), gradient=gradient, formula=rule.formula)
     if rule.broadcast_terms:
         rule_line += "   " + messages("tensor.terms", terms=rule.broadcast_terms)
     if rule.name == "matmul" and rule.formula.startswith("outer("):
@@ -79,7 +80,7 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
                           "bold magenta" if source.name is not None else "yellow"))
     complete = n == 1 or summed is not None
     formula = (report.formulas or {}).get(step.source) if complete and source.name is not None else None
-    if formula is not None and source.kind.value != "input":  # δ2 = (1 - y^2)*(y - t), as a course writes it
+    if formula is not None and source.kind.value != "input" and not formula.is_Number:  # δ2 = (1 - y^2)*(y - t), as a course writes it
         text = exact_text(formula)
         if len(text) <= MAX_FORMULA_TEXT:
             lines.append(Line(messages("tensor.named", gradient=gradient, formula=text), "magenta"))
