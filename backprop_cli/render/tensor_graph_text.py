@@ -30,10 +30,10 @@ RULE_WIDTH = 48
 
 def _block(body: Text, prefix: str, tensor, style: str) -> None:
     """`prefix` then the tensor's nested-list lines under one another: on the prefix's line
-    where every row fits beside it, else on the lines below it, indented by two."""
-    rows = tensor.shape[0] if len(tensor.shape) == 2 else 1
+    where its rows wrap no more there than on a line of their own, else on the lines below it,
+    indented by two."""
     lines = entry_lines(tensor, INNER - cell_len(prefix))
-    if len(lines) == rows:
+    if len(lines) <= len(entry_lines(tensor, INNER - 2)):
         indent = " " * cell_len(prefix)
         body.append("\n" + prefix + lines[0], style=style)
         for line in lines[1:]:
