@@ -418,15 +418,18 @@ def graph(
     output_path: Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-').",
                                                        show_default=False)] = None,
     timeout: Timeout = DEFAULT_TIMEOUT_SECONDS,
+    lang: Lang = None,
 ) -> None:
-    """Draw the graph: each node with its value and gradient, each edge with its local derivative.
+    """Draw the graph: each node with its value and gradient, each edge with its local derivative
+    (for vectors and matrices: each node's shape, each edge's rule, a broadcast as a node of its own).
 
     Example: backprop graph --sample two-layer --format png -o net.png
     """
     def action() -> int:
         from backprop_cli import engine
 
-        resolve_language()  # no sentences here, but an unknown $BACKPROP_LANG is the same error everywhere
+        to_terminal = format is GraphFormat.text and output_path in (None, "-")
+        messages = _messages(lang, *([output.stdout()] if to_terminal else []))
         if format is GraphFormat.png and output_path in (None, "-") and output.stdout().isatty():
             raise BackpropError("refusing to write a PNG image to the terminal", hint="use -o net.png")
         trace = engine.picture_trace(_request(program, file, sample, at, of, None), format is not GraphFormat.dot)
@@ -437,14 +440,14 @@ def graph(
                 from io import StringIO
 
                 console = output.console(record=True, file=StringIO(), width=100, color_system=None)
-                console.print(render_graph_text(trace))
+                console.print(render_graph_text(trace, messages))
                 output.write_file(output_path, console.export_text(), "-o")
             else:
-                _stdout().print(render_graph_text(trace))
+                _stdout().print(render_graph_text(trace, messages))
             return _exit_code(None)
         from backprop_cli.render.dot import render_dot, run_graphviz
 
-        dot_text = render_dot(trace)
+        dot_text = render_dot(trace, messages)
         data = dot_text.encode("utf-8") if format is GraphFormat.dot else run_graphviz(dot_text, format.value)
         if output_path in (None, "-"):
             output.write_bytes(data)

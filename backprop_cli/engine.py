@@ -353,9 +353,7 @@ def picture_trace(request: Request, picture: bool) -> Trace:
     if picture and size > limits.MAX_PICTURE_NODES:
         raise BackpropError(f"the graph has {size:,} {unit}; pictures are limited to {limits.MAX_PICTURE_NODES:,}",
                             hint="use --format dot for the whole graph, or --of NAME to draw a part of it")
-    trace = analyse(graph, bindings, check=CheckKind.NONE).trace
-    scalar_only(trace, "backprop graph", "backprop explain shows every node's shape and every edge's rule")
-    return trace
+    return analyse(graph, bindings, check=CheckKind.NONE).trace
 
 
 def scalar_only(trace: Trace, command: str, hint: str) -> None:

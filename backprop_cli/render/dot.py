@@ -26,7 +26,12 @@ def _html(text: str) -> str:
             .replace('"', "&quot;").replace("]", "&#93;").replace("[", "&#91;"))
 
 
-def render_dot(trace: Trace) -> str:
+def render_dot(trace: Trace, messages=None) -> str:
+    if trace.tensor:  # shapes, nested lists and rules: render/tensor_dot.py
+        from backprop_cli.i18n import Messages
+        from backprop_cli.render.tensor_dot import render_tensor_dot
+
+        return render_tensor_dot(trace, messages or Messages())
     nodes, edges = cards(trace, width=18, digits=4)
     lines = [
         "digraph backprop {",

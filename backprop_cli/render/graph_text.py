@@ -45,7 +45,12 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) ->
                  expand=False, padding=(0, 1), width=BOX_WIDTH, border_style="red" if card.kink else "none")
 
 
-def render_graph_text(trace: Trace) -> RenderableType:
+def render_graph_text(trace: Trace, messages=None) -> RenderableType:
+    if trace.tensor:  # shapes, nested lists and rules: render/tensor_graph_text.py
+        from backprop_cli.i18n import Messages
+        from backprop_cli.render.tensor_graph_text import render_tensor_graph_text
+
+        return render_tensor_graph_text(trace, messages or Messages())
     nodes, edges = cards(trace, width=20, digits=4)
     labels = {card.index: card.title for card in nodes}
     outgoing: dict[int, list[EdgeCard]] = {}
