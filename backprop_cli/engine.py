@@ -93,8 +93,10 @@ class Report:
 
     @property
     def passes(self) -> dict[str, int]:
-        """The passes a full gradient costs: forward mode one per input, reverse mode one."""
-        return {"forward": len(self.trace.graph.inputs), "reverse": 1}
+        """The passes a full gradient costs: forward mode one per input (one per entry of a tensor
+        input), reverse mode one."""
+        trace = self.trace
+        return {"forward": sum(math.prod(trace.shape(i)) for i in trace.graph.inputs), "reverse": 1}
 
     def entries(self) -> list[GradientEntry]:
         """Each reported gradient, a tensor's entry by entry (row-major), with its check."""
@@ -338,8 +340,6 @@ def run(request: Request, stage: Stage = _silent) -> Report:
         from backprop_cli.entries import entry_chain, parse_entry
         report.entry_chain = entry_chain(report.trace, *parse_entry(request.entry, report.trace))
     if request.forward_mode:
-        scalar_only(report.trace, "explain --forward",
-                    "explain without --forward shows every tensor edge of the reverse pass")
         report.tangent_passes = [_tangent_pass(report, v) for v in _directions(report, request)]
     return report
 
@@ -363,8 +363,56 @@ def scalar_only(trace: Trace, command: str, hint: str) -> None:
                             hint=hint)
 
 
+MAX_FORWARD_PASSES = 12  # explain --forward --wrt W: one pass per entry of a tensor input, up to here
+
+
+def _tensor_directions(report: Report, request: Request) -> list[dict]:
+    """A tensor program's directions: --tangent "W=[[1, 0], [0, 0]], x=[0, 1]" (inputs left out
+    have tangent 0), or one pass per entry of each --wrt input (a unit matrix at a time)."""
+    import numpy as np
+
+    from backprop_cli.bindings import read_bindings
+
+    trace = report.trace
+    graph = trace.graph
+    inputs = [graph.nodes[i].name for i in graph.inputs]
+    if request.tangent is not None:
+        direction = {}
+        for name, value, _ in read_bindings(BindingText(request.tangent, "--tangent")):
+            if name not in inputs:
+                raise BackpropError(f"--tangent {name}: '{name}' is not an input; the inputs are: {', '.join(inputs)}",
+                                    hint="forward mode starts from the inputs")
+            index = graph.names[name]
+            shape = tuple(getattr(value, "shape", ()))
+            if shape != trace.shape(index):
+                raise BackpropError(f"--tangent {name}: the direction has shape {shape}, and {name} has shape "
+                                    f"{trace.shape(index)}", hint="give a direction of the input's own shape")
+            direction[index] = value
+        return [direction]
+    directions = []
+    for index in report.wrt:
+        node = graph.nodes[index]
+        if node.kind is not NodeKind.INPUT:
+            raise BackpropError(f"--wrt {node.name}: forward mode starts from an input, and '{node.name}' is assigned",
+                                hint='name an input, or give a direction with --tangent "x=[1, 0]"')
+        shape = trace.shape(index)
+        for entry in entry_indices(shape):
+            if len(directions) >= MAX_FORWARD_PASSES:
+                raise BackpropError(f"forward mode needs one pass per entry: more than {MAX_FORWARD_PASSES} here",
+                                    hint=f'--wrt one small input, or one direction: --tangent "{node.name}=[...]"')
+            if not shape:
+                directions.append({index: sp.Integer(1)})
+                continue
+            unit = np.full(shape, sp.Integer(0), dtype=object)
+            unit[entry] = sp.Integer(1)
+            directions.append({index: unit})
+    return directions
+
+
 def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
     """--tangent "x=1, y=-1" is one direction; otherwise each reported input is one (a unit vector)."""
+    if report.trace.tensor:
+        return _tensor_directions(report, request)
     graph = report.trace.graph
     if request.tangent is not None:
         direction: dict[int, sp.Expr] = {}
@@ -385,9 +433,52 @@ def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
     return directions
 
 
+def _tensor_tangent_pass(report: Report, direction: dict) -> TangentPass:
+    """Forward mode over tensors: every input gets a tangent of its shape (0 unless in the direction),
+    the tangent sweep pushes them through the same linear maps the reverse pass pulls back through."""
+    import numpy as np
+
+    from backprop_cli.finite_difference import tensor_along_direction
+    from backprop_cli.forward import tensor_leaf
+    from backprop_cli.tensors import TensorValue
+
+    trace = report.trace
+    graph = trace.graph
+    forward, domain = trace.forward, trace.forward.domain
+    arrays = domain.arrays
+    with domain.precision():
+        seeds = {}
+        for index in graph.inputs:
+            shape = trace.shape(index)
+            component = direction.get(index)
+            if component is None:
+                component = np.full(shape, sp.Integer(0), dtype=object) if shape else sp.Integer(0)
+            seeds[index] = tensor_leaf(domain, graph.nodes[index].name, component)
+        tangents = tangent_sweep(forward, trace.output, trace.locals, seeds)
+        reverse = domain.zero
+        for index in direction:
+            gradient = trace.gradient_column[index]
+            if gradient is not None:
+                reverse = domain.add(reverse, arrays.sum(arrays.mul(gradient, seeds[index])))
+    result = tangents[trace.output]
+    estimate, error, status = tensor_along_direction(trace, direction, domain.value(result))
+    shown = {}
+    for index, component in direction.items():
+        exact = np.asarray(component, dtype=object)
+        entries = np.empty(exact.shape, dtype=object)
+        for entry in np.ndindex(exact.shape):
+            entries[entry] = Value(exact[entry], None)
+        shown[index] = TensorValue(exact.shape, entries)
+    return TangentPass(shown, {i: domain.value(t) for i, t in enumerate(tangents) if t is not None},
+                       domain.value(result), domain.value(reverse), domain.close(result, reverse),
+                       estimate, error, status)
+
+
 def _tangent_pass(report: Report, direction: dict[int, sp.Expr]) -> TangentPass:
     """One forward-mode pass: the tangent sweep over the trace's local derivatives, checked
     against the reverse pass (∇f·v) and a central difference along the direction."""
+    if report.trace.tensor:
+        return _tensor_tangent_pass(report, direction)
     trace = report.trace
     forward, domain = trace.forward, trace.forward.domain
     with domain.precision():

@@ -527,3 +527,32 @@ def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rn
                            CheckStatus.MISMATCH if CheckStatus.MISMATCH in (status, direction_status) else status,
                            statuses)
     return summary
+
+
+def tensor_along_direction(trace: Trace, direction: dict, result) -> tuple[mpmath.mpf | None, float | None, str]:
+    """The output's central difference along a direction over tensor inputs (input node → its
+    component, exact), against the forward-mode result: (estimate, error, status)."""
+    import numpy as np
+
+    from backprop_cli.forward import tensor_leaf
+
+    needed = trace.graph.ancestors_of(trace.output)
+    value = result.entries[()]
+    if value.approx is None:
+        return None, None, CheckStatus.SKIPPED.value
+    small = trace.forward.shapes.entries <= settings.EXACT_MODE_MAX_NODES
+    domain = _tensor_domain(trace, settings.FD_DIGITS if small else None)
+    with domain.precision():
+        leaves = _tensor_leaves(trace, domain, needed)
+        components = {i: tensor_leaf(domain, trace.graph.nodes[i].name, v) for i, v in direction.items() if needed[i]}
+        if domain.vectorised:
+            components = {i: np.asarray(v, dtype=np.longdouble) for i, v in components.items()}
+        scale = max([1.0] + [float(max((abs(x) for x in np.asarray(leaves[i]).reshape(-1)), default=0))
+                             for i in components])
+        h = _step_for(domain, scale)
+        up = _output_at(trace, domain, leaves, {i: np.asarray(leaves[i] + h * v) for i, v in components.items()})[()]
+        down = _output_at(trace, domain, leaves, {i: np.asarray(leaves[i] - h * v) for i, v in components.items()})[()]
+        estimate = (up - down) / (2 * h)
+        estimate = mpmath.mpf(str(estimate)) if domain.vectorised else estimate
+        error = float(abs(mpmath.mpf(value.approx) - estimate) / max(mpmath.mpf(1), abs(mpmath.mpf(value.approx))))
+    return estimate, error, _verdict(error, bool(trace.kinks)).value

@@ -180,6 +180,14 @@ def graph_label(trace, index: int) -> str:
 def _tangent_record(report: Report, tangent_pass) -> dict:
     """SPEC §4: one forward-mode pass (`fd`, `error`, `ok` beside, as for gradients)."""
     graph = report.trace.graph
+    if report.trace.tensor:  # shapes, and nested lists of exact and float entries
+        return {
+            "direction": {graph.nodes[i].label: json_entries(v, "exact") for i, v in tangent_pass.direction.items()},
+            "tangents": [{"id": i, **_tensor(t)} for i, t in sorted(tangent_pass.tangents.items())],
+            "result": _tensor(tangent_pass.result), "reverse": _tensor(tangent_pass.reverse),
+            "agrees": tangent_pass.agrees,
+            "fd": _finite(tangent_pass.estimate), "error": tangent_pass.error, "ok": tangent_pass.ok,
+        }
     return {
         "direction": {graph.nodes[i].label: exact_string(v) for i, v in tangent_pass.direction.items()},
         "tangents": [{"id": i, "exact": exact_string(t), "float": _finite(t.float())}

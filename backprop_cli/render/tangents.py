@@ -38,10 +38,50 @@ class TangentRow:
     name: str  # the dotted name: `ċ`
 
 
+def _shown(value) -> str:
+    """A tangent or a result: a number, or a tensor as a nested list."""
+    if hasattr(value, "entries"):
+        from backprop_cli.render.tensor_text import tensor_text
+        return tensor_text(value)
+    return number_text(value)
+
+
 def direction_text(report: Report, tangent_pass: TangentPass) -> str:
     graph = report.trace.graph
-    return ", ".join(f"{dotted(node_label(graph.nodes[i]))} = {exact_text(v.exact)}"
+    return ", ".join(f"{dotted(node_label(graph.nodes[i]))} = "
+                     f"{_shown(v) if hasattr(v, 'entries') else exact_text(v.exact)}"
                      for i, v in tangent_pass.direction.items())
+
+
+def _push_text(trace, step, source_name: str) -> str:
+    """A tensor edge's forward rule in the program's notation: how the argument's tangent moves the node."""
+    graph = trace.graph
+    consumer = graph.nodes[step.consumer]
+    labels = [grouped(node_label(graph.nodes[a], 24)) for a in consumer.args]
+    rule = step.local.rule
+    dot = source_name
+    if rule == "entrywise":
+        formula = EdgeFormulas(trace)(step)
+        return dot if formula == "1" else ("-" + dot if formula == "-1" else f"{grouped(formula)} * {dot}")
+    if rule == "matmul_left":
+        return f"{dot} @ {labels[1]}"
+    if rule == "matmul_right":
+        return f"{labels[0]} @ {dot}"
+    if rule == "transpose":
+        return f"{dot}.T"
+    if rule == "reduce":
+        name = "mean" if step.local.mean else "sum"
+        return f"{name}({dot}" + (f", {consumer.params[0]})" if consumer.params else ")")
+    if rule == "outer_left":
+        return f"outer({dot}, {labels[1]})"
+    if rule == "outer_right":
+        return f"outer({labels[0]}, {dot})"
+    own = grouped(node_label(consumer, 24))
+    if rule == "softmax":
+        return f"{own} * ({dot} - sum({own} * {dot}, -1))"
+    if rule == "log_softmax":
+        return f"{dot} - sum(softmax({labels[0]}) * {dot}, -1)"
+    return f"{dot} at [{step.position}]"
 
 
 def tangent_rows(report: Report, tangent_pass: TangentPass) -> list[TangentRow]:
@@ -54,7 +94,16 @@ def tangent_rows(report: Report, tangent_pass: TangentPass) -> list[TangentRow]:
         if index not in tangent_pass.tangents or not node.depends_on_input:
             continue
         name = dotted(node.label)
-        tangent = number_text(tangent_pass.tangents[index])
+        tangent = _shown(tangent_pass.tangents[index])
+        if trace.tensor:  # the rule over the arguments' tangents; the numbers are the tensor itself
+            from backprop_cli.render.tensor_text import tensor_text
+            label = f"{node.name} = {shorten(node.text, 60)}" if node.name and node.kind is not NodeKind.INPUT \
+                else node_label(node)
+            value = f"{trace.shape(index)} = {tensor_text(trace.values[index])}"
+            terms = [_push_text(trace, trace.step(edge), dotted(graph.nodes[trace.step(edge).source].label))
+                     for edge in trace.edges_into(index)]
+            rows.append(TangentRow(label, value, _join(terms), tangent, tangent, name))
+            continue
         if node.kind is NodeKind.INPUT:
             rows.append(TangentRow(node_label(node), assign_text(trace.values[index], node.label), "", "",
                                    tangent, name))
@@ -90,18 +139,37 @@ def check_text(report: Report, tangent_pass: TangentPass, messages: Messages) ->
     graph = report.trace.graph
     out = node_label(graph.nodes[report.trace.output])
     ((first, component),) = list(tangent_pass.direction.items())[:1] or [(None, None)]
-    if len(tangent_pass.direction) == 1 and component.exact == 1:  # a unit direction: a partial derivative
-        lines = [messages("forward_mode.result_unit", result=number_text(tangent_pass.result),
-                          derivative=derivative(graph.nodes[report.trace.output], graph.nodes[first]))]
+    unit_entry = _unit_entry(component) if len(tangent_pass.direction) == 1 else None
+    if unit_entry is not None:  # a unit direction: a partial derivative (of one entry, for a tensor)
+        wrt = node_label(graph.nodes[first]) + ("[" + ",".join(map(str, unit_entry)) + "]" if unit_entry else "")
+        lines = [messages("forward_mode.result_unit", result=_shown(tangent_pass.result),
+                          derivative=f"∂{grouped(out)}/∂{wrt}")]
     else:
-        lines = [messages("forward_mode.result", out=out, result=number_text(tangent_pass.result))]
+        lines = [messages("forward_mode.result", out=out, result=_shown(tangent_pass.result))]
     agreement = {True: "forward_mode.reverse_agrees", False: "forward_mode.reverse_differs",
                  None: "forward_mode.reverse_unknown"}[tangent_pass.agrees]
-    lines.append(messages(agreement, out=out, reverse=number_text(tangent_pass.reverse)))
+    lines.append(messages(agreement, out=out, reverse=_shown(tangent_pass.reverse)))
     if tangent_pass.estimate is not None:
         lines.append(messages("forward_mode.fd", estimate=number_text_of(tangent_pass.estimate),
                               error=f"{tangent_pass.error:.1e}", mark=messages(f"check.{tangent_pass.status}")))
     return lines
+
+
+def _unit_entry(component):
+    """() for a scalar direction of 1, the entry for a tensor that is 1 there and 0 elsewhere, else None."""
+    if not hasattr(component, "entries"):
+        return () if component.exact == 1 else None
+    ones = [e for e in _entries(component.shape) if component.entries[e].exact != 0]
+    if len(ones) == 1 and component.entries[ones[0]].exact == 1:
+        return ones[0]
+    return None
+
+
+def _entries(shape):
+    indices = [()]
+    for n in shape:
+        indices = [i + (k,) for i in indices for k in range(n)]
+    return indices
 
 
 def number_text_of(decimal) -> str:
@@ -110,7 +178,8 @@ def number_text_of(decimal) -> str:
 
 
 def cost_text(report: Report, messages: Messages) -> str:
-    return messages("forward_mode.cost", n=report.passes["forward"])
+    key = "forward_mode.cost_tensor" if report.trace.tensor else "forward_mode.cost"
+    return messages(key, n=report.passes["forward"])
 
 
 def rule_text(row: TangentRow) -> str:

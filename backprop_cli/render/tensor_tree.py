@@ -162,6 +162,11 @@ def result_line(report: Report, messages: Messages) -> Text:
 
 
 def render_tensor_explain(report: Report, messages: Messages) -> RenderableType:
+    if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
+        from backprop_cli.render.tangents import tangent_section
+        notes = notes_section(report, messages)
+        return Group(forward_table(report, messages), Text(""), tangent_section(report, messages),
+                     *([Text(""), notes] if notes is not None else []))
     if report.entry_chain:  # --entry: one entry's scalar chain in place of the whole tree
         chain = Text()
         chain.append(messages("tensor.entry_heading"), style="bold")
@@ -192,10 +197,16 @@ def tensor_markdown(report: Report, messages: Messages) -> str:
     lines = [f"## {messages('heading.forward')}", ""]
     for index in list(graph.inputs) + [i for _, i, _ in graph.statements[: 1 + [i for _, i, _ in graph.statements].index(trace.output)]]:
         lines.append(f"- {_code(_node_line(trace, index))}")
-    lines += ["", f"## {messages('heading.backward')}", "",
-              f"- {_code(node_label(out))}: {_inline(derivative(out, out))} = 1"]
+    if report.tangent_passes:  # --forward: the tangents instead of the reverse pass
+        from backprop_cli.render.tangents import tangent_markdown
+        lines += [""] + tangent_markdown(report, messages)
+        steps = []
+    else:
+        lines += ["", f"## {messages('heading.backward')}", "",
+                  f"- {_code(node_label(out))}: {_inline(derivative(out, out))} = 1"]
+        steps = walkthrough_steps(report, messages)
     depth: dict[int | None, int] = {None: 1}
-    for step_index, parent, k, n, step in walkthrough_steps(report, messages):
+    for step_index, parent, k, n, step in steps:
         depth[step_index] = depth[parent] + 1
         indent = "  " * (depth[step_index] - 1)
         lines.append(f"{indent}- {_code(step[0].text)}")
