@@ -51,7 +51,7 @@ def run_at(width: int, *args, env=None):
 def test_dot_of_the_two_layer_matrix_network(cli):
     out, nodes, edges = dot_of(cli, "--sample", "two-layer-matrix")
     assert out.startswith("digraph backprop {\n") and out.endswith("}\n")
-    assert set(nodes) == {"W1", "x", "W1 @ x", "b1", "W1 @ x + b1", "h", "W2", "W2 @ h", "b2", "W2 @ h + b2",
+    assert set(nodes) == {"W1", "x", "W1 @ x", "b1", "z1", "h", "W2", "W2 @ h", "b2", "z2",
                           "y", "t", "(y - t)", "(y - t)^2", "sum((y - t)^2)", "J"}
     # boxes: name, shape, operation, value and gradient as nested lists (a matrix's columns lined up)
     assert nodes["W1"] == ("W1|(2, 2)|input|value =|[[1/2, -1/4],| [ -1,  1/2]]|"
@@ -65,11 +65,11 @@ def test_dot_of_the_two_layer_matrix_network(cli):
     # edges: the rule that carries the gradient back, over δ, in the program's notation
     assert edges == {
         ("W1", "W1 @ x"): "outer(δ, x)", ("x", "W1 @ x"): "W1.T @ δ",
-        ("W1 @ x", "W1 @ x + b1"): "δ", ("b1", "W1 @ x + b1"): "δ",
-        ("W1 @ x + b1", "h"): "δ * (1 - h^2)",
+        ("W1 @ x", "z1"): "δ", ("b1", "z1"): "δ",
+        ("z1", "h"): "δ * (1 - h^2)",
         ("W2", "W2 @ h"): "outer(δ, h)", ("h", "W2 @ h"): "W2.T @ δ",
-        ("W2 @ h", "W2 @ h + b2"): "δ", ("b2", "W2 @ h + b2"): "δ",
-        ("W2 @ h + b2", "y"): "δ * (1 - y^2)",
+        ("W2 @ h", "z2"): "δ", ("b2", "z2"): "δ",
+        ("z2", "y"): "δ * (1 - y^2)",
         ("y", "(y - t)"): "δ", ("t", "(y - t)"): "-δ",
         ("(y - t)", "(y - t)^2"): "δ * (2*(y - t))",
         ("(y - t)^2", "sum((y - t)^2)"): "δ|copied back to (1,)",

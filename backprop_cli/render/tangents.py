@@ -14,7 +14,7 @@ from backprop_cli.engine import Report
 from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages
 from backprop_cli.render.notes import Notes
-from backprop_cli.render.common import (EdgeFormulas, assign_text, derivative, exact_text, grouped, node_label, number_text,
+from backprop_cli.render.common import (EdgeFormulas, assign_text, exact_text, grouped, node_label, number_text,
                                         operand, shorten)
 from backprop_cli.trace import TangentPass
 
