@@ -356,13 +356,6 @@ def picture_trace(request: Request, picture: bool) -> Trace:
     return analyse(graph, bindings, check=CheckKind.NONE).trace
 
 
-def scalar_only(trace: Trace, command: str, hint: str) -> None:
-    """The commands that do not take tensor programs yet say so (issue 14 brings them)."""
-    if trace.tensor:
-        raise BackpropError(f"{command} takes scalar programs only, for now; this one has vectors or matrices",
-                            hint=hint)
-
-
 MAX_FORWARD_PASSES = 12  # explain --forward --wrt W: one pass per entry of a tensor input, up to here
 
 

@@ -161,11 +161,6 @@ def test_forward_mode_over_tensors(cli, cli_json):
     assert code == 2 and "forward mode needs one pass per entry: more than 12 here" in err
 
 
-def test_commands_that_take_scalars_only_say_so(cli):
-    code, _, err = cli("quiz", "--sample", "batch-bias", input="")
-    assert code == 2 and "takes scalar programs only, for now" in err, err
-
-
 def test_chinese_walkthrough(cli):
     code, out, _ = cli("explain", "--sample", "batch-bias", "--lang", "zh")
     assert code == 0
