@@ -11,6 +11,16 @@ from backprop_cli.quiz import prepare
 from backprop_cli.render.quiz_view import words_for
 from backprop_cli.source import BindingText, from_sample, from_text
 
+# The seed's network as the two-layer-matrix sample first had it, its pre-activations unnamed
+# (the sample now names them z1 and z2; its own quiz is test_the_sample_itself_scores_full):
+# the hand-worked answers below follow this program's questions.
+TWO_LAYER_TEXT = """# at: x=[1, 2], W1=[[1/2, -1/4], [-1, 1/2]], b1=[0, 1/2], W2=[[1, -1]], b2=[1/4], t=[1]
+h = tanh(W1 @ x + b1)
+y = tanh(W2 @ h + b2)
+J = sum((y - t)^2) / 2
+"""
+TWO_LAYER_PROGRAM = (TWO_LAYER_TEXT,)  # the program as the command's argument, its bindings in it
+
 # two-layer-matrix, worked by hand: W1 = [[1/2, -1/4], [-1, 1/2]], x = [1, 2], b1 = [0, 1/2],
 # W2 = [[1, -1]], b2 = [1/4], t = [1]. Then W1 @ x + b1 = [0, 1/2], h = [0, tanh(1/2)],
 # y = [Y] with Y = tanh(1/4 - tanh(1/2)); D = ∂J/∂(W2 @ h + b2) = (Y - 1)*(1 - Y^2), and
@@ -69,20 +79,20 @@ def answers_for(sample, at=None):
 
 
 def test_every_answer_right_by_hand_is_a_full_score(cli):
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input=feed(TWO_LAYER))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(TWO_LAYER))
     assert code == 0, out + err
     assert "✗" not in out
     assert SCORE in lines(out) and "Every step right. Well done!" in lines(out)
 
 
 def test_decimal_answers_and_other_spellings_are_accepted(cli):
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input=feed(TWO_LAYER_DECIMALS))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(TWO_LAYER_DECIMALS))
     assert code == 0, out + err
     assert "✗" not in out and SCORE in lines(out)
 
 
 def test_the_dialogue_reads_as_a_lesson(cli):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(TWO_LAYER[:15]) + "q\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(TWO_LAYER[:15]) + "q\n")
     got = lines(out)
     start = got.index("Inputs: W1 = [[1/2, -1/4], [-1, 1/2]], x = [1, 2], b1 = [0, 1/2], W2 = [[1, -1]], "
                       "b2 = [1/4], t = [1].")
@@ -120,7 +130,7 @@ def test_the_other_tensor_samples_all_right(cli, sample):
 
 
 def test_per_gradient_three_questions_in_the_reverse_pass_order():
-    quiz = prepare(Request(from_sample("two-layer-matrix")))
+    quiz = prepare(Request(from_text(TWO_LAYER_TEXT)))
     kinds = [(q.kind, quiz.trace.node(q.node).label) for q in quiz.questions]
     assert kinds[:3] == [("value", "h"), ("value", "y"), ("value", "J")]
     assert [name for kind, name in kinds[3::3]] == ["y", "t", "b2", "W2", "h", "b1", "W1", "x"]
@@ -162,7 +172,7 @@ H_RULE, W1_RULE, X_RULE, W1_VALUES = 16, 22, 25, 23
 def test_a_wrong_answer_gets_its_hint_then_the_right_one_goes_on(cli, at, wrong, hint):
     retry = TWO_LAYER_DECIMALS[at]  # (short: an echo longer than the terminal is wrapped)
     answers = replaced(TWO_LAYER, at, wrong, retry)
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert code == 0, out + err
     assert f"> {wrong}\n✗ not quite\n{hint}\n> {retry}\n✓ right\n" in out
     assert f"Score: {len(TWO_LAYER) - 1} of {len(TWO_LAYER)} right (96%)." in lines(out)
@@ -170,23 +180,23 @@ def test_a_wrong_answer_gets_its_hint_then_the_right_one_goes_on(cli, at, wrong,
 
 def test_two_wrong_answers_give_the_answer_and_its_reason(cli):
     answers = replaced(TWO_LAYER, H_RULE, "δ * W2", "W2 @ δ")
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert "> W2 @ δ\n✗ not quite\nthe answer is W2.T @ δ: matmul: (2, 1) @ (1,) → (2,)\n" \
            "So ∂J/∂h = W2.T @ δ, with δ = ∂J/∂(W2 @ h).\n" in out
     answers = replaced(TWO_LAYER, W2_VALUES, "[[0, 1]]", "[[0, 2]]")
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert "the answer is [[0, -0.534293433]]: outer(δ, h) with δ = [-1.156186098]" in lines(out)
     assert "Steps to review:" in lines(out)
 
 
 def test_a_question_mark_gives_the_hint(cli):
     answers = replaced(TWO_LAYER, H_RULE, "?", TWO_LAYER[H_RULE])
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert "> ?\nhint: W2 is (1, 2) and δ is (1,): which product of them has h's shape (2,)?\n> W2.T @ δ\n✓ right\n" \
            in out
     assert SCORE in lines(out)  # a hint asked for is not a wrong answer
     answers = replaced(TWO_LAYER, 1, "?", TWO_LAYER[1])
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert "> ?\nhint: evaluate tanh(W2 @ h + b2) with the values above\n" in out
 
 
@@ -196,7 +206,7 @@ def test_a_question_mark_gives_the_hint(cli):
 @pytest.mark.parametrize("answer", ["[0, 0.4621]", "[0, 0.46209]", "[0.0, 4.621e-1]", "[0, tanh(0.5)]",
                                     "tanh(W1 @ x + b1)", "[0, tanh(1/2)]"])
 def test_exact_and_decimal_values_are_accepted(cli, answer):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=f"{answer}\nq\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=f"{answer}\nq\n")
     assert f"> {answer}\n✓ right\n" in out
 
 
@@ -204,12 +214,12 @@ def test_exact_and_decimal_values_are_accepted(cli, answer):
 @pytest.mark.parametrize("answer", ["[0, 0.4635]", "[0, 0.46]", "[0, 1/2]", "[1/100, 0.4621]",
                                     "[0, 4621171573/10000000000]"])
 def test_a_value_outside_the_tolerance_is_wrong(cli, answer):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=f"{answer}\nq\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=f"{answer}\nq\n")
     assert f"> {answer}\n✗ not quite\nhint: evaluate tanh(W1 @ x + b1) with the values above\n" in out
 
 
 def test_the_tolerance_can_be_widened(cli):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", "--tol", "0.01", input="[0, 0.4635]\nq\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, "--tol", "0.01", input="[0, 0.4635]\nq\n")
     assert "> [0, 0.4635]\n✓ right\n" in out
 
 
@@ -217,25 +227,25 @@ def test_the_tolerance_can_be_widened(cli):
                                   "(δ @ W2).T", "W2.T @ δ + 0*h"])
 def test_a_rule_is_judged_by_its_values_so_equivalent_spellings_pass(cli, rule):
     answers = replaced(TWO_LAYER, H_RULE, rule)
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers[:H_RULE + 1]) + "q\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers[:H_RULE + 1]) + "q\n")
     assert f"> {rule}\n✓ right\n" in out
 
 
 @pytest.mark.parametrize("rule", ["h @ δ", "W2.T", "W2.T @ [-1.156186098]"])
 def test_a_rule_right_only_at_the_run_s_delta_is_wrong(cli, rule):
     answers = replaced(TWO_LAYER, H_RULE, rule)
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers[:H_RULE + 1]) + "q\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers[:H_RULE + 1]) + "q\n")
     assert f"> {rule}\n✗ not quite\n" in out
 
 
 def test_a_shape_is_written_in_several_ways(cli):
     for shape in ("(2, 2)", "(2,2)", "2x2", "2 × 2", "[2, 2]", "2*2"):
         answers = replaced(TWO_LAYER, 21, shape)
-        code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers[:22]) + "q\n")
+        code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers[:22]) + "q\n")
         assert f"> {shape}\n✓ right\n" in out, shape
     for shape in ("(2,)", "2", "[2]"):
         answers = replaced(TWO_LAYER, 15, shape)
-        code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers[:16]) + "q\n")
+        code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers[:16]) + "q\n")
         assert f"> {shape}\n✓ right\n" in out, shape
 
 
@@ -253,14 +263,14 @@ def test_a_shape_is_written_in_several_ways(cli):
 ])
 def test_a_malformed_answer_is_said_so_and_the_quiz_goes_on(cli, at, answer, message):
     answers = replaced(TWO_LAYER, at, answer, TWO_LAYER[at])
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(answers))
     assert code == 0, out + err
     assert f"> {answer}\n{message}\n> {TWO_LAYER[at]}\n✓ right\n" in out
     assert SCORE in lines(out)  # an unreadable answer is not a wrong one
 
 
 def test_control_characters_in_an_answer_are_made_visible(cli):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input="[0, \x1b[2J]\nq\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input="[0, \x1b[2J]\nq\n")
     assert "\x1b" not in out
     assert "\\x1b" in out
 
@@ -376,7 +386,7 @@ def test_a_name_used_twice_asks_each_path_then_the_sum(cli):
 def test_chinese(cli):
     answers = replaced(TWO_LAYER, W1_RULE, "δ * x", TWO_LAYER[W1_RULE])
     answers = replaced(answers, W2_SHAPE, "(2, 1)", TWO_LAYER[W2_SHAPE])
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", "--lang", "zh", input=feed(answers) + "q\n")
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, "--lang", "zh", input=feed(answers) + "q\n")
     assert code == 0, out + err
     got = lines(out)
     for line in ("h = tanh(W1 @ x + b1)，形状 (2,)。它的值是多少？",
@@ -389,7 +399,7 @@ def test_chinese(cli):
                  "提示：它的形状是 (2,)，但 ∂J/∂W1 的形状是 (2, 2)；δ (2,) 和 x (2,) 只有一种乘积能得到 (2, 2)：外积",
                  "得分：27 题中答对 25 题（93%）。"):
         assert line in got, line
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", "--lang", "zh", input="[[1, 2]\n[0, 0.4621]\nq\n")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, "--lang", "zh", input="[[1, 2]\n[0, 0.4621]\nq\n")
     assert "无法把它读成一个值（一个数，或 [[1, 2], [3, 4]] 这样的列表）（'[' 没有闭合）；请再试一次，或输入 ? 获取提示" in lines(out)
 
 
@@ -401,14 +411,14 @@ def test_chinese_hints_for_rules():
     assert hints["W"] == "W.T 是 W 的转置：δ (2, 2) 经过转置回到 W 的形状 (2, 2)"
     assert hints["X"] == "W.T 是 (2, 2)，δ 是 (3, 2)：它们的哪种乘积具有 X 的形状 (3, 2)？"
     assert hints["T"] == "T 是 (Y - T) 中的一项：梯度原样传下去，带上这一项的符号"
-    quiz = prepare(Request(from_sample("two-layer-matrix")))
+    quiz = prepare(Request(from_text(TWO_LAYER_TEXT)))
     words = words_for(quiz, Messages("zh"))
     assert words.hint(quiz.questions[W1_RULE]) == "δ (2,) 和 x (2,) 只有一种乘积能得到 (2, 2)：外积"
 
 
 def test_json_score(cli):
     answers = replaced(TWO_LAYER, W2_RULE, "outer(h, δ)", TWO_LAYER[W2_RULE])
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", "--format", "json", input=feed(answers))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, "--format", "json", input=feed(answers))
     assert code == 0, err
     data = json.loads(out)
     assert set(data) == {"level", "inputs", "questions", "asked", "right", "stopped", "answers_read", "steps",
@@ -424,15 +434,15 @@ def test_json_score(cli):
 
 
 def test_exit_codes(cli):
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input=feed(TWO_LAYER[:3]) + "skip\n" * 30)
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input=feed(TWO_LAYER[:3]) + "skip\n" * 30)
     assert code == 0 and "Score: 3 of 27 right (11%)." in out  # practice, not a check: 0 whatever the score
-    code, out, _ = cli("quiz", "--sample", "two-layer-matrix", input="")
+    code, out, _ = cli("quiz", *TWO_LAYER_PROGRAM, input="")
     assert code == 0 and "No answers were read" in out
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", "--level", "formulas", input="")
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, "--level", "formulas", input="")
     assert code == 2 and "error: --level formulas is for scalar programs" in err
     code, out, err = cli("quiz", "L = sum(W @ x)", "--at", "W=[[1, 2]]", input="")
     assert code == 2 and "error:" in err and "Traceback" not in err
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input="[" + "1, " * 5000 + "1]\n")
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, input="[" + "1, " * 5000 + "1]\n")
     assert code == 2 and "error: the answer has more than 10,000 characters; the limit is 10,000" in err
 
 
@@ -453,7 +463,7 @@ def test_the_time_limit_bounds_judging_a_tensor_answer(cli, monkeypatch):
         return True, None
 
     monkeypatch.setattr(quiz_module.TensorJudge, "verdict", verdict)
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", "--timeout", "1", input="[0, tanh(1/2)]\nslow\n")
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, "--timeout", "1", input="[0, tanh(1/2)]\nslow\n")
     assert code == 2, out + err
     assert err.startswith("error: gave up after 1 s; the limit is --timeout 1\n"), err
     assert "Score: 1 of 1 right (100%)." in out
@@ -464,7 +474,7 @@ def test_a_hostile_answer_is_judged_quickly(cli):
 
     start = time.monotonic()
     answers = ["[9^9^9, 1]", "[0, tanh(1/2)]", "[(sqrt(2) + sqrt(3) + sqrt(5) - 3)^1000 - 6]", "q"]
-    code, out, err = cli("quiz", "--sample", "two-layer-matrix", "--timeout", "10", input=feed(answers))
+    code, out, err = cli("quiz", *TWO_LAYER_PROGRAM, "--timeout", "10", input=feed(answers))
     assert code == 0, out + err
     assert time.monotonic() - start < 10
     assert "✓ right" in out and out.count("✗ not quite") + out.count("I could not read") == 2
@@ -475,3 +485,13 @@ def test_scalar_programs_keep_their_quiz():
     assert not quiz.tensor and quiz.tensor_judge is None
     assert [q.kind for q in quiz.questions][:3] == ["value", "value", "local"]
     assert type(words_for(quiz, Messages("en"))).__name__ == "Words"
+
+
+def test_the_sample_itself_scores_full(cli):
+    """two-layer-matrix as shipped (z1, z2 named): the quiz's own answers give a full score, and it
+    asks about the pre-activations' gradients too (δ1, δ2)."""
+    answers = answers_for("two-layer-matrix")
+    code, out, err = cli("quiz", "--sample", "two-layer-matrix", input=feed(answers))
+    assert code == 0, out + err
+    assert f"Score: {len(answers)} of {len(answers)} right (100%)." in lines(out)
+    assert "What is the shape of ∂J/∂z2?" in out and "What is the shape of ∂J/∂z1?" in out
