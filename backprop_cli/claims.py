@@ -211,13 +211,24 @@ def _check_one(run: _Run, claim: Claim, tolerance: float | None) -> ClaimResult:
     trace = report.trace
     graph = trace.graph
     node = graph.names[claim.name]
+    if claim.value is not None:  # an array from a file, about a scalar program
+        raise BackpropError(f"{claim.origin}: the claim is an array of shape {tuple(claim.value.shape)}, and the "
+                            f"gradient of {claim.name} is a scalar", hint=f'claim a number: --expect "{claim.name}=-6"')
     claim_graph = _claim_graph(claim, graph)
     unbound = run.unbound
-    if not claim_graph.inputs and not unbound:
-        return _check_value(run, claim, claim_graph, node, tolerance)
-    # A constant claimed on a program with unbound inputs (`y = 1` for `L = x/x*y`) is a
-    # formula like any other: it is judged at random points, and proven where SymPy can.
-    return _check_formula(run, claim, claim_graph, node, tolerance)
+    try:
+        if not claim_graph.inputs and not unbound:
+            return _check_value(run, claim, claim_graph, node, tolerance)
+        # A constant claimed on a program with unbound inputs (`y = 1` for `L = x/x*y`) is a
+        # formula like any other: it is judged at random points, and proven where SymPy can.
+        return _check_formula(run, claim, claim_graph, node, tolerance)
+    except BackpropError as error:
+        shape = re.match(r"the output f has shape (\(.*\)); the output must be a scalar", error.message)
+        if shape is None:
+            raise
+        raise BackpropError(f"the claim has shape {shape.group(1)}, and the gradient of {claim.name} is a scalar",
+                            error.span, hint=f'claim a number: --expect "{claim.name}=-6"', source=error.source,
+                            origin=error.origin) from None
 
 
 def _close(a: mpmath.mpf, b: mpmath.mpf, tolerance: float) -> bool:

@@ -7,6 +7,7 @@ text → parse → graph → forward → backward → check. The CLI builds a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
@@ -15,6 +16,7 @@ import mpmath
 import sympy as sp
 
 from backprop_cli import limits, settings
+from backprop_cli.derivatives import is_undefined
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
 from backprop_cli.bindings import constant_value, parse_bindings, resolve
@@ -75,6 +77,22 @@ class GradientEntry:
         return {CheckStatus.OK: True, CheckStatus.MISMATCH: False}.get(self.status)
 
 
+@dataclass(frozen=True)
+class OmittedEntries:
+    """The entries of a big tensor a table leaves out (CSV and JSON give every one)."""
+
+    node: int
+    label: str
+    count: int
+
+
+def _first_entries(shape: tuple[int, ...], most: int) -> list[tuple[int, ...]]:
+    """The first `most` entries of a shape, row-major, without listing the others."""
+    import itertools
+
+    return list(itertools.islice(itertools.product(*(range(n) for n in shape)), most))
+
+
 @dataclass
 class Report:
     trace: Trace
@@ -98,10 +116,12 @@ class Report:
         trace = self.trace
         return {"forward": sum(math.prod(trace.shape(i)) for i in trace.graph.inputs), "reverse": 1}
 
-    def entries(self) -> list[GradientEntry]:
-        """Each reported gradient, a tensor's entry by entry (row-major), with its check."""
+    def entries(self, most: int | None = None) -> list:
+        """Each reported gradient, a tensor's entry by entry (row-major), with its check. With `most`,
+        a tensor gives its first `most` entries and those its check took one by one, then an
+        `OmittedEntries` for the rest (a table of a million rows helps no one)."""
         trace = self.trace
-        rows = []
+        rows: list = []
         for check in self.checks:
             node = trace.graph.nodes[check.node]
             gradient, value = trace.gradients[check.node], trace.values[check.node]
@@ -109,7 +129,13 @@ class Report:
                 rows.append(GradientEntry(check.node, node.label, value, gradient, check.estimate, check.error,
                                           check.status))
                 continue
-            for index in entry_indices(gradient.shape):
+            indices = entry_indices(gradient.shape) if most is None else _first_entries(gradient.shape, most)
+            if most is not None and check.errors is not None:  # and every entry checked on its own
+                import numpy as np
+                checked = np.frompyfunc(lambda e: e is not None, 1, 1)(check.errors).astype(bool)
+                shown = set(indices)
+                indices += [e for e in map(tuple, np.argwhere(checked).tolist()) if e not in shown]
+            for index in indices:
                 estimate = check.estimates[index] if check.estimates is not None else None
                 error = check.errors[index] if check.errors is not None else None
                 status = check.status
@@ -118,6 +144,9 @@ class Report:
                 label = node.label + ("[" + ",".join(map(str, index)) + "]" if index else "")
                 rows.append(GradientEntry(check.node, label, value.entries[index], gradient.entries[index],
                                           estimate, error, status))
+            total = math.prod(gradient.shape)
+            if len(indices) < total:
+                rows.append(OmittedEntries(check.node, node.label, total - len(indices)))
         return rows
 
     @property
@@ -180,7 +209,12 @@ def program_shapes(graph: Graph, bindings: dict, declared: dict[str, tuple] | No
     """Every node's shape, for a program with a tensor op, a tensor binding or a declared shape
     (else None: the scalar engine runs as it always has)."""
     tensor_inputs = {name: tuple(value.shape) for name, value in bindings.items() if hasattr(value, "shape")}
-    tensor_inputs.update(declared or {})
+    for name, shape in (declared or {}).items():
+        if name in bindings:  # a bound value has the shape it has
+            raise BackpropError(f"--shape {name}: '{name}' is bound (its value has shape "
+                                f"{tuple(getattr(bindings[name], 'shape', ()))}); --shape declares unbound inputs",
+                                hint=f"drop {name} from --shape, or its value from --at")
+        tensor_inputs[name] = shape
     if not tensor_inputs and not any(node.op in TENSOR_OPS for node in graph.nodes):
         return None
     try:
@@ -209,12 +243,12 @@ def parse_shapes(text: str | None, graph: Graph) -> dict[str, tuple[int, ...]]:
                                 hint="a matrix is ROWSxCOLUMNS, a vector its length, a scalar ()")
         if name not in inputs:
             raise BackpropError(f"--shape {name}: '{name}' is not an input; the inputs are: {', '.join(inputs)}")
-        if shape in ("()", ""):
+        if shape == "()":
             declared[name] = ()
             continue
         sizes = shape.lower().replace("×", "x").split("x")
-        if not all(size.strip().isdigit() and 0 < int(size) <= limits.MAX_DECLARED_SIZE for size in sizes) \
-                or len(sizes) > 2:
+        if not all(re.fullmatch(r"[0-9]+", size.strip()) and 0 < int(size) <= limits.MAX_DECLARED_SIZE
+                   for size in sizes) or len(sizes) > 2:
             raise BackpropError(f"--shape {name}={shape}: a shape is N (a vector) or MxN (a matrix) with sizes "
                                 f"from 1 to {limits.MAX_DECLARED_SIZE:,}")
         declared[name] = tuple(int(size) for size in sizes)
@@ -253,7 +287,7 @@ def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: 
     import numpy as np
 
     from backprop_cli.forward import fold_constants
-    from backprop_cli.tensor_formulas import evaluate, named_gradients
+    from backprop_cli.tensor_formulas import formula_error, named_gradients
     from backprop_cli.finite_difference import TensorCheck
 
     templates, constants = fold_constants(graph, shapes)
@@ -280,22 +314,13 @@ def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: 
     checks = []
     for index in reported:
         worst = 0.0
+        formula = formulas.get(index, sp.Integer(0))
         for at in traces:
-            names = {n: np.asarray(at.forward.column[i], dtype=float) for n, i in graph.names.items()
-                     if at.forward.column[i] is not None}
-            names.update({node.text: np.asarray(at.forward.column[node.index], dtype=float)  # a literal tensor
-                          for node in graph.nodes if node.index in constants and shapes[node.index]})
-            try:
-                with np.errstate(all="ignore"):
-                    claimed = np.broadcast_to(np.asarray(evaluate(formulas.get(index, sp.Integer(0)), names),
-                                                         dtype=float), shapes[index])
-            except (NotImplementedError, KeyError, ValueError):  # a formula our evaluator cannot read
+            error = None if formula is None else formula_error(formula, at, index)
+            if error is None:  # no formula, or one our evaluator cannot read
                 worst = None
                 break
-            column = at.gradient_column[index]
-            actual = np.broadcast_to(np.asarray(column if column is not None else 0.0, dtype=float), shapes[index])
-            scale = np.maximum(1.0, np.abs(actual))
-            worst = max(worst, float(np.max(np.abs(claimed - actual) / scale)) if actual.size else 0.0)
+            worst = max(worst, error)
         status = CheckStatus.SKIPPED if check is CheckKind.NONE or worst is None else (
             CheckStatus.OK if worst <= settings.SYMBOLIC_TENSOR_TOLERANCE else CheckStatus.MISMATCH)
         checks.append(TensorCheck(index, trace.gradients.get(index), None, None,
@@ -312,12 +337,28 @@ def tensor_gradient_formulas(trace: Trace) -> dict[int, sp.Expr] | None:
     from backprop_cli.forward import fold_constants
     from backprop_cli.tensor_formulas import named_gradients
 
+    from backprop_cli.tensor_formulas import formula_error
+
     shapes = trace.forward.shapes
     templates, constants = fold_constants(trace.graph, shapes)
     try:
-        return named_gradients(trace.graph, templates, constants, shapes, trace.output)
+        formulas = named_gradients(trace.graph, templates, constants, shapes, trace.output)
     except (TypeError, ValueError, NotImplementedError, AttributeError):
         return None
+    # shown only where it gives the reverse pass's numbers at this point (and within the language)
+    for index, formula in formulas.items():
+        if formula is None or _invented(formula):
+            formulas[index] = None
+            continue
+        error = formula_error(formula, trace, index)
+        if error is None or error > settings.SYMBOLIC_TENSOR_TOLERANCE:
+            formulas[index] = None
+    return formulas
+
+
+def _invented(formula) -> bool:
+    """A formula with a function the language does not have (ones, a literal's entry, array)."""
+    return any(type(f).__name__ in ("ones", "entry", "array") for f in formula.atoms(sp.Function))
 
 
 SYMBOLIC_TENSOR_METHOD = ("each formula evaluated at {n} random points of the declared shapes and compared entry by "
@@ -454,6 +495,9 @@ def _tensor_tangent_pass(report: Report, direction: dict) -> TangentPass:
             if gradient is not None:
                 reverse = domain.add(reverse, arrays.sum(arrays.mul(gradient, seeds[index])))
     result = tangents[trace.output]
+    if is_undefined(result):
+        raise BackpropError("forward mode along this direction needs a local derivative that has no value here",
+                            hint="the reverse pass (explain without --forward) names it")
     estimate, error, status = tensor_along_direction(trace, direction, domain.value(result))
     shown = {}
     for index, component in direction.items():
@@ -527,8 +571,11 @@ def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) ->
     tmpl = trace.template(cause.consumer)
     local = formula_text(cause.formula, tmpl.variables, [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
     names = ", ".join(derivative(graph.nodes[trace.output], graph.nodes[i]) for i in undefined)
-    point = ", ".join(f"{graph.nodes[a].label} = {exact_text(trace.values[a].exact)}" for a in dict.fromkeys(consumer.args)
-                      if trace.values[a].exact is not None)
+    if trace.tensor:  # somewhere among the entries: the tensors' shapes say which
+        point = "an entry of " + ", ".join(f"{graph.nodes[a].label} {trace.shape(a)}" for a in dict.fromkeys(consumer.args))
+    else:
+        point = ", ".join(f"{graph.nodes[a].label} = {exact_text(trace.values[a].exact)}"
+                          for a in dict.fromkeys(consumer.args) if trace.values[a].exact is not None)
     others = [graph.nodes[i].name for i in asked if i not in trace.undefined and graph.nodes[i].name]
     return BackpropError(
         f"{names} is undefined here: it needs the local derivative {derivative(consumer, source)} = {local}, "

@@ -268,9 +268,10 @@ def evaluate_expression(graph: Graph, values: dict[str, Value], origin: str) -> 
         bindings[graph.nodes[index].name] = (value.exact if value.exact is not None
                                              else sp.Float(value.approx, settings.DECIMAL_DIGITS))
     try:
-        return run_forward(graph, bindings).values[graph.output]
+        value = run_forward(graph, bindings).values[graph.output]
     except BackpropError as error:
         raise error.located(graph.source, origin)
+    return value.entries[()] if hasattr(value, "entries") else value  # `sum([1, -7])`: a scalar after all
 
 
 def evaluate_tensor_expression(graph: Graph, values: dict, origin: str):

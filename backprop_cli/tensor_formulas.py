@@ -85,10 +85,17 @@ def named_gradients(graph: Graph, templates, constants, shapes: Shapes, output: 
         upstream = gradient.get(index, sp.Integer(0))
         for edge in edges.into[index]:
             source = edges.source[edge]
-            part = _pullback(node, edges.position[edge], _shaped(upstream, shapes[index], node.op, names),
-                             values, templates[index], shapes, names)
-            gradient[source] = gradient[source] + part if source in gradient else part
-    return {index: tidy(formula) for index, formula in gradient.items()}
+            try:
+                part = None if upstream is None else _pullback(
+                    node, edges.position[edge], _shaped(upstream, shapes[index], node.op, names), values,
+                    templates[index], shapes, names)
+            except Inexpressible:
+                part = None
+            if part is None or gradient.get(source, 0) is None:  # one path without a formula: none for the sum
+                gradient[source] = None
+            else:
+                gradient[source] = gradient[source] + part if source in gradient else part
+    return {index: tidy(formula) if formula is not None else None for index, formula in gradient.items()}
 
 
 _MATRIX_FUNCTIONS = ("matmul", "T", "outer", "sum", "mean", "softmax", "log_softmax", "entry", "ones")
@@ -171,14 +178,17 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
         for i, n in enumerate(own):
             if not node.params or i == node.params[0] % len(own):
                 count *= n
-        return g if op == "reduce_sum" else g / count
+        spread = g
+        if node.params and len(own) == 2 and node.params[0] % 2 == 1:  # sum(X, 1): each row's δ along its row
+            spread = OUTER(g, ONES(sp.Integer(own[1])))
+        return spread if op == "reduce_sum" else spread / count
     if op == "outer":
         return MATMUL(g, args[1]) if position == 0 else MATMUL(_transpose(g), args[0])
     if op == "softmax":
         s = values[node.index]
-        return s * (g - _sum(g * s, -1))
+        return s * (g - _rows(_sum(g * s, -1), own))
     if op == "log_softmax":
-        return g - SOFTMAX(args[0]) * _sum(g, -1)
+        return g - SOFTMAX(args[0]) * _rows(_sum(g, -1), own)
     if op == "array":
         return ENTRY(g, sp.Integer(position))
     # entry-wise: the upstream times the textbook local derivative, summed back where broadcast
@@ -190,9 +200,21 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
         part = _shaped(part, up, "matmul", names)  # summed back over the copies, so it needs all of them
         if not own:
             return _sum(part)
-        for axis in broadcast_axes(own, up):
+        axes = broadcast_axes(own, up)
+        if any(axis >= len(up) - len(own) for axis in axes):
+            raise Inexpressible  # a (m, 1) operand: the language cannot keep the summed axis
+        for axis in axes:
             part = _sum(part, axis)
     return part
+
+
+class Inexpressible(Exception):
+    """A gradient the language cannot write (no keepdims, no reshape): it is left without a formula."""
+
+
+def _rows(row_totals, shape):
+    """A per-row total (m,) spread back along each row of an (m, n) matrix; a vector's total is a scalar."""
+    return OUTER(row_totals, ONES(sp.Integer(shape[-1]))) if len(shape) == 2 else row_totals
 
 
 def _transpose(x):
@@ -227,6 +249,8 @@ def evaluate(formula: sp.Expr, values: dict[str, np.ndarray]):
         return values[formula.name]
     if formula.is_Number or formula in (sp.pi, sp.E):
         return float(formula)
+    if isinstance(formula, sp.Piecewise):  # its arguments are (value, condition) pairs
+        return _piecewise(formula, values)
     args = [evaluate(a, values) for a in formula.args]
     if isinstance(formula, sp.Add):
         total = args[0]
@@ -289,3 +313,34 @@ def _condition(condition, values):
     left, right = evaluate(condition.lhs, values), evaluate(condition.rhs, values)
     return {sp.StrictGreaterThan: np.greater, sp.GreaterThan: np.greater_equal, sp.StrictLessThan: np.less,
             sp.LessThan: np.less_equal}[type(condition)](left, right)
+
+
+def formula_error(formula, trace, index: int) -> float | None:
+    """The largest relative difference, entry by entry, between a formula evaluated at the trace's
+    values and the trace's gradient of the node (None: the formula cannot be evaluated here)."""
+    graph = trace.graph
+    shape = trace.shape(index)
+
+    def floats(column_value):
+        array = np.asarray(column_value)
+        if array.dtype == object:
+            return np.vectorize(lambda v: float(v.approx) if hasattr(v, "approx") else float(v),
+                                otypes=[float])(array) if array.shape else np.asarray(
+                float(array[()].approx if hasattr(array[()], "approx") else array[()]))
+        return np.asarray(array, dtype=float)
+
+    column = trace.forward.column
+    try:
+        names = {n: floats(column[i]) for n, i in graph.names.items() if column[i] is not None}
+        names.update({node.text: floats(column[node.index]) for node in graph.nodes
+                      if node.index in trace.forward.constants and trace.shape(node.index)})
+        with np.errstate(all="ignore"):
+            claimed = np.broadcast_to(np.asarray(evaluate(formula, names), dtype=float), shape)
+        gradient = trace.gradient_column[index]
+        actual = np.broadcast_to(floats(gradient) if gradient is not None else np.zeros(()), shape)
+    except (NotImplementedError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+    if not actual.size:
+        return 0.0
+    error = float(np.max(np.abs(claimed - actual) / np.maximum(1.0, np.abs(actual))))
+    return error if error == error else None  # nan: not evaluable here

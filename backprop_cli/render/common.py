@@ -117,3 +117,7 @@ def gradient_text(trace, index: int, digits: int = 10) -> str:
     if formula is not None:
         return exact_text(formula)
     return number_text(trace.gradients[index], digits)
+
+
+# A tensor's rows in the gradient table: its first entries and its worst; CSV and JSON give them all.
+TABLE_ENTRIES_PER_TENSOR = 12

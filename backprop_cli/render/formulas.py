@@ -7,6 +7,8 @@ import csv
 import io
 import json
 
+import sympy as sp
+
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -33,8 +35,9 @@ def formula_rows(report: Report, every_name: bool = False) -> list[tuple[int, st
         nodes = statements[::-1] + [i for i in nodes if i not in statements]
     rows = []
     for index in nodes:
-        formula = report.formulas.get(index)
-        rows.append((index, shape_text(trace.shape(index)), exact_text(formula) if formula is not None else "0",
+        formula = report.formulas.get(index, sp.Integer(0))  # not reached: 0
+        # None: the language cannot write it (a (m, 1) operand's gradient keeps its axis)
+        rows.append((index, shape_text(trace.shape(index)), exact_text(formula) if formula is not None else "—",
                      checks.get(index)))
     return rows
 

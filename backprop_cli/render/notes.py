@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
@@ -9,7 +11,7 @@ from backprop_cli import limits, settings
 from backprop_cli.engine import Report
 from backprop_cli.finite_difference import FAST_METHOD, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
-from backprop_cli.render.common import node_label
+from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, node_label
 from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 
@@ -84,6 +86,8 @@ def tensor_notes(report: Report, messages: Messages) -> list[str]:
     """A tensor program's warnings (a broadcast that grows both operands, `.T` of a vector)."""
     trace = report.trace
     lines = [messages("note.tensor_warning", text=text) for _, text in trace.forward.shapes.warnings]
+    if any(math.prod(trace.shape(c.node)) > TABLE_ENTRIES_PER_TENSOR for c in report.checks):
+        lines.append(messages("note.table_entries", n=TABLE_ENTRIES_PER_TENSOR))
     checked = [c for c in report.checks if getattr(c, "worst", None) is not None and c.error is not None]
     if checked:  # the entry the check found furthest from its finite difference, named
         worst = max(checked, key=lambda c: c.error)

@@ -13,11 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.finite_difference import CheckStatus
-from backprop_cli.engine import Report
+from backprop_cli.engine import OmittedEntries, Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
 from backprop_cli.notation import LABEL_WIDTH, grouped, shorten
-from backprop_cli.render.common import gradient_text, exact_string, exact_text, node_label, value_text
+from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, gradient_text, exact_string, exact_text, node_label, value_text
 
 
 def derivative_of(out, label: str) -> str:
@@ -59,7 +59,11 @@ class GradientTable:
         trace = report.trace
         self.out = trace.graph.nodes[trace.output]
         self.rows = []
-        for entry in report.entries():
+        for entry in report.entries(most=TABLE_ENTRIES_PER_TENSOR):
+            if isinstance(entry, OmittedEntries):  # the rest of a big tensor: its count, where to see it
+                self.rows.append((messages("table.omitted", n=f"{entry.count:,}", name=entry.label),
+                                  "", "", "", "", "", None))
+                continue
             gradient = entry.gradient
             self.rows.append((
                 entry.label,
@@ -81,7 +85,8 @@ class GradientTable:
         label, value, exact, decimal, estimate, error, status = row
         if exact_width is not None and cell_len(exact) > exact_width:
             exact = self.messages("table.below")
-        return [shorten(label, LABEL_WIDTH), value, exact, decimal, estimate, error, check_mark(status, self.messages)]
+        mark = check_mark(status, self.messages) if status is not None else ""
+        return [label if status is None else shorten(label, LABEL_WIDTH), value, exact, decimal, estimate, error, mark]
 
     def _table(self, exact_width: int | None, header_widths: list[int] | None = None) -> Table:
         """The table; exact forms longer than `exact_width` (None: any length) are marked ↓, headers
@@ -112,6 +117,9 @@ class GradientTable:
         parts: list[RenderableType] = [Text(messages("heading.gradients", out=node_label(self.out)), style="bold")]
         for label, value, exact, decimal, estimate, error, status in self.rows:
             parts.append(Text(""))
+            if status is None:  # the entries of a big tensor the table leaves out
+                parts.extend(Text(line) for line in wrap_prose(label, width, "    "))
+                continue
             parts.extend(Text(line) for line in wrap_prose(f"{shorten(label, LABEL_WIDTH)} = {value}", width, "    "))
             if exact != "≈":
                 parts.extend(Text(line) for line in formula_lines(derivative_of(self.out, label), exact, width))
