@@ -51,20 +51,17 @@ class CaseResult:
 
 
 def _scalar_text(value, case: str, field: str, key: str) -> str:
-    if field == "expect" and isinstance(value, list):
-        raise _Malformed(field, f"'{key}' is a list: tensor claims in a cases file are not supported yet; "
-                                "expect takes numbers or strings")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _Malformed(field, f"'{key}' must be a number or a string, not {type(value).__name__}")
     return value if isinstance(value, str) else repr(value)
 
 
-def _value_text(value, key: str) -> str:
-    """An `at` value as the bindings text reads it: a number or an expression as a scalar is
+def _value_text(value, key: str, field: str = "at") -> str:
+    """An `at` (or `expect`) value as the bindings text reads it: a number or an expression as a scalar is
     written today; a (nested) list as `[...]`, each string entry in parentheses so that it stays
     one entry whatever it holds."""
     if not isinstance(value, list):
-        return _scalar_text(value, "", "at", key)
+        return _scalar_text(value, "", field, key)
     rows = []
     for row in value:
         if not isinstance(row, list):
@@ -124,7 +121,7 @@ def run_case(raw: dict, number: int) -> CaseResult:
         if of is not None and not isinstance(of, str):
             raise _Malformed("of", "must be a name (a string)")
         bindings = [f"{k}={_value_text(v, k)}" for k, v in at.items()]
-        claims_text = [f"{k}={_scalar_text(v, name, 'expect', k)}" for k, v in expect.items()]
+        claims_text = [f"{k}={_value_text(v, k, 'expect')}" for k, v in expect.items()]  # tensors as [[...]]
     except _Malformed as error:
         return CaseResult(name, error=BackpropError(error.message), field=error.field)
     stage = "program"

@@ -265,6 +265,9 @@ def explain(
     """
     def action() -> int:
         messages = _messages(lang, *([] if format is ExplainFormat.json else [output.stdout()]))
+        if entry is not None and (format is not ExplainFormat.tree or forward_mode or tangent is not None):
+            raise BackpropError("--entry expands one entry in the tree view of the reverse pass",
+                                hint="drop --format and --forward; JSON and CSV from grad give every entry")
         if (save_svg or save_html) and format is not ExplainFormat.tree:
             raise BackpropError("--save-svg and --save-html record the tree view; drop --format or use --format tree")
         report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent,

@@ -29,7 +29,7 @@ import sympy as sp
 
 from backprop_cli.errors import BackpropError
 from backprop_cli.numbers import LIBRARIES, Library, Value, compile_part, compile_template, domain_error
-from backprop_cli.primitives import TENSOR_OPS, placeholder, template
+from backprop_cli.primitives import placeholder, template
 from backprop_cli.shapes import Shape, Shapes
 
 # ---------------------------------------------------------------- numpy as a library of templates
@@ -585,12 +585,10 @@ class Tensor:
         return TensorValue(tuple(x.shape), entries)
 
     def close(self, a, b) -> bool | None:
-        a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return False
         if self.vectorised:
             return bool(np.all(np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))))
         answers = [self.entry.close(x, y) for x, y in zip(a.flat, b.flat)]
         return False if False in answers else (None if None in answers else True)
-
-
-def is_tensor_op(op: str | None) -> bool:
-    return op in TENSOR_OPS

@@ -487,11 +487,16 @@ def test_case_at_malformed_arrays(at, message):
     assert (result.field, result.error.message) == ("at", message)
 
 
-def test_case_expect_arrays_are_refused_clearly():
-    result = cases.run_case({"program": "L = W + b", "at": {"W": 1, "b": 2}, "expect": {"W": [1, 2]}}, 1)
-    assert result.field == "expect"
-    assert result.error.message == ("'W' is a list: tensor claims in a cases file are not supported yet; "
-                                    "expect takes numbers or strings")
+def test_case_expect_arrays_are_tensor_claims():
+    """SPEC §3's `expect = { W = [[...]] }`: an array claims a tensor gradient, entry by entry."""
+    program = "Y = X @ W.T + b; L = sum((Y - T)^2) / 2"
+    at = {"X": [[1, 2], [0, -1], [3, 1]], "W": [[0.5, -1], [0.25, 2]], "b": [1, -0.5], "T": [[1, 0], [0, 1], [2, 2]]}
+    right = cases.run_case({"program": program, "at": at, "expect": {"b": [0, "1/2"], "W": [[-3, -5.5], [4.5, 11.25]]}}, 1)
+    assert right.error is None and right.ok
+    wrong = cases.run_case({"program": program, "at": at, "expect": {"b": [0, 1]}}, 1)
+    assert wrong.error is None and not wrong.ok
+    scalar = cases.run_case({"program": "L = W + b", "at": {"W": 1, "b": 2}, "expect": {"W": [1, 2]}}, 1)
+    assert scalar.field == "expect" and "the claim has shape (2,), and the gradient of W is a scalar" in scalar.error.message
 
 
 # ---------------------------------------------------------------- the public functions

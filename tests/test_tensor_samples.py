@@ -190,3 +190,49 @@ def test_a_big_numeric_tensor_program_in_json(cli, tmp_path):
     records = {n["name"]: n for n in report["nodes"] if n["name"]}
     assert records["W"]["value"] == {"shape": [50, 45], "exact": None, "float": None, "abbreviated": True}
     assert records["x"]["value"]["float"] == x.tolist()
+
+
+def test_formulas_along_an_axis_and_of_a_softmax_matrix_are_right(cli_json):
+    report = cli_json("grad", "L = sum(sum(X, 1) * c)", "--shape", "X=3x3, c=3")
+    assert report["gradients"]["X"]["formula"] == "outer(c, ones(3))" and report["gradients"]["X"]["ok"]
+    report = cli_json("grad", "L = sum(log_softmax(Z) * T)", "--shape", "Z=3x3, T=3x3")
+    assert report["gradients"]["Z"]["ok"] is True
+    report = cli_json("grad", "L = sum(relu(W @ x))", "--shape", "W=2x2, x=2")
+    assert report["gradients"]["W"]["formula"] == "outer((1 if (W @ x) > 0, else 0), x)"
+    assert report["gradients"]["W"]["ok"] is True  # a Piecewise formula is evaluated, not skipped
+    report = cli_json("grad", "L = sum(W * c)", "--shape", "W=2x2, c=2x1")
+    assert report["gradients"]["c"]["formula"] == "—"  # (2, 1): the language cannot keep the axis
+    assert report["gradients"]["c"]["status"] == "skipped"
+
+
+def test_user_mistakes_around_tensors_are_errors_not_tracebacks(cli):
+    for args, message in [
+        (["grad", "L = sum(sqrt(x))", "--at", "x=[0, 1]"],
+         "∂L/∂x is undefined here: it needs the local derivative ∂(sqrt(x))/∂x = 1/(2*sqrt(x)), which has no "
+         "value at an entry of x (2,)"),
+        (["grad", "L = sum(x*y)", "--shape", "x=²"], "--shape x=²: a shape is N (a vector) or MxN (a matrix)"),
+        (["grad", "L = sum(x*y)", "--shape", "x=3", "--at", "x=[1, 2]"],
+         "--shape x: 'x' is bound (its value has shape (2,)); --shape declares unbound inputs"),
+        (["check", "--sample", "linear", "--expect", "w=[1, 2]"], "the claim has shape (2,), and the gradient of w "
+                                                                  "is a scalar"),
+        (["explain", "--sample", "batch-bias", "--entry", "b[0]", "--format", "json"],
+         "--entry expands one entry in the tree view of the reverse pass"),
+    ]:
+        code, _, err = cli(*args)
+        assert code == 2 and message in " ".join(err.split()), (args, err)
+    code, out, _ = cli("check", "--sample", "linear", "--expect", "w=sum([1, -7])")
+    assert code == 0 and "✓ ∂L/∂w = sum([1, -7])" in out
+
+
+def test_the_table_of_a_big_tensor_gives_its_first_entries_and_counts_the_rest(cli, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "w.npz", W=rng.normal(size=(60, 50)), x=rng.normal(size=50))
+    code, out, _ = cli("grad", "L = sum(tanh(W @ x))", "--at", f"@{tmp_path / 'w.npz'}")
+    assert code == 0
+    rows = [line.split()[0] for line in out.splitlines() if line.strip().startswith("W[")]
+    assert rows[:12] == [f"W[0,{k}]" for k in range(12)]
+    assert 12 <= len(rows) <= 12 + 3  # and the entries the check took one by one
+    assert f"… {3000 - len(rows):,} more of W" in out
+    assert "Tables show each tensor's first 12 entries" in " ".join(out.split())

@@ -389,8 +389,8 @@ def _tensor_diagnosis_text(diagnosis, result, report, messages: Messages) -> str
             fields["formula"] = local_formula_text(trace, step)
         if step.local.rule in ("matmul_left", "matmul_right"):
             fields["rule"] = edge_rule(trace, step).formula
-            if step.local.rule == "matmul_left":
-                fields["weight"] = label(step.source)
+            if step.local.rule == "matmul_left":  # the weight itself, or (a missed transpose) the other operand
+                fields["weight"] = label(step.source) if diagnosis.kind == "weight_for_input" else label(consumer.args[1])
         if diagnosis.kind in ("missing_sum", "mean_not_sum"):
             import numpy as np
             fields["n"] = int(np.prod(trace.shape(step.consumer))) // max(1, int(np.prod(trace.shape(step.source))))
@@ -444,7 +444,7 @@ def tensor_claim_lines(result, outcome: CheckOutcome, messages: Messages) -> lis
     if result.formula is not None:
         lines.append(("", "    " + messages("tensor_claim.formula", gradient=gradient,
                                              formula=exact_text(result.formula))))
-    working = result.counterexample_report if getattr(result, "counterexample_report", None) else report
+    working = report
     for i, diagnosis in enumerate(result.diagnoses):
         key = "claim.likely" if i == 0 else "claim.also"
         lines.append(("yellow", "    " + messages(key, text=_tensor_diagnosis_text(diagnosis, result, working,

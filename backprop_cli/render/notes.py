@@ -45,7 +45,8 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     graph = trace.graph
     lines: list[str] = []
     if trace.numeric:
-        lines.append(messages("note.numeric", nodes=f"{settings.EXACT_MODE_MAX_NODES:,}"))
+        key = "note.numeric_tensor" if trace.tensor else "note.numeric"
+        lines.append(messages(key, nodes=f"{settings.EXACT_MODE_MAX_NODES:,}"))
     elif trace.decimal_nodes or any(g.exact is None and g.approx is not None for g in scalars(trace.gradients.values())):
         lines.append(messages("note.decimal", digits=settings.DECIMAL_DIGITS,
                               count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))

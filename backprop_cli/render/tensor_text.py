@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from backprop_cli.notation import grouped, node_label, shorten
+from backprop_cli.notation import grouped, node_label
 from backprop_cli.render.common import exact_string, local_formula_text, value_text
 from backprop_cli.render.common import number_text as scalar_number_text
 from backprop_cli.shapes import broadcast_axes, shape_text
@@ -185,7 +185,3 @@ def _transposed(label: str) -> str:
     if match and (label[0] == "(") == (label[-1] == ")"):
         return match.group(1)
     return f"{label}.T"
-
-
-def shorten_text(text: str, width: int = 60) -> str:
-    return shorten(text, width)
