@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from backprop_cli.errors import BackpropError
@@ -104,7 +105,7 @@ def _factors(trace, edge: int, local, entry: Entry):
     if rule == "entrywise":
         # the consumer entries this operand entry is copied to (all of them, where it was broadcast)
         offset = len(up_shape) - len(entry)
-        for c in _indices(up_shape):
+        for c in np.ndindex(*up_shape):
             own = tuple(0 if trace.shape(graph.edges.source[edge])[k] == 1 else c[k + offset] for k in range(len(entry)))
             if own != entry:
                 continue
@@ -219,13 +220,6 @@ def _entrywise_text(trace, edge: int, c: Entry) -> str:
 
 def _index(entry: Entry) -> str:
     return "[" + ",".join(map(str, entry)) + "]" if entry else ""
-
-
-def _indices(shape) -> list[Entry]:
-    indices: list[Entry] = [()]
-    for n in shape:
-        indices = [i + (k,) for i in indices for k in range(n)]
-    return indices
 
 
 def _unravel(position: int, layout) -> Entry:
