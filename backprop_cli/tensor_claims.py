@@ -26,7 +26,7 @@ import sympy as sp
 from backprop_cli import deadline, settings
 from backprop_cli.derivatives import Locals
 from backprop_cli.errors import BackpropError
-from backprop_cli.forward import evaluate_tensor_expression
+from backprop_cli.forward import evaluate_tensor_expression, fold_constants
 from backprop_cli.graph import NodeKind
 from backprop_cli.numbers import Value
 from backprop_cli.primitives import FUNCTIONS
@@ -164,7 +164,33 @@ def check_tensor_claim(run: TensorRun, claim, claim_graph) -> TensorClaimResult:
                 result.diagnoses = [d for d in mistakes(at.trace, node, value, tol)]
                 break
             deadline.check()
+        if result.ok and formula is not None and _proven(claim_graph, formula, trace):
+            result.method = "symbolic"
     return result
+
+
+def _proven(claim_graph, formula: sp.Expr, trace) -> bool:
+    """Whether SymPy sees the claimed formula and the right one as the same expression (matrix
+    operations as opaque functions, so this decides only the forms it can: outer(a*b, h) is
+    outer(b*a, h); (X.T @ δ).T against δ.T @ X stays with the random points)."""
+    from backprop_cli.numbers import expression_size
+    from backprop_cli.shapes import infer_shapes
+    from backprop_cli.tensor_formulas import named_values, tidy
+
+    try:
+        names = {trace.graph.nodes[i].name: trace.shape(i) for i in trace.graph.names.values()}
+        shapes = infer_shapes(claim_graph, {n.name: names.get(n.name, ()) for n in (claim_graph.nodes[i]
+                                                                                    for i in claim_graph.inputs)},
+                              scalar_output=False)
+        shapes.tensor_ops = True
+        templates, constants = fold_constants(claim_graph, shapes)
+        claimed = named_values(claim_graph, templates, constants, claim_graph.output, expand_output=True)[claim_graph.output]
+        difference = tidy(claimed) - formula
+        if expression_size(difference, 200) > 200:
+            return False
+        return sp.simplify(difference) == 0
+    except (BackpropError, TypeError, ValueError, NotImplementedError, AttributeError):
+        return False
 
 
 def as_tensor(value) -> TensorValue:

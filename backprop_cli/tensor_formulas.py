@@ -29,14 +29,15 @@ ENTRY = sp.Function("entry")  # a literal's k-th entry of a gradient
 ONES = sp.Function("ones")  # a scalar gradient copied to every entry, where a matrix rule needs its shape
 
 
-def named_values(graph: Graph, templates, constants, output: int) -> list:
-    """Each node's formula in the program's names: a named node is its name."""
+def named_values(graph: Graph, templates, constants, output: int, expand_output: bool = False) -> list:
+    """Each node's formula in the program's names: a named node is its name (but the output itself
+    with `expand_output`: a claim's expression, whose graph calls it f)."""
     values: list = [None] * len(graph.nodes)
     needed = graph.ancestors_of(output)
     for node in graph.nodes[: output + 1]:
         if not needed[node.index]:
             continue
-        if node.kind is NodeKind.INPUT or node.name is not None:
+        if node.kind is NodeKind.INPUT or (node.name is not None and not (expand_output and node.index == output)):
             values[node.index] = sp.Symbol(node.name, real=True)
         elif node.kind is NodeKind.CONSTANT or node.index in constants:
             constant = constants[node.index]

@@ -169,3 +169,12 @@ def test_right_formulas_pass_and_mutated_ones_never_do(name, mutation):
         assert isinstance(error, BackpropError), error
         return
     assert not outcome.ok, mutated
+
+
+def test_a_formula_is_proven_symbolically_where_sympy_can(cli):
+    code, out, _ = cli("check", "--sample", "two-layer-matrix", "--expect", "W2 = outer((y - t)*(1 - y^2), h)")
+    assert code == 0
+    assert "(SymPy simplifies the difference to 0, and it agrees at 4 random points)" in " ".join(out.split())
+    # an equal form SymPy cannot see through the matrix operations stays with the random points
+    code, out, _ = cli("check", "--sample", "batch-bias", "--expect", "W = (X.T @ (Y - T)).T")
+    assert code == 0 and "agrees at 4 random points where the program is defined" in " ".join(out.split())

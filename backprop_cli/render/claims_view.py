@@ -415,8 +415,8 @@ def tensor_claim_lines(result, outcome: CheckOutcome, messages: Messages) -> lis
     if result.ok:
         if result.method == "tolerance":
             how = messages("claim.method_tolerance", tol=f"{result.tolerance:g}")
-        elif result.method == "points":
-            how = messages("claim.method_points", points=result.points_checked)
+        elif result.method in ("points", "symbolic"):
+            how = messages(f"claim.method_{result.method}", points=result.points_checked)
         else:
             how = messages("claim.method_exact")
         return [("green", f"✓ {gradient} = {claimed_text}   ({how})")]
