@@ -29,7 +29,7 @@ from backprop_cli.render.common import (
     value_text,
 )
 from backprop_cli.render.tensor_text import edge_rule, json_entries, tensor_text
-from backprop_cli.render.tensor_text import entry_text as tensor_entry_text
+from backprop_cli.render.tensor_text import number_entry_text as tensor_entry_text
 from backprop_cli.shapes import shape_text
 from backprop_cli.tensors import entry_text
 

@@ -22,7 +22,7 @@ MAX_ROW = 8
 DELTA = "δ"
 
 
-def _entry(value, exact: bool = True) -> str:
+def number_entry_text(value, exact: bool = True) -> str:
     """One entry: its exact form where short, else its decimal."""
     text = scalar_number_text(value) if exact else value_text(value)
     return text
@@ -32,11 +32,11 @@ def tensor_text(tensor, width: int | None = None) -> str:
     """[[1/2, -1/4], [-1, 1/2]], or for a big one `(128, 784) [[0.01, -0.2, …], …]`."""
     shape = tensor.shape
     if not shape:
-        return _entry(tensor.entries[()])
+        return number_entry_text(tensor.entries[()])
     big = len(tensor.entries.flat) > MAX_SHOWN_ENTRIES or shape[-1] > MAX_ROW
 
     def row(vector) -> str:
-        items = [_entry(v) for v in (vector[:MAX_ROW] if big else vector)]
+        items = [number_entry_text(v) for v in (vector[:MAX_ROW] if big else vector)]
         if big and len(vector) > MAX_ROW:
             items.append("…")
         return "[" + ", ".join(items) + "]"
