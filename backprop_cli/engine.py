@@ -132,7 +132,7 @@ class Report:
             indices = entry_indices(gradient.shape) if most is None else _first_entries(gradient.shape, most)
             if most is not None and check.errors is not None:  # and every entry checked on its own
                 import numpy as np
-                checked = np.frompyfunc(lambda e: e is not None, 1, 1)(check.errors).astype(bool)
+                checked = np.asarray(np.frompyfunc(lambda e: e is not None, 1, 1)(check.errors), dtype=bool)
                 shown = set(indices)
                 indices += [e for e in map(tuple, np.argwhere(checked).tolist()) if e not in shown]
             for index in indices:

@@ -332,8 +332,9 @@ def _layout(literal: ArrayLiteral) -> tuple[int, ...]:
                 raise BackpropError("a literal of rank 3: vectors and matrices (rank 1 and 2) are enough",
                                     entry.span)
         if len(row.items) != len(rows[0].items):
-            raise BackpropError(f"the rows of a matrix must have equal lengths: this row has {len(row.items)} "
-                                f"entries, the first has {len(rows[0].items)}", row.span)
+            count = len(row.items)
+            raise BackpropError(f"the rows of a matrix must have equal lengths: this row has {count} "
+                                f"entr{'y' if count == 1 else 'ies'}, the first has {len(rows[0].items)}", row.span)
     return (len(rows), len(rows[0].items))
 
 

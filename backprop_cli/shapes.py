@@ -165,9 +165,9 @@ def _matmul_shape(node: Node, args: list[Shape], graph: Graph) -> Shape:
     if inner_left != inner_right:
         hint = None
         if len(left) == 2 and left[0] == inner_right:
-            hint = f"did you mean {a}.T @ {b}?"
+            hint = f"did you mean {_transposed(a)} @ {b}?"
         elif len(right) == 2 and right[-1] == inner_left:
-            hint = f"did you mean {a} @ {b}.T?"
+            hint = f"did you mean {a} @ {_transposed(b)}?"
         elif right[-1] == left[0]:
             hint = f"did you mean {b} @ {a}?"
         raise BackpropError(f"{node.text}: {shape_text(left)} @ {shape_text(right)} — the inner sizes "
@@ -197,3 +197,8 @@ def broadcast_axes(own: Shape, grown: Shape) -> list[int]:
         if k < 0 or (own[k] == 1 and grown[axis] != 1):
             axes.append(axis)
     return sorted(axes, reverse=True)
+
+
+def _transposed(label: str) -> str:
+    """label.T, or W for W.T: a hint never suggests a double transpose."""
+    return label[:-2] if label.endswith(".T") and label[:-2].isidentifier() else f"{label}.T"

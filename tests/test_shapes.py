@@ -254,7 +254,7 @@ def test_literal_with_tensor_entries():
 
 def test_ragged_rows():
     error = graph_error("L = sum([[1, 2], [3]])")
-    assert error.message == "the rows of a matrix must have equal lengths: this row has 1 entries, the first has 2"
+    assert error.message == "the rows of a matrix must have equal lengths: this row has 1 entry, the first has 2"
     assert error.hint is None
     assert pointed_at(error, "L = sum([[1, 2], [3]])") == "[3]"
 

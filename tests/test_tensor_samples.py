@@ -236,3 +236,20 @@ def test_the_table_of_a_big_tensor_gives_its_first_entries_and_counts_the_rest(c
     assert 12 <= len(rows) <= 12 + 3  # and the entries the check took one by one
     assert f"… {3000 - len(rows):,} more of W" in out
     assert "Tables show each tensor's first 12 entries" in " ".join(out.split())
+
+
+def test_scalar_inputs_in_a_tensor_program(cli):
+    """A scalar input beside tensors (a literal's entry, a factor): every view, the table too."""
+    for program, at in (("L = a * sum(x)", "a=1, x=[1, 2]"), ("y = [[a, 2], [3, 4]] @ x; L = sum(y)", "x=[1, 2], a=1")):
+        code, out, err = cli("grad", program, "--at", at)
+        assert code == 0, err
+        assert " a  " in out or "a " in out
+    code, out, _ = cli("grad", "L = a * sum(x)", "--at", "a=1, x=[1, 2]", "--format", "csv")
+    rows = [line.split(",") for line in out.splitlines()[1:]]
+    assert [(r[0], r[1], r[2], r[6]) for r in rows] == [("a", "1", "3", "true"), ("x[0]", "1", "1", "true"),
+                                                        ("x[1]", "2", "1", "true")]
+
+
+def test_a_transpose_hint_never_doubles_a_transpose(cli):
+    code, _, err = cli("check", "--sample", "batch-bias", "--expect", "W = X.T @ (Y - T).T")
+    assert code == 2 and "hint: did you mean X @ (Y - T).T?" in err
