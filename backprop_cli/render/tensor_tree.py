@@ -50,11 +50,12 @@ def step_lines(report: Report, step_index: int, k: int, n: int, summed: list[int
     lines = [Line(_node_line(trace, step.source), "bold cyan")]
     passes_on = rule.name == "entrywise" and rule.formula in (DELTA, "-" + DELTA) and consumer.op == "sum"
     if passes_on and n == 1:  # a term of a sum, same shape: the gradient passes on, in one line
-        shown = messages("tensor.rule_line", rule=messages("tensor.plus"), gradient=gradient,
+        term = "tensor.minus" if rule.formula.startswith("-") else "tensor.plus"
+        shown = messages("tensor.rule_line", rule=messages(term), gradient=gradient,
                          formula=f"{rule.formula} = {tensor_text(step.contribution)}")
         lines.append(Line(shown, "bold magenta" if source.name is not None else "yellow"))
         return lines
-    rule_key = "plus" if passes_on else rule.name
+    rule_key = ("minus" if rule.formula.startswith("-") else "plus") if passes_on else rule.name
     rule_line = messages("tensor.rule_line", rule=messages(f"tensor.{rule_key}"), gradient=gradient, formula=rule.formula)
     if rule.broadcast_terms:
         rule_line += "   " + messages("tensor.terms", terms=rule.broadcast_terms)
