@@ -407,6 +407,8 @@ def _wrong_rules(trace, edge: int):
             if copies > 1:
                 yield "missing_sum", _NoSum(local), None
                 yield "mean_not_sum", _MeanBack(local, copies), None
+                if len(local.local.shape) == 2 and len(source_shape) == 1:  # summed over the wrong axis
+                    yield "wrong_axis", _Pull(lambda arrays, g, m=local.local: arrays.sum(arrays.mul(g, m), axis=1)), None
     elif rule == "matmul_right":  # ∂/∂b of a @ b is a.T @ δ
         yield "missing_weight", _Through(source_shape), None
         a = local.other

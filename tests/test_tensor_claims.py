@@ -62,6 +62,8 @@ def test_delta_given_for_the_activation_is_named_as_the_other_gradient(cli):
     ("b = [[0, 1/2]]", "the right values in the wrong shape: NumPy keeps (2,) and the claim's shape apart "
                        "(a vector (n,) is not a row (1, n) or a column (n, 1))"),
     ("W = -(Y - T).T @ X", "the sign is flipped"),
+    ("b = sum(Y - T, 1)", "summed over the wrong axis: b is added to each of the 3 rows of Y, so its gradient sums "
+                          "over the rows, sum(δ, 0), not along each row"),
 ])
 def test_batch_mistakes_are_named(cli, claim, diagnosis):
     code, out, _ = cli("check", "--sample", "batch-bias", "--expect", claim)

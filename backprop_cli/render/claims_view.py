@@ -391,7 +391,7 @@ def _tensor_diagnosis_text(diagnosis, result, report, messages: Messages) -> str
             fields["rule"] = edge_rule(trace, step).formula
             if step.local.rule == "matmul_left":  # the weight itself, or (a missed transpose) the other operand
                 fields["weight"] = label(step.source) if diagnosis.kind == "weight_for_input" else label(consumer.args[1])
-        if diagnosis.kind in ("missing_sum", "mean_not_sum"):
+        if diagnosis.kind in ("missing_sum", "mean_not_sum", "wrong_axis"):
             import numpy as np
             fields["n"] = int(np.prod(trace.shape(step.consumer))) // max(1, int(np.prod(trace.shape(step.source))))
     if diagnosis.node is not None:
