@@ -232,6 +232,8 @@ def tensor_leaf(domain, name: str, bound):
     """A bound value (a SymPy number, an object array of them, or float64 entries) in the domain."""
     import numpy as np
 
+    from backprop_cli.tensors import entry_text
+
     array = np.asarray(bound, dtype=object) if not isinstance(bound, np.ndarray) else bound
     if array.dtype != object:  # float64 from .npy/.npz: the binary values they are
         if domain.numeric:
@@ -241,16 +243,12 @@ def tensor_leaf(domain, name: str, bound):
     for index in np.ndindex(array.shape):
         exact = array[index]
         if domain.numeric:
-            result[index] = _float_of(f"{name}{_entry(index)}", exact)
+            result[index] = _float_of(f"{name}{entry_text(index) if index else ''}", exact)
         elif domain.key.startswith("tensor-tracked"):
             result[index] = Value(exact, None if exact.free_symbols else to_mpf(exact))
         else:
             result[index] = to_mpf(exact)
     return result.astype(np.float64) if domain.numeric else result
-
-
-def _entry(index) -> str:
-    return "[" + ",".join(str(i) for i in index) + "]" if index else ""
 
 
 def _float_entries(value):

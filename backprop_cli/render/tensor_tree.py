@@ -21,7 +21,7 @@ from backprop_cli.notation import derivative, exact_text, grouped, node_label, s
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark, gradient_table
 from backprop_cli.render.tensor_text import DELTA, edge_rule, tensor_text
-from backprop_cli.render.tree import MAX_TREE_LINES, _walk, notes_section, step_table
+from backprop_cli.render.tree import MAX_TREE_LINES, _walk, forward_frame, notes_section, step_table
 from backprop_cli.shapes import shape_text
 
 
@@ -108,12 +108,7 @@ def walkthrough_steps(report: Report, messages: Messages):
 def forward_table(report: Report, messages: Messages) -> Table:
     trace = report.trace
     graph = trace.graph
-    table = Table(box=None, show_header=False, padding=(0, 1), title=messages("heading.forward"),
-                  title_justify="left", title_style="bold")
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    table.add_column(style="dim", no_wrap=True)
-    table.add_column(style="green")
+    table = forward_frame(messages, shapes=True)
     for index in graph.inputs:
         table.add_row(node_label(graph.nodes[index]), "", shape_text(trace.shape(index)),
                       "= " + tensor_text(trace.values[index]))

@@ -135,14 +135,22 @@ def result_line(report: Report, messages: Messages) -> Text:
     return text
 
 
-def forward_section(report: Report, messages: Messages) -> RenderableType:
-    trace = report.trace
-    graph = trace.graph
+def forward_frame(messages: Messages, shapes: bool = False) -> Table:
+    """The forward pass's table, empty: name, `= text`, (a tensor program's shape,) value."""
     table = Table(box=None, show_header=False, padding=(0, 1), title=messages("heading.forward"),
                   title_justify="left", title_style="bold")
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
+    if shapes:
+        table.add_column(style="dim", no_wrap=True)
     table.add_column(style="green")
+    return table
+
+
+def forward_section(report: Report, messages: Messages) -> RenderableType:
+    trace = report.trace
+    graph = trace.graph
+    table = forward_frame(messages)
     bound = [i for i in graph.inputs if trace.values[i].approx is not None]
     for index in bound:
         table.add_row(node_label(graph.nodes[index]), "", assign_text(trace.values[index]))
