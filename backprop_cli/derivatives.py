@@ -107,34 +107,35 @@ def _limit(domain, tmpl, which: int, args, consumer: int, position: int):
 
 def local_derivatives(forward: Forward, output: int) -> Locals:
     graph, domain, values, templates = forward.graph, forward.domain, forward.column, forward.templates
-    edges = graph.edges
     reached = graph.ancestors_of(output)
-    size = len(edges)
-    local: list = [None] * size
-    kink = [False] * size
-    variable = [0] * size
-    kinks: list[int] = []
+    size = len(graph.edges)
+    locals = Locals([None] * size, [False] * size, [0] * size, [])
     with domain.precision():
         for node in reversed(graph.nodes[: output + 1]):
-            index = node.index
-            if not reached[index] or node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+            if reached[node.index] and node.kind is NodeKind.OPERATION and node.depends_on_input:
+                if node_locals(domain, graph, templates[node.index], node, values, locals):
+                    locals.kinks.append(node.index)
+    return locals
+
+
+def node_locals(domain, graph, tmpl, node, values, locals: Locals) -> bool:
+    """One node's edges: each one's local derivative, whether it sits at a kink, and which of the
+    template's variables it is (written into `locals`); True when one of them is at a kink.
+    (vectorised.py calls it for the few nodes its whole-column arithmetic cannot settle.)"""
+    edges, index = graph.edges, node.index
+    args = [values[node.args[p]] for p in tmpl.variable_positions]
+    node_has_kink = False
+    variable_of = _variable_of(tmpl)
+    for edge in edges.into[index]:
+        which = locals.variable[edge] = variable_of[edges.position[edge]]
+        try:
+            locals.local[edge] = domain.function(tmpl, which)(node, args)
+        except BackpropError:
+            locals.local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
+            if is_undefined(locals.local[edge]):
                 continue
-            tmpl = templates[index]
-            args = [values[node.args[p]] for p in tmpl.variable_positions]
-            node_has_kink = False
-            variable_of = _variable_of(tmpl)
-            for edge in edges.into[index]:
-                which = variable[edge] = variable_of[edges.position[edge]]
-                try:
-                    local[edge] = domain.function(tmpl, which)(node, args)
-                except BackpropError:
-                    local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
-                    if is_undefined(local[edge]):
-                        continue
-                for switch, branches in _switch_functions(tmpl, which, domain):
-                    if domain.at_kink(switch(*args)) and not _continuous(domain, branches, args):
-                        kink[edge] = node_has_kink = True
-                        break
-            if node_has_kink:
-                kinks.append(index)
-    return Locals(local, kink, variable, kinks)
+        for switch, branches in _switch_functions(tmpl, which, domain):
+            if domain.at_kink(switch(*args)) and not _continuous(domain, branches, args):
+                locals.kink[edge] = node_has_kink = True
+                break
+    return node_has_kink

@@ -29,6 +29,8 @@ METHOD = (f"central difference in {settings.FD_DIGITS}-digit arithmetic, "
 FAST_METHOD = ("directional: ∇f·v against a central difference along {n} random ±1 direction(s) v over all "
                f"reported inputs, in {settings.FAST_CHECK_DIGITS}-digit arithmetic, step 1e{settings.FAST_CHECK_STEP_EXPONENT}, "
                f"tolerance {settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
+FAST_METHOD_DOUBLE_DOUBLE = FAST_METHOD.replace(f"in {settings.FAST_CHECK_DIGITS}-digit arithmetic",
+                                               "in double-double arithmetic (about 32 significant digits)")
 SKIPPED_METHOD = "none (--check none)"
 
 
@@ -46,7 +48,7 @@ class CheckStatus(str, Enum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: 50,000 of them, and a frozen one sets each field the slow way
 class GradientCheck:
     node: int
     gradient: Value
@@ -126,38 +128,76 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     needed = graph.ancestors_of(trace.output)
     inputs = [i for i in nodes if graph.nodes[i].kind is NodeKind.INPUT]
     others = [i for i in nodes if graph.nodes[i].kind is not NodeKind.INPUT]
-    directions = 2 if len(graph.nodes) <= settings.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
-    method = FAST_METHOD.format(n=directions)
+    count = 2 if len(graph.nodes) <= settings.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
+    method = FAST_METHOD.format(n=count)
     if _symbolic(trace, needed) or not inputs:
         skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
-    worst = 0.0
     domain = Decimal(settings.FAST_CHECK_DIGITS)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
-        leaves = _leaves(trace, needed)
-        points = {i: leaves[i] for i in inputs}
         gradients = [trace.gradients[i].approx for i in inputs]
         scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
-        smallest = min((abs(x) for x in points.values() if x != 0), default=mpmath.mpf(0))
-        for _ in range(directions):
-            signs = [rng.choice((1, -1)) for _ in inputs]
-            analytic = _sum(g if sign > 0 else -g for g, sign in zip(gradients, signs))
-            for step in _steps(h, smallest):  # smaller steps where x ± h leaves a function's domain
-                try:
-                    up = _output_at(trace, domain, leaves, {i: points[i] + sign * step for i, sign in zip(inputs, signs)})
-                    down = _output_at(trace, domain, leaves, {i: points[i] - sign * step for i, sign in zip(inputs, signs)})
-                except BackpropError:
-                    continue
-                worst = max(worst, float(abs(analytic - (up - down) / (2 * step)) / scale))
-                break
-            else:  # no step stayed inside the domain: the check could not be made
-                skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
-                return skipped + check_gradients(trace, others), method
+        directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
+        analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
+        worst = None
+        if trace.forward.flat is not None:  # numeric mode over whole columns: the passes in double-double
+            worst = _double_double_worst(trace, inputs, directions, analytic, scale, h)
+            if worst is not None:
+                method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count)
+        if worst is None:
+            worst = _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h)
+        if worst is None:  # no step stayed inside the domain: the check could not be made
+            skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
+            return skipped + check_gradients(trace, others), method
     status = _verdict(worst, bool(trace.kinks))
     checks = [GradientCheck(i, trace.gradients.get(i), None, worst, status) for i in inputs]
     return checks + check_gradients(trace, others), method
+
+
+def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, analytic, scale, h) -> float | None:
+    """The largest error over the directions, each pass a forward loop in `domain` (None: no step
+    stayed inside the functions' domains)."""
+    leaves = _leaves(trace, needed)
+    points = {i: leaves[i] for i in inputs}
+    smallest = min((abs(x) for x in points.values() if x != 0), default=mpmath.mpf(0))
+    worst = 0.0
+    for signs, along in zip(directions, analytic):
+        for step in _steps(h, smallest):  # smaller steps where x ± h leaves a function's domain
+            try:
+                up = _output_at(trace, domain, leaves, {i: points[i] + sign * step for i, sign in zip(inputs, signs)})
+                down = _output_at(trace, domain, leaves, {i: points[i] - sign * step for i, sign in zip(inputs, signs)})
+            except BackpropError:
+                continue
+            worst = max(worst, float(abs(along - (up - down) / (2 * step)) / scale))
+            break
+        else:
+            return None
+    return worst
+
+
+def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -> float | None:
+    """The same passes over the groups of the numeric mode in double-double (vectorised.py); None
+    when a value is not finite there (the decimal passes then decide, step by step, as before)."""
+    import numpy as np
+
+    from backprop_cli.vectorised import DoubleDoublePasses
+
+    forward = trace.forward
+    leaves = {i: forward.bindings[forward.graph.nodes[i].name] for i in forward.graph.inputs}
+    leaves.update({i: v.exact for i, v in forward.constants.items()})
+    if any(v is None for v in leaves.values()):
+        return None
+    passes = DoubleDoublePasses(forward.flat, leaves, inputs, trace.output)
+    worst = 0.0
+    for signs, along in zip(directions, analytic):
+        signs = np.asarray(signs, dtype=np.int64)
+        up, down = passes.output_along(signs, h), passes.output_along(signs, -h)
+        if up is None or down is None:
+            return None
+        worst = max(worst, float(abs(along - (up - down) / (2 * h)) / scale))
+    return worst
 
 
 def _sum(terms) -> mpmath.mpf:

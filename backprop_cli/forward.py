@@ -108,6 +108,7 @@ class Forward:
     constants: dict[int, Value]  # exact values of the nodes that depend on no input
     plans: dict = field(default_factory=dict, repr=False)  # (domain, output) → Plan, for repeated passes
     shapes: Shapes | None = None  # a tensor program's shapes (None: every value is a scalar)
+    flat: object = None  # numeric mode over whole columns: the graph's groups (vectorised.FlatGraph)
 
     @property
     def tensor(self) -> bool:
@@ -207,8 +208,16 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
                 leaves[index] = Value(sp.Symbol(name, real=True), None)
         for index, value in constants.items():
             leaves[index] = float(value.approx) if numeric else value
-    column = forward_values(plan(graph, templates, domain, leaves), domain, leaves, len(graph.nodes))
-    return Forward(graph, bindings, domain, column, templates, constants)
+    flat = column = None
+    if numeric and len(graph.nodes) >= settings.VECTORISED_MIN_NODES:
+        from backprop_cli import vectorised  # numpy: only for graphs big enough to gain by it
+
+        flat = vectorised.flatten(graph, templates, leaves)
+        column = None if flat is None else vectorised.forward_column(flat, leaves)
+    if column is None:  # the per-node pass: small graphs, and values the columns could not vouch for
+        flat = None
+        column = forward_values(plan(graph, templates, domain, leaves), domain, leaves, len(graph.nodes))
+    return Forward(graph, bindings, domain, column, templates, constants, flat=flat)
 
 
 def _run_tensor_forward(graph: Graph, bindings, numeric: bool, shapes: Shapes) -> Forward:

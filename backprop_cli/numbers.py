@@ -141,9 +141,10 @@ class Library:
     """A domain's functions, looked up by SymPy class name; `aliases` for the few that differ."""
 
     def __init__(self, module, aliases: dict[str, Callable], constant: Callable, power: Callable,
-                 vectorised: bool = False):
+                 vectorised: bool = False, integer_power: Callable | None = None):
         self.module, self.aliases, self.constant, self.power = module, aliases, constant, power
         self.vectorised = vectorised  # numpy: branches and Max/Min entry by entry (tensors.py)
+        self.integer_power = integer_power  # x^n for an integer n > 0 (None: the built-in x ** n)
 
     def function(self, name: str) -> Callable:
         found = self.aliases.get(name) or getattr(self.module, name, None)
@@ -207,7 +208,10 @@ def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
             root = library.function("sqrt")
             return lambda args: root(base(args))
         if isinstance(exponent, sp.Integer):
-            n = int(exponent)
+            n, integer_power = int(exponent), library.integer_power
+            if integer_power is not None:
+                return (lambda args: integer_power(base(args), n)) if n > 0 else (
+                    lambda args: 1 / integer_power(base(args), -n))
             return (lambda args: base(args) ** n) if n > 0 else (lambda args: 1 / base(args) ** -n)
         power, exponent_of = library.power, _build(exponent, index, library)
         return lambda args: power(base(args), exponent_of(args))

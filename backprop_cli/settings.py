@@ -25,6 +25,7 @@ TENSOR_CHECK_SAMPLES = 3
 # Number modes: exact (SymPy numbers, 50-digit decimals beside) up to this many graph
 # nodes or edges, numeric (Python floats, templates compiled once per op kind) beyond.
 EXACT_MODE_MAX_NODES = 2_000
+VECTORISED_MIN_NODES = 2_000  # numeric mode runs over whole columns (vectorised.py) from here
 
 # Deciding whether two exact values or formulas are equal (claims, quiz answers):
 # numerically first, with SymPy's adaptive precision up to COMPARE_MAX_DIGITS digits;

@@ -97,6 +97,12 @@ def tangent_sweep(forward: Forward, output: int, locals: Locals, direction: dict
 
 def run_backward(forward: Forward, output: int | None = None) -> Trace:
     output = forward.graph.output if output is None else output
+    if forward.flat is not None:  # numeric mode over whole columns (vectorised.py)
+        from backprop_cli.vectorised import backward
+
+        swept = backward(forward, output)
+        if swept is not None:
+            return Trace(forward, output, *swept)
     locals = local_derivatives(forward, output)
     gradient, contribution, order = reverse_sweep(forward, output, locals)
     return Trace(forward, output, locals, gradient, contribution, order)

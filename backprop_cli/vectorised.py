@@ -1,0 +1,342 @@
+"""Numeric mode over whole columns: the graph as flat arrays, each pass one numpy operation per
+group of nodes that share a level and a template.
+
+A node's level is one more than its deepest argument's, so the nodes of one level depend only on
+lower levels; nodes of one level with the same derived template (the same op, folded constants
+and signs: every `w*h` of a layer, every 96-term sum) are evaluated together by the template's
+value and partials compiled for numpy (numbers.compile_part — the same expression trees the
+per-node float path compiles, so the same IEEE operations in the same order, and math's own
+functions entry by entry where numpy's would differ in the last bit).
+
+The per-node path (forward.forward_values, derivatives.node_locals, sweeps.reverse_sweep) stays
+the reference: it runs whenever this one cannot vouch for its numbers — a non-finite value (an
+error the per-node path words, naming the node), a partial with no value, a switch at zero (a
+possible kink, judged by the per-node code) — and for graphs whose groups are too small to pay.
+The reverse sweep adds each node's contributions in the per-node sweep's order (consumers from
+last to first), one addition at a time, so its gradients are the per-node path's to the last bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from backprop_cli.derivatives import Locals, _switch_functions, is_undefined, node_locals
+from backprop_cli.graph import Graph, NodeKind
+from backprop_cli.double_double import DoubleDouble
+from backprop_cli.numbers import Float, NotCompilable, _wide, compile_part, compile_template, to_mpf
+from backprop_cli.numbers import FLOAT_LIBRARY, LIBRARIES, Library, _float_pow
+from backprop_cli.tensors import NUMPY_LIBRARY
+
+
+def _as_math_computes(function, arguments: int = 1):
+    """A function entry by entry as the per-node path computes it (numpy's own exp, tanh and even
+    x**2 differ from math's in the last bit for some arguments); its errors propagate."""
+    entrywise = np.frompyfunc(function, arguments, 1)
+    return lambda *args: np.asarray(entrywise(*args), dtype=np.float64)
+
+
+# numpy for the arithmetic, comparisons and branches (IEEE operations, the same bits as Python's
+# floats); math, entry by entry, for every function and power the per-node float path takes from it.
+COLUMNS_LIBRARY = Library(np, {
+    **NUMPY_LIBRARY.aliases,
+    **{name: _as_math_computes(f) for name, f in FLOAT_LIBRARY.module.__dict__.items()
+       if name in ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+                   "asinh", "acosh", "atanh", "erf", "sqrt")},
+}, FLOAT_LIBRARY.constant, _as_math_computes(_float_pow, 2), vectorised=True,
+    integer_power=_as_math_computes(pow, 2))
+LIBRARIES["float-columns"] = COLUMNS_LIBRARY
+
+ARITHMETIC_ERRORS = (ValueError, ZeroDivisionError, OverflowError, TypeError)
+
+# With fewer nodes per group on average (a long chain), the per-node path is as fast.
+MIN_GROUP_SIZE = 8
+
+
+@dataclass
+class Group:
+    """Nodes of one level sharing one template: evaluated as one numpy operation per part."""
+
+    template: object  # primitives.Template
+    nodes: np.ndarray  # node indices, ascending
+    args: np.ndarray  # (variables, nodes): each node's argument node for each template variable
+    edges: np.ndarray  # (variables, nodes): the edge carrying it (-1: an argument depending on no input)
+
+
+@dataclass
+class FlatGraph:
+    """The graph's operations as groups in level order, and its edges as arrays."""
+
+    groups: list[Group]
+    size: int  # nodes
+    source: np.ndarray  # per edge
+    consumer: np.ndarray  # per edge
+
+
+def flatten(graph: Graph, templates: list, leaves: dict[int, object]) -> FlatGraph | None:
+    """The groups of the operations not given as leaves, or None where vectorising would not pay."""
+    nodes = graph.nodes
+    level = [0] * len(nodes)
+    keyed: dict[tuple[int, int], list[int]] = {}
+    operations = 0
+    for node in nodes:
+        if node.kind is not NodeKind.OPERATION or node.index in leaves:
+            continue
+        args = node.args
+        depth = level[args[0]]
+        for arg in args[1:]:
+            if level[arg] > depth:
+                depth = level[arg]
+        level[node.index] = depth = depth + 1
+        keyed.setdefault((depth, id(templates[node.index])), []).append(node.index)
+        operations += 1
+    if operations < MIN_GROUP_SIZE * len(keyed):
+        return None
+    # every node's arguments in one array of slots; each edge is at its consumer's slot for its position
+    counts = np.fromiter((len(n.args) for n in nodes), dtype=np.int64, count=len(nodes))
+    offset = np.zeros(len(nodes), dtype=np.int64)
+    np.cumsum(counts[:-1], out=offset[1:])
+    slot_arg = np.fromiter(chain.from_iterable(n.args for n in nodes), dtype=np.int64, count=int(counts.sum()))
+    edges = graph.edges
+    source = np.asarray(edges.source, dtype=np.int64)
+    consumer = np.asarray(edges.consumer, dtype=np.int64)
+    slot_edge = np.full(len(slot_arg), -1, dtype=np.int64)
+    slot_edge[offset[consumer] + np.asarray(edges.position, dtype=np.int64)] = np.arange(len(source))
+    groups = []
+    for (_, _), members in sorted(keyed.items(), key=lambda item: item[0][0]):
+        tmpl = templates[members[0]]
+        members = np.asarray(members, dtype=np.int64)
+        slots = offset[members][None, :] + np.asarray(tmpl.variable_positions, dtype=np.int64)[:, None]
+        groups.append(Group(tmpl, members, slot_arg[slots], slot_edge[slots]))
+    return FlatGraph(groups, len(nodes), source, consumer)
+
+
+def _evaluate(tmpl, which, arguments, count: int, library: str = "float-columns"):
+    """A template's value or partial over a group: `arguments` holds one row per variable."""
+    function = compile_part(tmpl, which, library)
+    result = function(arguments) if _wide(tmpl) else function(*[arguments[k] for k in range(len(arguments))])
+    if library == "float-columns":
+        result = np.asarray(result, dtype=np.float64)
+        return np.full(count, result) if result.shape != (count,) else result
+    result = DoubleDouble.of(result)
+    if result.shape != (count,):  # a constant part
+        result = DoubleDouble(np.broadcast_to(result.hi, (count,)), np.broadcast_to(result.lo, (count,)))
+    return result
+
+
+def forward_column(flat: FlatGraph, leaves: dict[int, float]) -> list | None:
+    """Every node's float value (None for nodes neither leaf nor planned), or None when a value is
+    not a finite number: then the per-node pass runs and names the node."""
+    values = np.zeros(flat.size)
+    known = np.zeros(flat.size, dtype=bool)
+    if leaves:
+        indices = np.fromiter(leaves.keys(), dtype=np.int64, count=len(leaves))
+        values[indices] = np.fromiter(leaves.values(), dtype=np.float64, count=len(leaves))
+        known[indices] = True
+    with np.errstate(all="ignore"):
+        for group in flat.groups:
+            try:
+                result = _evaluate(group.template, "value", values[group.args], len(group.nodes))
+            except ARITHMETIC_ERRORS:  # math's log(-1), exp(1000): the per-node pass words it
+                return None
+            if not np.isfinite(result).all():
+                return None
+            values[group.nodes] = result
+            known[group.nodes] = True
+    column = values.tolist()
+    if not known.all():
+        for index in np.flatnonzero(~known).tolist():
+            column[index] = None
+    return column
+
+
+def backward(forward, output: int):
+    """(Locals, gradient column, contribution per edge, the edges in the sweep's order) — as
+    sweeps.run_backward computes them — or None where a partial has no value at the point (the
+    per-node sweep carries it along the paths that need it)."""
+    flat: FlatGraph = forward.flat
+    graph = forward.graph
+    reached = np.asarray(graph.ancestors_of(output), dtype=bool)
+    values = np.asarray([np.nan if v is None else v for v in forward.column], dtype=np.float64)
+    locals = _local_derivatives(flat, forward, values, reached)
+    if locals is None:
+        return None
+    local = np.asarray([np.nan if x is None else x for x in locals.local], dtype=np.float64)
+    gradient, contribution, order = _reverse_sweep(flat, graph, output, local, reached)
+    return locals, gradient, contribution, order
+
+
+def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np.ndarray) -> Locals | None:
+    """Each edge's local derivative, per group; the nodes a switch puts at zero, or whose partial is
+    not finite, are settled one by one by the per-node code (kinks, limits, undefined partials)."""
+    size = len(flat.source)
+    local = np.full(size, np.nan)
+    variable = np.zeros(size, dtype=np.int64)
+    recheck: set[int] = set()
+    float_domain = Float()
+    with np.errstate(all="ignore"):
+        for group in flat.groups:
+            tmpl, count = group.template, len(group.nodes)
+            wanted = reached[group.nodes]
+            arguments = values[group.args]
+            suspect = np.zeros(count, dtype=bool)
+            if tmpl.op == "sum":  # every partial a constant ±1 (a sum's terms enter with their signs)
+                present = (group.edges >= 0) & wanted[None, :]
+                signs = np.asarray([float(p) for p in tmpl.partials])[:, None]
+                local[group.edges[present]] = np.broadcast_to(signs, present.shape)[present]
+                variable[group.edges[present]] = np.broadcast_to(
+                    np.arange(len(tmpl.partials))[:, None], present.shape)[present]
+                continue
+            for which, carried in enumerate(group.edges):
+                present = (carried >= 0) & wanted
+                if not present.any():
+                    continue
+                try:
+                    partial = _evaluate(tmpl, which, arguments, count)
+                except ARITHMETIC_ERRORS:  # the per-node code settles each node (a limit, or undefined)
+                    suspect |= present
+                    continue
+                suspect |= present & ~np.isfinite(partial)
+                local[carried[present]] = partial[present]
+                variable[carried[present]] = which
+                for switch, _ in _switch_functions(tmpl, which, _NUMPY_SWITCHES):
+                    at = np.asarray(switch(*arguments))
+                    suspect |= present & (np.broadcast_to(at, (count,)) == 0)
+            if suspect.any():
+                recheck.update(group.nodes[suspect].tolist())
+    unreached = ~reached[flat.consumer]
+    locals = Locals(local.tolist(), [False] * size, variable.tolist(), [])
+    for edge in np.flatnonzero(unreached).tolist():  # as the per-node step: nothing past the output
+        locals.local[edge], locals.variable[edge] = None, 0
+    if recheck:
+        column, graph = forward.column, forward.graph
+        for index in sorted(recheck, reverse=True):
+            node = graph.nodes[index]
+            if node_locals(float_domain, graph, forward.templates[index], node, column, locals):
+                locals.kinks.append(index)
+        if any(is_undefined(x) for x in locals.local):
+            return None
+    return locals
+
+
+class _NumpySwitches:
+    """What derivatives._switch_functions needs of a domain: switches compiled for numpy."""
+
+    key = "float-columns"
+
+    @staticmethod
+    def switch(expr, variables):
+        return compile_template(expr, tuple(variables), "float-columns")
+
+
+_NUMPY_SWITCHES = _NumpySwitches()
+
+
+def _reverse_sweep(flat: FlatGraph, graph: Graph, output: int, local: np.ndarray, reached: np.ndarray):
+    """Gradients and contributions level by level, from the output down; a node's contributions are
+    added in the per-node sweep's order (its consumers from last to first, one addition at a time)."""
+    size = flat.size
+    source, consumer = flat.source, flat.consumer
+    edge_count = len(source)
+    edge_ids = np.arange(edge_count)
+    # the per-node sweep's order: consumers from last to first, each one's edges in position order
+    order = np.lexsort((edge_ids, -consumer))
+    order = order[reached[consumer[order]]]
+    # each source's contributions in that order: a run of `order` per source
+    by_source = order[np.argsort(source[order], kind="stable")]
+    starts = np.searchsorted(source[by_source], np.arange(size))
+    counts = np.bincount(source[order], minlength=size)
+
+    gradient = np.zeros(size)
+    complete = np.zeros(size, dtype=bool)
+    contribution = np.zeros(edge_count)
+    gradient[output] = 1.0
+    complete[output] = True
+    with np.errstate(all="ignore"):
+        for group in reversed(flat.groups):
+            members = group.nodes[reached[group.nodes]]
+            if not len(members):
+                continue
+            pending = members[~complete[members]]
+            if len(pending):
+                gradient[pending] = _ordered_sums(pending, starts, counts, by_source, contribution)
+                complete[pending] = True
+            edges = group.edges[(group.edges >= 0) & reached[group.nodes][None, :]]
+            contribution[edges] = gradient[consumer[edges]] * local[edges] + 0.0  # as Float.pull
+    inputs = np.asarray(graph.inputs, dtype=np.int64)
+    fed = inputs[counts[inputs] > 0]  # an input with no contribution keeps no gradient, as per node
+    gradient[fed] = _ordered_sums(fed, starts, counts, by_source, contribution)
+    complete[fed] = True
+    column = gradient.tolist()
+    for index in np.flatnonzero(~complete).tolist():
+        column[index] = None
+    contributions = contribution.tolist()
+    for edge in np.flatnonzero(~reached[consumer]).tolist():
+        contributions[edge] = None
+    return column, contributions, order.tolist()
+
+
+def _ordered_sums(nodes: np.ndarray, starts, counts, by_source, contribution) -> np.ndarray:
+    """Each node's contributions added one at a time in sweep order (0 for a node with none)."""
+    lengths = counts[nodes]
+    rank = np.argsort(-lengths, kind="stable")  # longest first: the nodes still adding are a prefix
+    ordered, lengths = nodes[rank], lengths[rank]
+    first = starts[ordered]
+    total = np.where(lengths > 0, contribution[by_source[np.minimum(first, len(by_source) - 1)]], 0.0) \
+        if len(by_source) else np.zeros(len(nodes))
+    longest = int(lengths[0]) if len(lengths) else 0
+    active = len(lengths)
+    for k in range(1, longest):
+        while active and lengths[active - 1] <= k:
+            active -= 1
+        total[:active] = total[:active] + contribution[by_source[first[:active] + k]]
+    result = np.empty(len(nodes))
+    result[rank] = total
+    return result
+
+
+# ---------------------------------------------------------------- the check's passes in double-double
+
+class DoubleDoublePasses:
+    """The output at perturbed inputs, the groups evaluated in double-double (double_double.py): the
+    directional check's high-precision passes over whole columns."""
+
+    def __init__(self, flat: FlatGraph, leaves: dict[int, object], inputs: list[int], output: int):
+        self.flat, self.output = flat, output
+        rational = [(i, v) for i, v in leaves.items() if isinstance(v, sp.Rational)]
+        other = [(i, v) for i, v in leaves.items() if not isinstance(v, sp.Rational)]
+        self.hi, self.lo = np.zeros(flat.size), np.zeros(flat.size)
+        if rational:
+            indices = np.asarray([i for i, _ in rational], dtype=np.int64)
+            values = DoubleDouble.rationals([int(v.p) for _, v in rational], [int(v.q) for _, v in rational])
+            self.hi[indices], self.lo[indices] = values.hi, values.lo
+        if other:
+            with mpmath.workdps(40):
+                values = DoubleDouble.from_mpf([to_mpf(v) for _, v in other])
+            indices = np.asarray([i for i, _ in other], dtype=np.int64)
+            self.hi[indices], self.lo[indices] = values.hi, values.lo
+        self.inputs = np.asarray(inputs, dtype=np.int64)
+        self.points = DoubleDouble(self.hi[self.inputs], self.lo[self.inputs])
+
+    def output_along(self, signs: np.ndarray, step: mpmath.mpf) -> mpmath.mpf | None:
+        """f(x + step·signs) to about 32 digits; None when a value is not finite (not vouched for)."""
+        with mpmath.workdps(40):
+            step = DoubleDouble.from_mpf([step])[0]
+        hi, lo = self.hi.copy(), self.lo.copy()
+        moved = self.points + step * DoubleDouble(signs.astype(np.float64))
+        hi[self.inputs], lo[self.inputs] = moved.hi, moved.lo
+        with np.errstate(all="ignore"):
+            for group in self.flat.groups:
+                arguments = DoubleDouble(hi[group.args], lo[group.args])
+                try:
+                    result = _evaluate(group.template, "value", arguments, len(group.nodes), "double-double")
+                except (NotCompilable, TypeError):  # a form the double-double library lacks
+                    return None
+                if not result.finite():
+                    return None
+                hi[group.nodes], lo[group.nodes] = result.hi, result.lo
+        return DoubleDouble(hi[self.output], lo[self.output]).mpf()
