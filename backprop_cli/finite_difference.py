@@ -23,13 +23,13 @@ from backprop_cli.forward import forward_values, plan
 from backprop_cli.graph import NodeKind
 from backprop_cli.numbers import Decimal, Value, to_mpf
 from backprop_cli.trace import Trace
-METHOD = (f"central difference in {settings.FD_DIGITS}-digit arithmetic, "
+METHOD = ("central difference in {digits}-digit arithmetic, "
           f"step 1e{settings.FD_STEP_EXPONENT}·max(1, |input|) (smaller where that would leave a domain), tolerance {settings.FD_TOLERANCE:g} "
           f"relative to max(1, |gradient|)")
 FAST_METHOD = ("directional: ∇f·v against a central difference along {n} random ±1 direction(s) v over all "
-               f"reported inputs, in {settings.FAST_CHECK_DIGITS}-digit arithmetic, step 1e{settings.FAST_CHECK_STEP_EXPONENT}, "
+               f"reported inputs, in {{digits}}-digit arithmetic, step 1e{settings.FAST_CHECK_STEP_EXPONENT}, "
                f"tolerance {settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
-FAST_METHOD_DOUBLE_DOUBLE = FAST_METHOD.replace(f"in {settings.FAST_CHECK_DIGITS}-digit arithmetic",
+FAST_METHOD_DOUBLE_DOUBLE = FAST_METHOD.replace("in {digits}-digit arithmetic",
                                                "in double-double arithmetic (about 32 significant digits)")
 SKIPPED_METHOD = "none (--check none)"
 
@@ -82,7 +82,10 @@ def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[Gra
         return [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in nodes], SKIPPED_METHOD
     if kind is CheckKind.FAST:
         return directional_check(trace, nodes)
-    return check_gradients(trace, nodes), METHOD
+    needed = trace.graph.ancestors_of(trace.output)
+    digits = settings.FD_DIGITS if _symbolic(trace, needed) else working_digits(
+        trace, needed, settings.FD_DIGITS, settings.FD_STEP_EXPONENT)
+    return check_gradients(trace, nodes), METHOD.format(digits=digits)
 
 
 def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
@@ -129,12 +132,14 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     inputs = [i for i in nodes if graph.nodes[i].kind is NodeKind.INPUT]
     others = [i for i in nodes if graph.nodes[i].kind is not NodeKind.INPUT]
     count = 2 if len(graph.nodes) <= settings.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
-    method = FAST_METHOD.format(n=count)
+    method = FAST_METHOD.format(n=count, digits=settings.FAST_CHECK_DIGITS)
     if _symbolic(trace, needed) or not inputs:
         skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
-    domain = Decimal(settings.FAST_CHECK_DIGITS)
+    digits = working_digits(trace, needed, settings.FAST_CHECK_DIGITS, settings.FAST_CHECK_STEP_EXPONENT)
+    domain = Decimal(digits)
+    method = FAST_METHOD.format(n=count, digits=digits)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
         gradients = [trace.gradients[i].approx for i in inputs]
@@ -142,7 +147,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
         analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
         worst = None
-        if trace.forward.flat is not None:  # numeric mode over whole columns: the passes in double-double
+        if trace.forward.flat is not None and digits == settings.FAST_CHECK_DIGITS:  # the passes in double-double
             worst = _double_double_worst(trace, inputs, directions, analytic, scale, h)
             if worst is not None:
                 method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count)
@@ -200,6 +205,25 @@ def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -
     return worst
 
 
+def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent: int) -> int:
+    """`digits`, or more where values are huge. A central difference subtracts two outputs of about
+    the size of the largest value on the way (10^m), so its rounding is 10^(m - digits) over a step
+    of 10^step_exponent; the precision grows until that stays below 10^-12 (x + sinh(488) ≈ 10^211
+    at 80 digits would show no difference at all)."""
+    largest = 0.0
+    for node, value in zip(trace.graph.nodes, trace.forward.column):
+        if needed[node.index] and value is not None:
+            approx = value.approx if isinstance(value, Value) else value
+            if isinstance(approx, (float, mpmath.mpf)) and abs(approx) > largest:
+                largest = abs(approx)
+    if largest <= 1:
+        return digits
+    magnitude = math.ceil(float(mpmath.log10(largest)) if isinstance(largest, mpmath.mpf) else math.log10(largest))
+    return max(digits, magnitude - step_exponent + 12)
+
+
+# Double-double carries about 32 digits: the directional check's passes are trusted in it while
+# the working precision that check needs stays at its own FAST_CHECK_DIGITS.
 def _sum(terms) -> mpmath.mpf:
     """A sum without rounding error to speak of: floats (numeric mode) by math.fsum, which rounds
     the exact sum once and is a hundred times faster than converting each to mpmath first."""
@@ -217,7 +241,8 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     needed = trace.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)
     checks = []
-    domain = Decimal(settings.FD_DIGITS)
+    domain = Decimal(settings.FD_DIGITS if symbolic else working_digits(trace, needed, settings.FD_DIGITS,
+                                                                          settings.FD_STEP_EXPONENT))
     with domain.precision():
         leaves = _leaves(trace, needed) if not symbolic else {}
     for index in nodes:
@@ -279,7 +304,7 @@ def along_direction(trace: Trace, direction: dict[int, object], result) -> tuple
     needed = trace.graph.ancestors_of(trace.output)
     if _symbolic(trace, needed) or result.approx is None:
         return None, None, CheckStatus.SKIPPED.value
-    domain = Decimal(settings.FD_DIGITS)
+    domain = Decimal(working_digits(trace, needed, settings.FD_DIGITS, settings.FD_STEP_EXPONENT))
     with domain.precision():
         leaves = _leaves(trace, needed)
         components = {i: to_mpf(v) for i, v in direction.items() if needed[i]}
@@ -532,7 +557,9 @@ def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rn
     estimates = np.empty(shape, dtype=object)
     errors = np.empty(shape, dtype=object)
     statuses = np.empty(shape, dtype=object)
-    signs = np.asarray([rng.choice((1, -1)) for _ in range(max(1, int(np.prod(shape))))]).reshape(shape)
+    size = max(1, int(np.prod(shape)))
+    # numpy draws the ±1's (a Python draw per entry took longer than the passes), seeded from `rng`
+    signs = np.random.default_rng(rng.getrandbits(64)).choice(np.array([1, -1]), size).reshape(shape)
     direction = signs.astype(np.longdouble) if domain.vectorised else signs.astype(object)
     leaf = leaves[index]
     scale = max(1, float(max((abs(x) for x in np.asarray(leaf).reshape(-1)), default=0)) if not domain.vectorised
@@ -547,8 +574,8 @@ def _sampled(trace: Trace, domain, leaves: dict, index: int, near_kink: bool, rn
             projected = mpmath.fsum(a if s > 0 else -a for a, s in zip(analytic.flat, signs.flat))
             total = max(mpmath.mpf(1), mpmath.fsum(abs(a) for a in analytic.flat))
         worst_error = float(abs(projected - mpmath.mpf(str(along)) if domain.vectorised else projected - along) / total)
-    entries = list(np.ndindex(shape))
-    for entry in rng.sample(entries, min(settings.TENSOR_CHECK_SAMPLES, len(entries))):
+    chosen = rng.sample(range(size), min(settings.TENSOR_CHECK_SAMPLES, size))
+    for entry in (tuple(int(i) for i in np.unravel_index(k, shape)) for k in chosen):
         estimate = _difference(trace, domain, leaves, index, entry, _step_for(domain, leaves[index][entry]))
         if estimate is None:
             continue

@@ -190,6 +190,18 @@ def test_the_finite_difference_step_stays_inside_the_domain(cli_json):
             assert gradient["float"] == expected and gradient["ok"] is True, (program, check, gradient)
 
 
+def test_the_check_works_in_more_digits_where_values_are_huge(cli_json):
+    """x + sinh(y) at y = 400 (about 10^173): at 80 digits x ± 1e-25 would change no digit of the
+    output, and a right gradient of 1 was called a mismatch (hypothesis found it)."""
+    for check in ("full", "fast"):
+        for mode in ([], ["--numeric"]):
+            data = cli_json("grad", "L = x + sinh(y)*z", "--at", "x=1/3, y=400, z=1", "--check", check, *mode)
+            assert [g["ok"] for g in data["gradients"].values()] == [True, True, True], (check, mode)
+            assert data["gradients"]["x"]["error"] < 1e-12
+    full = cli_json("grad", "L = x + sinh(y)*z", "--at", "x=1/3, y=400, z=1", "--check", "full")
+    assert "in 211-digit arithmetic" in full["check"]["method"]  # 10^174 over a step of 10^-25, 12 to spare
+
+
 def test_the_magnitude_limit_applies_to_a_gradient_step(cli):
     code, out, err = cli("explain", "f = x^2*10^500", "--at", "x=10^200", "--lr", "10^999")
     assert code == 2 and out == ""

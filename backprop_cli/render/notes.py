@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from backprop_cli import limits, settings
 from backprop_cli.engine import Report
-from backprop_cli.finite_difference import FAST_METHOD, SKIPPED_METHOD
+from backprop_cli.finite_difference import FAST_METHOD, FAST_METHOD_DOUBLE_DOUBLE, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, node_label
 from backprop_cli.render.wrap import formula_lines, wrap_prose
@@ -31,11 +32,15 @@ def check_description(report: Report, messages: Messages) -> str:
     if method.startswith("central difference per entry"):
         return messages("note.check_tensor", digits=settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
                         tol=f"{settings.FD_TOLERANCE:g}")
+    # the working precision the method names: more digits where values are huge (finite_difference)
+    digits = int(re.search(r"in (\d+)-digit arithmetic", method).group(1)) if "-digit" in method else None
     for n in (1, 2):
-        if method == FAST_METHOD.format(n=n):
-            return messages("note.check_fast", n=n, digits=settings.FAST_CHECK_DIGITS,
+        if method in (FAST_METHOD.format(n=n, digits=digits), FAST_METHOD_DOUBLE_DOUBLE.format(n=n)):
+            arithmetic = (messages("note.double_double") if digits is None
+                          else messages("note.digits", digits=digits))
+            return messages("note.check_fast", n=n, arithmetic=arithmetic,
                             exponent=settings.FAST_CHECK_STEP_EXPONENT, tol=f"{settings.FD_TOLERANCE:g}")
-    return messages("note.check_method", digits=settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
+    return messages("note.check_method", digits=digits or settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
                     tol=f"{settings.FD_TOLERANCE:g}")
 
 
