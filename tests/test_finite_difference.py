@@ -1,0 +1,39 @@
+"""The tensor check's long double passes: the big products' shortcut changes no verdict."""
+
+import numpy as np
+
+from backprop_cli import finite_difference
+from backprop_cli.engine import Request, run
+from backprop_cli.source import BindingText, from_text
+
+
+def _layer(tmp_path):
+    """A layer big enough for the long double check (over 2,000 entries), W on either side."""
+    rng = np.random.default_rng(3)
+    path = tmp_path / "layer.npz"
+    np.savez(path, X=rng.normal(size=(6, 40)), W=rng.normal(size=(40, 60)) / 6, V=rng.normal(size=(60, 6)) / 8)
+    program = "H = tanh(X @ W)\nZ = V @ H\nL = sum(Z * Z) / 2"
+    return Request(source=from_text(program), at=[BindingText(f"@{path}", "--at")], wrt=["W", "V", "X"])
+
+
+def test_the_long_double_check_with_and_without_the_product_shortcut(tmp_path, monkeypatch):
+    request = _layer(tmp_path)
+    calls = []
+    original = finite_difference._linear_products
+
+    def counting(*args):
+        found = original(*args)
+        calls.append(len(found))
+        return found
+
+    monkeypatch.setattr(finite_difference, "_linear_products", counting)
+    shortcut = run(request)
+    assert "long double" in shortcut.method and sum(calls) > 0  # X @ W and V @ H took the shortcut
+    monkeypatch.setattr(finite_difference, "_linear_products", lambda *args: {})
+    direct = run(request)
+    for a, b in zip(shortcut.checks, direct.checks):
+        assert a.status is b.status and a.ok is True, (a, b)
+        checked = [np.argwhere(np.not_equal(c.errors, None)).tolist() for c in (a, b)]
+        assert checked[0] == checked[1] and len(checked[0]) == 3  # the same three entries, one by one
+        # the same differences, rounded differently: both far inside the tolerance
+        assert abs(a.error - b.error) < 1e-10 and a.error < 1e-9
