@@ -40,7 +40,10 @@ def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Tem
                         args = [constants[a] for a in node.args]
                         constants[node.index] = exact.function(templates[node.index], "value")(node, args)
                     continue
-                folded = tuple(_folded(constants[a]) if a in constants else None for a in node.args)
+                if constants.keys().isdisjoint(node.args):  # most nodes: no constant argument to fold
+                    folded = _NONE.get(len(node.args)) or _NONE.setdefault(len(node.args), (None,) * len(node.args))
+                else:
+                    folded = tuple(_folded(constants[a]) if a in constants else None for a in node.args)
                 tmpl = templates[node.index] = template(node.op, folded, node.signs)
                 if not tmpl.defined:
                     raise domain_error(node, "its constant arguments make it undefined")
@@ -48,6 +51,9 @@ def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Tem
                     args = [constants[node.args[p]] for p in tmpl.variable_positions]
                     constants[node.index] = exact.function(tmpl, "value")(node, args)
     return templates, constants
+
+
+_NONE: dict[int, tuple[None, ...]] = {}  # (None,) * n, one tuple per argument count
 
 
 def _folded(constant) -> sp.Expr | None:

@@ -64,6 +64,9 @@ class TensorClaimResult:
     counterexample: dict | None = None  # the random point where a formula claim fails
     diagnoses: list[TensorDiagnosis] = field(default_factory=list)
     tolerance: float | None = None
+    # a formula whose shapes do not fit (`x @ W2` for (2,) @ (1, 2)): the shape error's message.
+    # A wrong answer, not bad input: the other claims are still checked, and the right one shown.
+    shapes_do_not_fit: str | None = None
 
     @property
     def shape_ok(self) -> bool:
@@ -133,6 +136,9 @@ def check_tensor_claim(run: TensorRun, claim, claim_graph) -> TensorClaimResult:
     if claim.value is not None:
         claimed = as_tensor(claim.value)
     else:
+        misfit = _shape_error(claim_graph, trace)
+        if misfit is not None:
+            return TensorClaimResult(claim, node, False, correct, None, formula, shapes_do_not_fit=misfit)
         claimed = evaluate_tensor_expression(claim_graph, trace.values_by_name(), claim.origin)
     tol, method = _tolerance(claim, run.tolerance, correct, claimed)
     result = TensorClaimResult(claim, node, True, correct, claimed, formula, method=method,
@@ -167,6 +173,19 @@ def check_tensor_claim(run: TensorRun, claim, claim_graph) -> TensorClaimResult:
         if result.ok and formula is not None and _proven(claim_graph, formula, trace):
             result.method = "symbolic"
     return result
+
+
+def _shape_error(claim_graph, trace) -> str | None:
+    """The shape error of a claimed formula over the program's shapes (None: its shapes fit)."""
+    from backprop_cli.shapes import infer_shapes
+
+    shapes = {trace.graph.nodes[i].name: trace.shape(i) for i in trace.graph.names.values()}
+    try:
+        infer_shapes(claim_graph, {claim_graph.nodes[i].name: shapes.get(claim_graph.nodes[i].name, ())
+                                   for i in claim_graph.inputs}, scalar_output=False)
+    except BackpropError as error:
+        return error.message
+    return None
 
 
 def _proven(claim_graph, formula: sp.Expr, trace) -> bool:

@@ -83,15 +83,12 @@ def flatten(graph: Graph, templates: list, leaves: dict[int, object]) -> FlatGra
     level = [0] * len(nodes)
     keyed: dict[tuple[int, int], list[int]] = {}
     operations = 0
+    level_of = level.__getitem__
+    operation = NodeKind.OPERATION
     for node in nodes:
-        if node.kind is not NodeKind.OPERATION or node.index in leaves:
+        if node.kind is not operation or node.index in leaves:
             continue
-        args = node.args
-        depth = level[args[0]]
-        for arg in args[1:]:
-            if level[arg] > depth:
-                depth = level[arg]
-        level[node.index] = depth = depth + 1
+        level[node.index] = depth = max(map(level_of, node.args)) + 1
         keyed.setdefault((depth, id(templates[node.index])), []).append(node.index)
         operations += 1
     if operations < MIN_GROUP_SIZE * len(keyed):

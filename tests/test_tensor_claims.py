@@ -180,3 +180,22 @@ def test_a_formula_is_proven_symbolically_where_sympy_can(cli):
     # an equal form SymPy cannot see through the matrix operations stays with the random points
     code, out, _ = cli("check", "--sample", "batch-bias", "--expect", "W = (X.T @ (Y - T)).T")
     assert code == 0 and "agrees at 4 random points where the program is defined" in " ".join(out.split())
+
+
+def test_a_formula_whose_shapes_do_not_fit_is_a_wrong_claim(cli):
+    """`x @ W2` for (2,) @ (1, 2) is a wrong answer, not bad input: exit 1, the reason and the
+    right gradient shown, and the other claims still checked."""
+    right_b1 = "b1 = (1 - h^2)*(W2.T @ ((1 - y^2)*(y - t)))"
+    code, out, err = cli("check", "--sample", "two-layer-matrix", "--expect", "W1 = x @ W2", "--expect", right_b1)
+    assert code == 1 and err == ""
+    text = " ".join(out.split())
+    assert ("✗ ∂J/∂W1 = x @ W2 cannot be evaluated: its shapes do not fit "
+            "(x @ W2: (2,) @ (1, 2) — the inner sizes 2 and 1 differ)") in text
+    assert "as a formula: ∂J/∂W1 = outer((1 - h^2)*(W2.T @ ((1 - y^2)*(y - t))), x)" in text
+    assert "✓ ∂J/∂b1 =" in text and text.endswith("1 passed, 1 failed")
+    code, out, _ = cli("check", "--sample", "two-layer-matrix", "--expect", "W1 = x @ W2", "--lang", "zh")
+    assert code == 1 and "无法求值：形状对不上" in out and "内侧维度 2 与 1 不一致" in out
+    code, out, _ = cli("check", "--sample", "two-layer-matrix", "--expect", "W1 = x @ W2", "--format", "json")
+    claim = json.loads(out)["claims"][0]
+    assert code == 1 and claim["ok"] is False and claim["claimed_shape"] is None
+    assert claim["shape_error"] == "x @ W2: (2,) @ (1, 2) — the inner sizes 2 and 1 differ"

@@ -12,7 +12,7 @@ from rich.segment import Segment
 
 from backprop_cli.cases import CaseResult
 from backprop_cli.claims import CheckOutcome, ClaimResult, Diagnosis
-from backprop_cli.i18n import Messages
+from backprop_cli.i18n import Messages, translate_error
 from backprop_cli.numbers import format_decimal
 from backprop_cli.output import visible
 from backprop_cli.render.common import (
@@ -425,6 +425,10 @@ def tensor_claim_lines(result, outcome: CheckOutcome, messages: Messages) -> lis
         lines.append(("red", "✗ " + messages("tensor_claim.wrong_at", gradient=gradient, claimed=claimed_text,
                                               point=", ".join(f"{k} = {tensor_text(_as_shown(v))}"
                                                               for k, v in result.counterexample.items()))))
+    elif result.shapes_do_not_fit is not None:
+        lines.append(("red", "✗ " + messages("tensor_claim.shapes_do_not_fit", gradient=gradient, claimed=claimed_text,
+                                              reason=translate_error(result.shapes_do_not_fit,
+                                                                     language=messages.language))))
     elif not result.shape_ok:
         lines.append(("red", "✗ " + messages("tensor_claim.wrong_shape", gradient=gradient, claimed=claimed_text,
                                               claimed_shape=str(tuple(result.claimed.shape)),
@@ -468,6 +472,7 @@ def tensor_claim_data(result, outcome: CheckOutcome, messages: Messages) -> dict
         "method": result.method,
         "shape": list(result.correct.shape),
         "claimed_shape": list(result.claimed.shape) if result.claimed is not None else None,
+        "shape_error": result.shapes_do_not_fit,
         "correct": {"shape": list(result.correct.shape), "exact": json_entries(result.correct, "exact"),
                     "float": json_entries(result.correct, "float")},
         "formula": exact_text(result.formula) if result.formula is not None else None,
