@@ -273,8 +273,8 @@ def explain(
         report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent,
                                entry, shape))
         if format is ExplainFormat.json:
-            from backprop_cli.render.json_view import render_json
-            output.write_json(render_json(report, messages))
+            from backprop_cli.render.json_view import json_pieces
+            output.write_json(json_pieces(report, messages))
         elif format is ExplainFormat.markdown:
             from backprop_cli.render.markdown import render_markdown
             output.write_human(render_markdown(report, messages))
@@ -316,11 +316,11 @@ def grad(
         messages = _messages(lang, *([output.stdout()] if format is GradFormat.table else []))
         report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check, shape=shape))
         if format is GradFormat.json:
-            from backprop_cli.render.json_view import render_json
-            output.write_json(render_json(report, messages))
+            from backprop_cli.render.json_view import json_pieces
+            output.write_json(json_pieces(report, messages))
         elif format is GradFormat.csv:
-            from backprop_cli.render.table import render_csv
-            output.write_text(render_csv(report))
+            from backprop_cli.render.table import csv_pieces
+            output.write_text(csv_pieces(report))
         else:
             from backprop_cli.render.notes import notes_lines
             from backprop_cli.render.table import render_grad_table
