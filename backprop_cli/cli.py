@@ -203,9 +203,11 @@ def _run(request: "engine.Request") -> "engine.Report":
 
     progress = _Progress(output.console(stderr=True) if output.stderr_raw().isatty() else None)
     try:
-        return engine.run(request, progress)
+        report = engine.run(request, progress)
     finally:
         progress("output")
+    gc.freeze()  # the trace lives to the end: out of the collector's scans while a view writes it
+    return report
 
 
 def _exit_code(outcome) -> int:
