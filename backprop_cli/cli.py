@@ -203,9 +203,11 @@ def _run(request: "engine.Request") -> "engine.Report":
 
     progress = _Progress(output.console(stderr=True) if output.stderr_raw().isatty() else None)
     try:
-        return engine.run(request, progress)
+        report = engine.run(request, progress)
     finally:
         progress("output")
+    gc.freeze()  # the trace lives to the end: out of the collector's scans while a view writes it
+    return report
 
 
 def _exit_code(outcome) -> int:
@@ -273,8 +275,8 @@ def explain(
         report = _run(_request(program, file, sample, at, of, wrt, lr, exact, numeric, check, forward_mode, tangent,
                                entry, shape))
         if format is ExplainFormat.json:
-            from backprop_cli.render.json_view import render_json
-            output.write_json(render_json(report, messages))
+            from backprop_cli.render.json_view import json_pieces
+            output.write_json(json_pieces(report, messages))
         elif format is ExplainFormat.markdown:
             from backprop_cli.render.markdown import render_markdown
             output.write_human(render_markdown(report, messages))
@@ -316,11 +318,11 @@ def grad(
         messages = _messages(lang, *([output.stdout()] if format is GradFormat.table else []))
         report = _run(_request(program, file, sample, at, of, wrt, None, exact, numeric, check, shape=shape))
         if format is GradFormat.json:
-            from backprop_cli.render.json_view import render_json
-            output.write_json(render_json(report, messages))
+            from backprop_cli.render.json_view import json_pieces
+            output.write_json(json_pieces(report, messages))
         elif format is GradFormat.csv:
-            from backprop_cli.render.table import render_csv
-            output.write_text(render_csv(report))
+            from backprop_cli.render.table import csv_pieces
+            output.write_text(csv_pieces(report))
         else:
             from backprop_cli.render.notes import notes_lines
             from backprop_cli.render.table import render_grad_table

@@ -19,30 +19,46 @@ class EdgeFormulas:
     """Edges' local derivatives as a textbook writes them, in the graph's own names:
     `1 - h1^2` for h1 = tanh(z), `2*(y - t)`.
 
-    One per trace for views that word every edge: each consumer's operands are worded once
-    for all its edges."""
+    One per trace for views that word every edge: each node is worded as an operand once, only
+    where a formula names it, and each partial of a template is cut into parts once for all the
+    edges that share it (not looked up again by its formula and the template's variables, which
+    for a sum of n terms hashes n symbols per edge)."""
 
     def __init__(self, trace):
         self._graph = trace.graph
         self._trace = trace
-        self._operands: dict[int, list[tuple[str, str]]] = {}
+        self._forms: dict[int, tuple[str, str]] = {}  # node -> (as a bracketed operand, as a call's only argument)
+        self._parts: dict[tuple[int, int], tuple] = {}  # (id of the partial, of the template) -> them, parts
+
+    def _form(self, node: int) -> tuple[str, str]:
+        forms = self._forms.get(node)
+        if forms is None:
+            forms = self._forms[node] = _operand_forms(self._graph.nodes[node].label)
+        return forms
 
     def __call__(self, step) -> str:
         formula = self._trace.textbook(step)
-        if not formula.free_symbols:  # a constant such as a sum's 1: printed once, whatever the sum's size
-            return _constant_text(formula)
         tmpl = self._trace.template(step.consumer)
-        parts = _formula_parts(formula, (*tmpl.variables, OWN_VALUE))
+        found = self._parts.get((id(formula), id(tmpl)))
+        if found is None:
+            if not formula.free_symbols:  # a constant such as a sum's 1: printed once, whatever the sum's size
+                parts = (_constant_text(formula),)
+            else:
+                parts = _formula_parts(formula, (*tmpl.variables, OWN_VALUE))
+            # the partial and the template are kept with their parts, so that their ids stay theirs
+            found = self._parts[(id(formula), id(tmpl))] = (formula, tmpl, parts)
+        parts = found[2]
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]
-        operands = self._operands.get(step.consumer)
-        if operands is None:
-            nodes = self._graph.nodes
-            consumer = nodes[step.consumer]
-            operands = self._operands[step.consumer] = [
-                _operand_forms(nodes[consumer.args[p]].label) for p in tmpl.variable_positions] + [
-                _operand_forms(consumer.label)]
-        return _fill(parts, operands)
+        args, positions = self._graph.nodes[step.consumer].args, tmpl.variable_positions
+
+        def operand(part) -> str:  # variable i is an argument of the consumer; past them, its own value
+            i, alone = part
+            return self._form(args[positions[i]] if i < len(positions) else step.consumer)[alone]
+
+        if len(parts) == 1:  # one operand alone, as a product's x for ∂(w*x)/∂w
+            return operand(parts[0])
+        return "".join(part if type(part) is str else operand(part) for part in parts)
 
 
 def local_formula_text(trace, step) -> str:

@@ -1,18 +1,22 @@
 """The report as JSON (SPEC §4). Keys listed there never change; more may be added.
 
-The head of the report (output, gradients, check, inputs, notes) is built as a dict and
-encoded by `json`. The node and edge records, one per node and per edge, are written as
-JSON text directly: at 100,000 nodes building 800,000 small dicts and walking them again
-with the encoder took 2.7 s, writing the records takes 1.2 s. Up to PRETTY_JSON_MAX_NODES
-nodes the whole text is read back and indented for people to read.
+The report is written as text in pieces (`json_pieces`), which the output streams as they come:
+a 100,000-node graph's 55 MB is never one string. The head (output, gradients, check, inputs)
+and the tail (notes, forward mode, the step) are dicts and lists encoded by `json`; what is big
+is already JSON text (`Raw`), written directly: the node and edge records, one per node and per
+edge (at 100,000 nodes building 800,000 small dicts and walking them again with the encoder took
+2.7 s, writing the records takes 1.2 s), and a numeric tensor's nested lists, from its float64
+array (`tensor_text.json_lists`). Up to PRETTY_JSON_MAX_NODES nodes the whole text is read back
+and indented for people to read.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from itertools import islice
 from json.encoder import encode_basestring as _string  # a JSON string literal, non-ASCII kept
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
@@ -20,7 +24,77 @@ from backprop_cli.settings import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
 from backprop_cli.numbers import Value
 from backprop_cli.render.common import EdgeFormulas, exact_string, exact_text
 from backprop_cli.render.notes import notes_lines
-from backprop_cli.render.tensor_text import edge_rule, json_entries
+from backprop_cli.render.tensor_text import edge_rule, json_entries, json_lists
+
+
+class Raw:
+    """A part of the report that is JSON text already (a tensor's nested lists, the records), as
+    one text or as pieces; `json_pieces` places it as it is."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces: str | Iterable[str]):
+        self.pieces = pieces
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(obj, ensure_ascii=False)
+
+
+def _plain(obj: dict | list) -> bool:
+    """Whether a dict or list holds no Raw part (json then encodes it whole)."""
+    for item in (obj.values() if type(obj) is dict else obj):
+        kind = type(item)
+        if kind is Raw or ((kind is dict or kind is list) and not _plain(item)):
+            return False
+    return True
+
+
+def _pieces(obj) -> Iterator[str]:
+    """obj as compact JSON text in pieces, the same text json.dumps writes, Raw parts as they are."""
+    kind = type(obj)
+    if kind is Raw:
+        if isinstance(obj.pieces, str):
+            yield obj.pieces
+        else:
+            yield from obj.pieces
+    elif (kind is dict or kind is list) and not _plain(obj):
+        yield from _members(obj)
+    else:
+        yield _encode(obj)
+
+
+def _members(obj: dict | list) -> Iterator[str]:
+    """A dict or list that holds Raw parts, member by member."""
+    separator = ""
+    if type(obj) is dict:
+        yield "{"
+        for key, value in obj.items():
+            yield f"{separator}{_string(key)}: "
+            yield from _pieces(value)
+            separator = ", "
+        yield "}"
+        return
+    yield "["
+    for item in obj:
+        yield separator
+        yield from _pieces(item)
+        separator = ", "
+    yield "]"
+
+
+RECORDS_PER_PIECE = 1_000
+
+
+def _array(records: Iterator[str]) -> Raw:
+    """A JSON array of records written as text, in pieces of RECORDS_PER_PIECE records."""
+    def pieces() -> Iterator[str]:
+        yield "["
+        separator = ""
+        while batch := list(islice(records, RECORDS_PER_PIECE)):
+            yield separator + ", ".join(batch)
+            separator = ", "
+        yield "]"
+    return Raw(pieces())
 
 
 def _number(value: Value | None) -> dict | None:
@@ -70,6 +144,9 @@ def _tensor(value, record: bool = False) -> dict | None:
         return None
     if record and math.prod(value.shape) > RECORD_MAX_ENTRIES:
         return {"shape": list(value.shape), "exact": None, "float": None, "abbreviated": True}
+    lists = json_lists(value)
+    if lists is not None:  # numeric: the text straight from the float64 array
+        return {"shape": list(value.shape), "exact": Raw(lists[0]), "float": Raw(lists[1])}
     return {"shape": list(value.shape), "exact": json_entries(value, "exact"), "float": json_entries(value, "float")}
 
 
@@ -79,45 +156,58 @@ RECORD_MAX_ENTRIES = 1_000
 def _tensor_node_records(report: Report) -> Iterator[str]:
     trace = report.trace
     for node in trace.graph.nodes[: trace.output + 1]:
-        yield json.dumps({"id": node.index, "name": node.name, "label": node.text, "kind": node.kind.value,
-                          "op": node.op, "args": list(node.args), "shape": list(trace.shape(node.index)),
-                          "value": _tensor(trace.values[node.index], record=True),
-                          "gradient": _tensor(trace.gradients.get(node.index), record=True)}, ensure_ascii=False)
+        yield "".join(_pieces({"id": node.index, "name": node.name, "label": node.text, "kind": node.kind.value,
+                               "op": node.op, "args": list(node.args), "shape": list(trace.shape(node.index)),
+                               "value": _tensor(trace.values[node.index], record=True),
+                               "gradient": _tensor(trace.gradients.get(node.index), record=True)}))
 
 
 def _tensor_edge_records(report: Report) -> Iterator[str]:
     trace = report.trace
     for step in trace.steps:
         rule = edge_rule(trace, step)
-        yield json.dumps({"from": step.source, "to": step.consumer, "position": step.position,
-                          "rule": rule.name, "local_formula": rule.formula, "shapes": rule.shapes,
-                          "upstream": _tensor(step.upstream, record=True),
-                          "contribution": _tensor(step.contribution, record=True),
-                          "kink": step.kink}, ensure_ascii=False)
+        yield "".join(_pieces({"from": step.source, "to": step.consumer, "position": step.position,
+                               "rule": rule.name, "local_formula": rule.formula, "shapes": rule.shapes,
+                               "upstream": _tensor(step.upstream, record=True),
+                               "contribution": _tensor(step.contribution, record=True),
+                               "kink": step.kink}))
 
 
-def _node_records(report: Report) -> Iterator[str]:
+class _GradientTexts(dict):
+    """node -> its gradient as JSON text, written once for its node record and the records of the
+    edges into it (their upstream)."""
+
+    def __init__(self, trace):
+        super().__init__()
+        self._gradients = trace.gradients
+
+    def __missing__(self, index: int) -> str:
+        text = self[index] = _number_text(self._gradients.get(index))
+        return text
+
+
+def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
     if report.trace.tensor:
         yield from _tensor_node_records(report)
         return
     trace = report.trace
-    values, gradients = trace.values, trace.gradients
+    values = trace.values
     for node in trace.graph.nodes[: trace.output + 1]:
         yield (f'{{"id": {node.index}, "name": {_null_or_string(node.name)}, "label": {_string(node.text)}, '
                f'"kind": "{node.kind.value}", "op": {_null_or_string(node.op)}, '
                f'"args": [{", ".join(map(str, node.args))}], "value": {_number_text(values[node.index])}, '
-               f'"gradient": {_number_text(gradients.get(node.index))}}}')
+               f'"gradient": {gradient_texts[node.index]}}}')
 
 
-def _edge_records(report: Report) -> Iterator[str]:
+def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
     if report.trace.tensor:
         yield from _tensor_edge_records(report)
         return
     local_formula = EdgeFormulas(report.trace)
-    for step in report.trace.steps:
+    for step in report.trace.steps:  # step.upstream is the consumer's gradient
         yield (f'{{"from": {step.source}, "to": {step.consumer}, "position": {step.position}, '
                f'"local_formula": {_string(local_formula(step))}, "local": {_number_text(step.local)}, '
-               f'"upstream": {_number_text(step.upstream)}, "contribution": {_number_text(step.contribution)}, '
+               f'"upstream": {gradient_texts[step.consumer]}, "contribution": {_number_text(step.contribution)}, '
                f'"kink": {"true" if step.kink else "false"}}}')
 
 
@@ -199,18 +289,28 @@ def _tangent_record(report: Report, tangent_pass) -> dict:
     }
 
 
-def render_json(report: Report, messages: Messages | None = None) -> str:
-    """Compact past PRETTY_JSON_MAX_NODES nodes, indented for reading below."""
+def json_pieces(report: Report, messages: Messages | None = None) -> Iterator[str]:
+    """The report's JSON text in pieces, for the output to stream: compact past
+    PRETTY_JSON_MAX_NODES nodes, indented for reading below (then as one piece)."""
+    messages = messages or Messages("en")
     if report.symbolic_tensors:  # symbolic tensors
         from backprop_cli.render.formulas import formulas_json
-        return formulas_json(report, messages or Messages("en"))
-    before, after = _head(report, messages or Messages("en"))
-    head = json.dumps(before, ensure_ascii=False)[:-1]  # without its closing brace
-    tail = json.dumps(after, ensure_ascii=False)[1:]  # without its opening brace
-    text = (f'{head}, "nodes": [{", ".join(_node_records(report))}], '
-            f'"edges": [{", ".join(_edge_records(report))}], {tail}')
+        yield formulas_json(report, messages)
+        return
     trace = report.trace
-    if trace.graph.size[0] <= PRETTY_JSON_MAX_NODES and (
-            not trace.tensor or trace.forward.shapes.entries <= PRETTY_JSON_MAX_NODES):
-        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    return text + "\n"
+    pretty = trace.graph.size[0] <= PRETTY_JSON_MAX_NODES and (
+        not trace.tensor or trace.forward.shapes.entries <= PRETTY_JSON_MAX_NODES)
+    before, after = _head(report, messages)
+    gradient_texts = _GradientTexts(trace)
+    document = {**before, "nodes": _array(_node_records(report, gradient_texts)),
+                "edges": _array(_edge_records(report, gradient_texts)), **after}
+    if pretty:
+        yield json.dumps(json.loads("".join(_members(document))), indent=2, ensure_ascii=False) + "\n"
+        return
+    yield from _members(document)
+    yield "\n"
+
+
+def render_json(report: Report, messages: Messages | None = None) -> str:
+    """The report's JSON as one text (json_pieces joined)."""
+    return "".join(json_pieces(report, messages))

@@ -13,6 +13,7 @@ from backprop_cli.engine import Report
 from backprop_cli.finite_difference import FAST_METHOD, FAST_METHOD_DOUBLE_DOUBLE, SKIPPED_METHOD
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, node_label
+from backprop_cli.render.tensor_text import float_array
 from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 
@@ -57,7 +58,7 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
                               count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
     if not graph.inputs:
         lines.append(messages("note.no_inputs"))
-    unbound = [graph.nodes[i].name for i in graph.inputs if any(v.approx is None for v in scalars([trace.values[i]]))]
+    unbound = [graph.nodes[i].name for i in graph.inputs if not bound(trace.values[i])]
     if report.symbolic_tensors:  # symbolic tensors: the trace is at a random point; only the check is said
         return [messages("note.no_inputs")] * (not graph.inputs) + [check_description(report, messages)]
     if unbound:
@@ -77,6 +78,14 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     if not unbound:
         lines.append(check_description(report, messages))
     return lines
+
+
+def bound(value) -> bool:
+    """Whether a value has a number (every entry of a tensor): a float64 array has, without a
+    `Value` made for each of its entries to ask."""
+    if hasattr(value, "shape") and float_array(value) is not None:  # (asking for `entries` would make them)
+        return True
+    return all(v.approx is not None for v in scalars([value]))
 
 
 def scalars(values):

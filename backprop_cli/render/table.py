@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
+from typing import Iterable, Iterator
 
 from rich import box
 from rich.cells import cell_len
@@ -25,6 +27,7 @@ def derivative_of(out, label: str) -> str:
     entry = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(\[[0-9,]+\])", label)  # W1[0,1] reads as it is
     return f"∂{grouped(node_label(out, 24))}/∂{label if entry else grouped(shorten(label, 32))}"
 from backprop_cli.render.notes import Notes
+from backprop_cli.render.tensor_text import float_array
 from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 
@@ -188,25 +191,85 @@ def render_grad_table(report: Report, messages: Messages, notes: list[str]) -> R
 
 
 CSV_COLUMNS = ["input", "value", "exact", "float", "fd", "error", "ok", "status"]
+CSV_ROWS_PER_PIECE = 10_000
+
+
+def csv_pieces(report: Report) -> Iterator[str]:
+    """The CSV in pieces of CSV_ROWS_PER_PIECE rows, for the output to stream: one row per input,
+    a tensor's entry by entry (`W1[0,1]`), in the order of Report.entries()."""
+    if report.symbolic_tensors:
+        from backprop_cli.render.formulas import formulas_csv
+        yield formulas_csv(report)
+        return
+    rows = itertools.chain([CSV_COLUMNS], _csv_rows(report))
+    while batch := list(itertools.islice(rows, CSV_ROWS_PER_PIECE)):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(batch)
+        yield buffer.getvalue()
 
 
 def render_csv(report: Report) -> str:
-    if report.symbolic_tensors:
-        from backprop_cli.render.formulas import formulas_csv
-        return formulas_csv(report)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in report.entries():
-        gradient = entry.gradient
-        writer.writerow([
-            entry.label,
-            exact_string(entry.value),
-            exact_string(gradient),
-            repr(gradient.float()) if gradient.float() is not None else "",
-            format_decimal(entry.estimate, 17) if entry.estimate is not None else "",
-            f"{entry.error:.3e}" if entry.error is not None else "",
-            "" if entry.ok is None else str(entry.ok).lower(),
-            entry.status.value,
-        ])
-    return buffer.getvalue()
+    """The CSV as one text (csv_pieces joined)."""
+    return "".join(csv_pieces(report))
+
+
+def _csv_rows(report: Report) -> Iterator[tuple]:
+    """Report.entries() as CSV rows, a tensor's written a column at a time from the check's arrays
+    (and, in numeric mode, from the float64 arrays): not a GradientEntry per entry of a
+    100,000-weight layer."""
+    return itertools.chain.from_iterable(_check_rows(report.trace, check) for check in report.checks)
+
+
+def _check_rows(trace, check) -> Iterable[tuple]:
+    """One reported input's rows: one, or a tensor's entry by entry, row-major."""
+    node = trace.graph.nodes[check.node]
+    value, gradient = trace.values[check.node], trace.gradients[check.node]
+    if not trace.tensor:
+        return [(node.label, exact_string(value), exact_string(gradient), _float_text(gradient),
+                 _fd_text(check.estimate), _error_text(check.error), _OK_TEXT.get(check.status, ""),
+                 check.status.value)]
+    exact = _exact_texts(gradient)
+    size = len(exact)
+    statuses = [check.status] * size if check.entry_status is None else \
+        [check.status if s is None else s for s in check.entry_status.ravel().tolist()]
+    return zip(
+        _entry_labels(node.label, gradient.shape), _exact_texts(value), exact,
+        exact if float_array(gradient) is not None else [_float_text(v) for v in gradient.entries.flat],
+        itertools.repeat("", size) if check.estimates is None else map(_fd_text, check.estimates.ravel().tolist()),
+        itertools.repeat("", size) if check.errors is None else map(_error_text, check.errors.ravel().tolist()),
+        [_OK_TEXT.get(s, "") for s in statuses], [s.value for s in statuses])
+
+
+_OK_TEXT = {CheckStatus.OK: "true", CheckStatus.MISMATCH: "false"}  # as GradientEntry.ok; else empty
+
+
+def _float_text(value) -> str:
+    number = value.float()
+    return repr(number) if number is not None else ""
+
+
+def _fd_text(estimate) -> str:
+    return format_decimal(estimate, 17) if estimate is not None else ""
+
+
+def _error_text(error) -> str:
+    return f"{error:.3e}" if error is not None else ""
+
+
+def _exact_texts(tensor) -> list[str]:
+    """Each entry's `exact` text, row-major: a float64 array's by its repr, at C speed."""
+    array = float_array(tensor)
+    if array is not None:
+        return list(map(float.__repr__, array.ravel().tolist()))
+    return [exact_string(v) for v in tensor.entries.flat]
+
+
+def _entry_labels(label: str, shape: tuple[int, ...]) -> list[str]:
+    """W1[0,0], W1[0,1], …: a tensor's entries by name, row-major (the name alone for a 0-d one)."""
+    if not shape:
+        return [label]
+    indices = [""]
+    for depth, size in enumerate(shape):
+        ks = [str(k) for k in range(size)]
+        indices = [f"{index},{k}" if depth else k for index in indices for k in ks]
+    return [f"{label}[{index}]" for index in indices]

@@ -55,7 +55,7 @@ def json_entries(tensor, field: str):
     """Nested lists of a tensor's `exact` strings or `float` numbers (SPEC §4)."""
     import numpy as np
 
-    if tensor._entries is None and tensor.array is not None:  # numeric mode: straight from the floats
+    if float_array(tensor) is not None:  # numeric mode: straight from the floats
         floats = tensor.array.tolist()
         if field == "float":
             return floats
@@ -69,6 +69,36 @@ def json_entries(tensor, field: str):
     if not tensor.shape:
         return one(tensor.entries[()])
     return np.vectorize(one, otypes=[object])(tensor.entries).tolist()
+
+
+def float_array(tensor):
+    """A numeric tensor's entries as its float64 array, or None where they are `Value`s (exact or
+    decimal entries, or floats one of which was set on its own: the output's seed is exactly 1)."""
+    return tensor.array if tensor._entries is None else None
+
+
+def json_lists(tensor) -> tuple[str, str] | None:
+    """A numeric tensor's `exact` and `float` nested lists (json_entries) as JSON text, written
+    from its float64 array: each entry's repr made once, at C speed, for both (json writes a
+    float by its repr). None where that does not hold: entries that are Values, an empty tensor,
+    and NaN or infinity (which json writes as NaN and Infinity, their repr as nan and inf)."""
+    import numpy as np
+
+    array = float_array(tensor)
+    if array is None or array.size == 0 or not np.isfinite(array).all():
+        return None
+    if array.ndim == 0:
+        text = float.__repr__(float(array))
+        return f'"{text}"', text
+
+    def nested(rows, depth: int) -> tuple[str, str]:
+        if depth == 1:
+            texts = list(map(float.__repr__, rows))
+            return '["' + '", "'.join(texts) + '"]', "[" + ", ".join(texts) + "]"
+        inner = [nested(row, depth - 1) for row in rows]
+        return "[" + ", ".join(e for e, _ in inner) + "]", "[" + ", ".join(f for _, f in inner) + "]"
+
+    return nested(array.tolist(), array.ndim)
 
 
 def _reprs(floats):
