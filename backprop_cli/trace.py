@@ -94,10 +94,20 @@ class Trace:
         views word in the node's own operands)."""
         return self.forward.templates[index]
 
-    def _as_value(self, number) -> Value:
+    def as_value(self, number) -> Value:
+        """A number of the run's domain (a column entry) as views see it."""
         if is_undefined(number):
             return Value(None, None)
         return self.forward.domain.value(number)
+
+    _as_value = as_value
+
+    def edge_numbers(self):
+        """(edge, local derivative, contribution, kink) for each edge in the sweep's order, as the
+        run's own numbers: for views that write every edge of a big graph without a Step each."""
+        local, contribution, kink = self.locals.local, self.contributions, self.locals.kink
+        for edge in self.order:
+            yield edge, local[edge], contribution[edge], kink[edge]
 
     @cached_property
     def undefined(self) -> dict[int, Undefined]:
@@ -178,7 +188,10 @@ class Trace:
 
     def textbook(self, step: Step) -> sp.Expr:
         """The edge's local derivative as a textbook writes it (primitives.textbook_partial)."""
-        return textbook_partial(self.template(step.consumer), self.locals.variable[step.edge])
+        return self.textbook_of(step.edge)
+
+    def textbook_of(self, edge: int) -> sp.Expr:
+        return textbook_partial(self.template(self.graph.edges.consumer[edge]), self.locals.variable[edge])
 
     def rule_name(self, step: Step) -> str:
         """Which rule an edge follows, for its sentence: a subtracted term of a sum flips the sign."""

@@ -37,8 +37,11 @@ class EdgeFormulas:
         return forms
 
     def __call__(self, step) -> str:
-        formula = self._trace.textbook(step)
-        tmpl = self._trace.template(step.consumer)
+        return self.of_edge(step.edge, step.consumer)
+
+    def of_edge(self, edge: int, consumer: int) -> str:
+        formula = self._trace.textbook_of(edge)
+        tmpl = self._trace.template(consumer)
         found = self._parts.get((id(formula), id(tmpl)))
         if found is None:
             if not formula.free_symbols:  # a constant such as a sum's 1: printed once, whatever the sum's size
@@ -50,11 +53,11 @@ class EdgeFormulas:
         parts = found[2]
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]
-        args, positions = self._graph.nodes[step.consumer].args, tmpl.variable_positions
+        args, positions = self._graph.nodes[consumer].args, tmpl.variable_positions
 
         def operand(part) -> str:  # variable i is an argument of the consumer; past them, its own value
             i, alone = part
-            return self._form(args[positions[i]] if i < len(positions) else step.consumer)[alone]
+            return self._form(args[positions[i]] if i < len(positions) else consumer)[alone]
 
         if len(parts) == 1:  # one operand alone, as a product's x for ∂(w*x)/∂w
             return operand(parts[0])

@@ -138,8 +138,9 @@ def _null_or_string(text: str | None) -> str:
 def _tensor(value, record: bool = False) -> dict | None:
     """A tensor value: its shape, and `exact` and `float` as nested lists of that shape (SPEC §4).
     In node and edge records a tensor of more than RECORD_MAX_ENTRIES entries gives its shape only
-    (`abbreviated`): a 100,000-weight layer's records would otherwise be 50 MB of text; the
-    gradients and inputs above the records are always whole."""
+    (`abbreviated`): a 100,000-weight layer's records would otherwise be 50 MB of text. So does an
+    input under `inputs` (`record` there too): the caller has the weights it passed; echoing them
+    doubled a matrix network's report. The gradients are always whole."""
     if value is None:
         return None
     if record and math.prod(value.shape) > RECORD_MAX_ENTRIES:
@@ -203,12 +204,24 @@ def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
     if report.trace.tensor:
         yield from _tensor_edge_records(report)
         return
-    local_formula = EdgeFormulas(report.trace)
-    for step in report.trace.steps:  # step.upstream is the consumer's gradient
-        yield (f'{{"from": {step.source}, "to": {step.consumer}, "position": {step.position}, '
-               f'"local_formula": {_string(local_formula(step))}, "local": {_number_text(step.local)}, '
-               f'"upstream": {gradient_texts[step.consumer]}, "contribution": {_number_text(step.contribution)}, '
-               f'"kink": {"true" if step.kink else "false"}}}')
+    trace = report.trace
+    local_formula = EdgeFormulas(trace)
+    edges = trace.graph.edges
+    source, consumer, position = edges.source, edges.consumer, edges.position
+    for edge, local, contribution, kink in trace.edge_numbers():  # upstream: the consumer's gradient
+        to = consumer[edge]
+        yield (f'{{"from": {source[edge]}, "to": {to}, "position": {position[edge]}, '
+               f'"local_formula": {_string(local_formula.of_edge(edge, to))}, '
+               f'"local": {_column_number_text(trace, local)}, "upstream": {gradient_texts[to]}, '
+               f'"contribution": {_column_number_text(trace, contribution)}, "kink": {"true" if kink else "false"}}}')
+
+
+def _column_number_text(trace, number) -> str:
+    """A column's number as JSON text: a numeric run's finite float directly, else as a Value."""
+    if type(number) is float and number - number == 0.0:
+        text = repr(number)
+        return f'{{"exact": "{text}", "float": {text}, "is_exact": false}}'
+    return _number_text(trace.as_value(number))
 
 
 def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
@@ -232,7 +245,8 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
         "value": _tensor(trace.values[trace.output]) if trace.tensor else _number(trace.values[trace.output]),
         "gradients": gradients,
         "check": {"method": report.method, "ok": None if skipped and report.checks else report.ok},
-        "inputs": {graph.nodes[i].label: (_tensor if trace.tensor else _number)(trace.values[i]) for i in graph.inputs},
+        "inputs": {graph.nodes[i].label: _tensor(trace.values[i], record=True) if trace.tensor
+                   else _number(trace.values[i]) for i in graph.inputs},
     }
     after: dict = {"notes": notes_lines(report, messages)}
     if report.tangent_passes:
