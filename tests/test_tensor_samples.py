@@ -251,5 +251,10 @@ def test_scalar_inputs_in_a_tensor_program(cli):
 
 
 def test_a_transpose_hint_never_doubles_a_transpose(cli):
-    code, _, err = cli("check", "--sample", "batch-bias", "--expect", "W = X.T @ (Y - T).T")
+    program = "G = X.T @ (Y - T).T; L = sum(G)"
+    code, _, err = cli("grad", program, "--at", "X=[[1, 2], [3, 4], [5, 6]], Y=[[1, 0], [0, 1], [1, 1]], "
+                       "T=[[0, 0], [1, 1], [0, 1]]")
     assert code == 2 and "hint: did you mean X @ (Y - T).T?" in err
+    # as a claimed gradient the same formula is a wrong answer, with the reason (tensor claims)
+    code, out, _ = cli("check", "--sample", "batch-bias", "--expect", "W = X.T @ (Y - T).T")
+    assert code == 1 and "the inner sizes 3 and 2 differ" in " ".join(out.split())
