@@ -106,8 +106,21 @@ class Report:
     # tensor programs: ∂out/∂node as a matrix formula in the program's names, for every node reached
     # (None past TENSOR_FORMULA_MAX_NODES nodes). In symbolic tensor mode (--shape, no values) they
     # are the answer, and the trace is the reverse pass at the first random point they were checked at.
-    formulas: dict[int, sp.Expr] | None = None
+    given_formulas: dict[int, sp.Expr] | None = None
     symbolic_tensors: bool = False
+    _formulas: object = field(default=None, repr=False)  # derived on first use (a view that shows them)
+
+    @property
+    def formulas(self) -> dict[int, sp.Expr] | None:
+        """The matrix formulas: given (symbolic tensors), or derived by SymPy when a view or a claim
+        first asks (grad's table, CSV and JSON never do, so they never pay for it)."""
+        if self.given_formulas is not None:
+            return self.given_formulas
+        if self._formulas is None:
+            trace = self.trace
+            self._formulas = (tensor_gradient_formulas(trace) if trace.tensor and
+                              len(trace.graph.nodes) <= TENSOR_FORMULA_MAX_NODES else False)
+        return self._formulas or None
 
     @property
     def passes(self) -> dict[str, int]:
@@ -326,7 +339,7 @@ def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: 
         checks.append(TensorCheck(index, trace.gradients.get(index), None, None,
                                   None if status is CheckStatus.SKIPPED else worst, None, status))
     method = SYMBOLIC_TENSOR_METHOD.format(n=len(traces), tol=f"{settings.SYMBOLIC_TENSOR_TOLERANCE:g}")
-    return Report(trace, reported, checks, method, formulas=formulas, symbolic_tensors=True)
+    return Report(trace, reported, checks, method, given_formulas=formulas, symbolic_tensors=True)
 
 
 TENSOR_FORMULA_MAX_NODES = 300  # a tensor program's gradients are also written as formulas up to here
@@ -372,8 +385,6 @@ def run(request: Request, stage: Stage = _silent) -> Report:
     stage("output")
     if request.lr is not None:
         _gradient_step(report, request.lr)
-    if report.trace.tensor and report.formulas is None and len(graph.nodes) <= TENSOR_FORMULA_MAX_NODES:
-        report.formulas = tensor_gradient_formulas(report.trace)
     if request.entry is not None:
         if not report.trace.tensor:
             raise BackpropError(f"--entry {request.entry}: the program has no vectors or matrices",

@@ -493,7 +493,13 @@ def _linear_products(trace: Trace, domain, fixed: dict, index: int, entry, direc
         if a.ndim != 2 or w.ndim != 2:
             continue  # vectors: their products are cheap anyway
         if direction is not None:
-            change = a @ np.asarray(direction, dtype=a.dtype) if left != index else np.asarray(direction, a.dtype) @ a
+            # A @ D for the ±1 direction D, by float64's BLAS when A holds float64 values (data, weights
+            # from a file): the change is scaled by the step, so its rounding (1e-16 relative) reaches
+            # the difference quotient as 1e-16 of ∇f·v, not divided by the step as a value's would be
+            d = np.asarray(direction, dtype=np.float64)
+            exact = np.array_equal(a.astype(np.float64).astype(a.dtype), a)
+            operand = a.astype(np.float64) if exact else a
+            change = np.asarray(operand @ d if left != index else d @ operand, dtype=a.dtype)
         else:
             change = np.zeros(base[node.index].shape, dtype=a.dtype)
             i, j = entry

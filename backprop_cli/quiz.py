@@ -313,7 +313,7 @@ def _tensor_quiz(report: Report, bindings: dict, level: str, tolerance: float | 
         raise BackpropError("--level formulas is for scalar programs; a tensor program's quiz asks each "
                             "gradient's rule as a formula already", hint="drop --level formulas")
     unbound = trace.graph.unbound_inputs(bindings)
-    if unbound or report.formulas is not None:
+    if unbound or report.symbolic_tensors:
         raise BackpropError("the quiz of a tensor program needs a value for every input; unbound: "
                             + ", ".join(unbound[:10]), hint="bind them with --at, e.g. --at \"W=[[1, 2]], x=[1, -1]\"")
     tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
