@@ -26,7 +26,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from functools import lru_cache
 from typing import Iterable, Iterator
 
@@ -516,6 +515,8 @@ def write_file(path: str, data: str | bytes, option: str = "output") -> None:
 
 def _replace(target: str, payload: bytes, mode: int) -> None:
     folder, name = os.path.split(target)
+    import tempfile  # only when a file is written: a run printing to stdout never needs it
+
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
     try:
         with os.fdopen(fd, "wb") as handle:

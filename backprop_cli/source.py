@@ -7,7 +7,6 @@ a sample's first comment line is its description.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from backprop_cli import limits, output
@@ -97,6 +96,8 @@ def from_file(path: str) -> ProgramSource:
 
 
 def _samples_dir():
+    from importlib import resources  # only for --sample and the samples list
+
     return resources.files("backprop_cli.samples")
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from backprop_cli import limits, settings
 from backprop_cli.engine import Report
@@ -114,6 +113,10 @@ def tensor_notes(report: Report, messages: Messages) -> list[str]:
 KINKS_NAMED = 10  # a kink note names at most this many nodes, then says how many more
 
 
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+
 class Notes:
     """Note lines wrapped to the width they are drawn at: between words (and between Chinese
     characters, never before closing punctuation), a definition `  name = formula` at its
@@ -123,7 +126,9 @@ class Notes:
         self.lines = lines
         self.style = style
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+    def __rich_console__(self, console: "Console", options: "ConsoleOptions") -> "RenderResult":
+        from rich.text import Text  # imported when drawn: JSON and CSV runs never load rich's console
+
         width = max(options.max_width, 1)
         for line in self.lines:
             if line.startswith("  ") and " = " in line:
