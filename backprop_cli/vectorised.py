@@ -330,10 +330,29 @@ class DoubleDoublePasses:
             for group in self.flat.groups:
                 arguments = DoubleDouble(hi[group.args], lo[group.args])
                 try:
-                    result = _evaluate(group.template, "value", arguments, len(group.nodes), "double-double")
+                    if group.template.op == "sum":
+                        result = _double_double_sum(group.template, arguments)
+                    else:
+                        result = _evaluate(group.template, "value", arguments, len(group.nodes), "double-double")
                 except (NotCompilable, TypeError):  # a form the double-double library lacks
                     return None
                 if not result.finite():
                     return None
                 hi[group.nodes], lo[group.nodes] = result.hi, result.lo
         return DoubleDouble(hi[self.output], lo[self.output]).mpf()
+
+
+def _double_double_sum(tmpl, arguments: DoubleDouble) -> DoubleDouble:
+    """Each node's signed terms (one row per term) added pairwise, rows halving each step: a
+    10,000-term sum in 14 additions of whole arrays instead of 9,999 of one entry each. (Any order
+    keeps double-double's ~32 digits; the float64 passes keep the per-node order.)"""
+    signs = np.asarray([float(p) for p in tmpl.partials])[:, None]
+    terms = DoubleDouble(arguments.hi * signs, arguments.lo * signs)  # ±1: exact
+    while len(terms) > 1:
+        if len(terms) % 2:  # an odd row out waits for the next step
+            head, last = terms[:-1], terms[-1:]
+            terms = head[0::2] + head[1::2]
+            terms = DoubleDouble(np.concatenate([terms.hi, last.hi]), np.concatenate([terms.lo, last.lo]))
+        else:
+            terms = terms[0::2] + terms[1::2]
+    return terms[0]
