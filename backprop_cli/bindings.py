@@ -242,20 +242,22 @@ _PLAIN_BINDING = re.compile(rf"({_SEPARATORS}([A-Za-z_][A-Za-z0-9_]*){_BLANKS}={
 def _plain_items(text: str, origin: str) -> list[_Item] | None:
     """What `_pieces` and `constant_value` make of text that is plain bindings from end to end
     (the matches add up to the whole text); None for any other text. Each distinct number is
-    read once: a network's weights share their few digits."""
+    read once, and its value handed over by one function: a network's weights share their few
+    digits."""
     found = _PLAIN_BINDING.findall(text)
     if sum(len(binding) for binding, _, _ in found) != len(text):
         return None
-    values: dict[str, sp.Expr] = {}
+    loads: dict[str, Callable[[], Value]] = {}
     items: list[_Item] = []
     for _, name, number in found:
         label = f"{origin} ({name})"
-        value = values.get(number)
-        if value is None:
+        load = loads.get(number)
+        if load is None:
             if len(number) > _PLAIN_NUMBER_CHARS:
                 return None  # such a number may be refused, and only when its value is asked for
-            value = values[number] = constant_value(number, label)
-        items.append((name, label, lambda value=value: value))
+            value = constant_value(number, label)
+            load = loads[number] = lambda value=value: value
+        items.append((name, label, load))
     return items
 
 

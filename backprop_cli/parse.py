@@ -4,7 +4,9 @@ Nothing here evaluates anything: the tokenizer accepts only the characters of
 the language, the parser only its grammar, and every node keeps its source
 span for error carets. Expressions are parsed by operator precedence with explicit
 stacks, never by recursion: nesting is bounded by `MAX_NESTING` (500 levels) alone,
-and chains such as `x+x+...+x` of any length are loops.
+and chains such as `x+x+...+x` of any length are loops. A well-formed program is read
+by a fast path (`_fast_program`: one regular expression, token strings, one loop) that
+builds the same tree; anything else is read by `_Parser`, which words every error.
 
     program   := statement ((";" | newline) statement)*
     statement := NAME "=" expr | expr              (a bare expression only last)

@@ -231,32 +231,22 @@ def test_bad_programs_get_the_parsers_own_errors(text):
     check_program(text, well_formed=False)
 
 
-@pytest.mark.parametrize("limit, value, text", [
-    ("MAX_STATEMENTS", 3, "a = 1; b = 2; c = 3; d = 4"),
-    ("MAX_NESTING", 3, "y = (((-x)))"),
-    ("MAX_NESTING", 3, "y = x^x^x^x^x"),
-    ("MAX_NESTING", 3, "y = [[[-x]]]"),
-    ("MAX_NESTING", 3, "y = sin(cos(tan(exp(x))))"),
-    ("MAX_NAME_LENGTH", 3, "long = 1"),
-    ("MAX_NUMBER_LITERAL_CHARS", 3, "y = 1234"),
+@pytest.mark.parametrize("limit, at_the_limit, past_it", [
+    ("MAX_STATEMENTS", "a = 1; b = 2; c = 3", "a = 1; b = 2; c = 3; d = 4"),
+    ("MAX_NESTING", "y = ((-x))", "y = (((-x)))"),
+    ("MAX_NESTING", "y = x^x^x^x", "y = x^x^x^x^x"),
+    ("MAX_NESTING", "y = [[-x]]", "y = [[[-x]]]"),
+    ("MAX_NESTING", "y = sin(cos(tan(x)))", "y = sin(cos(tan(exp(x))))"),
+    ("MAX_NAME_LENGTH", "abc = xyz", "long = 1"),
+    ("MAX_NUMBER_LITERAL_CHARS", "y = 123", "y = 1234"),
 ])
-def test_a_limit_the_fast_path_reaches_is_worded_by_the_parser(monkeypatch, limit, value, text):
-    monkeypatch.setattr(limits, limit, value)
-    assert parse._fast_program(text) is None
-    check_program(text, well_formed=False)
-
-
-@pytest.mark.parametrize("limit, value, text", [
-    ("MAX_STATEMENTS", 3, "a = 1; b = 2; c = 3"),
-    ("MAX_NESTING", 3, "y = ((-x))"),
-    ("MAX_NESTING", 3, "y = x^x^x^x"),
-    ("MAX_NAME_LENGTH", 3, "abc = xyz"),
-    ("MAX_NUMBER_LITERAL_CHARS", 3, "y = 123"),
-])
-def test_at_a_limit_the_fast_path_still_reads_the_program(monkeypatch, limit, value, text):
-    monkeypatch.setattr(limits, limit, value)
-    assert parse._fast_program(text) is not None
-    check_program(text, well_formed=True)
+def test_the_fast_path_reads_up_to_a_limit_and_leaves_the_rest_to_the_parser(monkeypatch, limit, at_the_limit,
+                                                                              past_it):
+    monkeypatch.setattr(limits, limit, 3)
+    assert parse._fast_program(at_the_limit) is not None
+    check_program(at_the_limit, well_formed=True)
+    assert parse._fast_program(past_it) is None
+    check_program(past_it, well_formed=False)
 
 
 def test_long_programs_take_the_fast_path():
