@@ -556,10 +556,11 @@ def _arity(function: str) -> tuple[int, ...]:
 #
 # Most programs are well formed, and a generated network is a megabyte of them. The fast path
 # reads such a program with one regular expression and one loop: a token is a string in a list
-# and its offset an int beside it, no object per token; it builds the same syntax tree as the
-# parser above, node for node and span for span. It words no errors: at anything it does not
-# accept (a mistake, a limit, a character outside the language) it stops, and the parser above
-# reads the program again and says what is wrong.
+# and its offset an int beside it (no Token, no Span until a node needs one), both lists dropped
+# with the parse. It builds the same syntax tree as the parser above, node for node and span for
+# span, and words no errors: at anything it does not accept (a mistake, a limit, a character
+# outside the language) it stops, and the parser above reads the program again and says what is
+# wrong.
 
 _FAST_TOKEN = re.compile(r"""
     [A-Za-z_][A-Za-z0-9_]*                               # a name
@@ -621,7 +622,7 @@ def _fast_program(text: str) -> list[Statement] | None:
                 i += 1
             if not texts[i]:
                 break
-            if statements and statements[-1].target is None or len(statements) == limits.MAX_STATEMENTS:
+            if (statements and statements[-1].target is None) or len(statements) == limits.MAX_STATEMENTS:
                 raise _Stop
             first = texts[i]
             if texts[i + 1] == "=" and first[0] in _NAME_START:
