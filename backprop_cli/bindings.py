@@ -63,7 +63,7 @@ from backprop_cli import deadline, limits, output, settings
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.parse import parse_number, parse_program, suggest
+from backprop_cli.parse import collector_paused, parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
 # A bound value: a scalar (a SymPy number) or a rank 1 or 2 numpy ndarray (object or float64). numpy is
@@ -89,6 +89,7 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
 
 # A plain decimal literal, the common case (a network's 50,000 weights): read directly.
 _PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")  # ASCII digits only
+_PLAIN_NUMBER_CHARS = 40  # up to this length, within every limit of exact numbers
 
 
 def expression_graph(text: str, origin: str, names: Collection[str], one_expression: str,
@@ -118,7 +119,7 @@ def constant_value(text: str, origin: str) -> sp.Expr:
     """Evaluate a constant expression exactly (or as a 50-digit decimal if it must)."""
     if len(text) > limits.MAX_BINDING_CHARS:
         raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
-    if len(text) <= 40 and _PLAIN_NUMBER.fullmatch(text):
+    if len(text) <= _PLAIN_NUMBER_CHARS and _PLAIN_NUMBER.fullmatch(text):
         negative = text.startswith("-")
         value = parse_number(text[1:] if negative else text, Span(0, len(text)))
         return sp.Rational(-value.numerator if negative else value.numerator, value.denominator)
@@ -220,7 +221,44 @@ def _items(binding: BindingText) -> list[_Item]:
     if found is None:
         path = binding.text.strip()[1:]
         return _VALUES_FILES[_suffix(path)](path)
-    return [(p.name, p.label, lambda p=p: _piece_value(p)) for p in _pieces(*found)]
+    text, origin = found
+    with collector_paused():
+        plain = _plain_items(text, origin)
+    if plain is not None:
+        return plain
+    return [(p.name, p.label, lambda p=p: _piece_value(p)) for p in _pieces(text, origin)]
+
+
+# Bindings text of names and plain numbers only, `x0=0.689, w1_0_0=-0.479, ...` (a network's
+# `# at:` line of 50,000 weights), is read by one regular expression instead of piece by piece:
+# a binding with the separators before and after it. Any other text, right or wrong, takes
+# `_pieces`, which words the errors.
+_BLANKS = r"[ \t\r\f\v]*"
+_SEPARATORS = r"[ \t\r\f\v\n,;]*"
+_PLAIN_BINDING = re.compile(rf"({_SEPARATORS}([A-Za-z_][A-Za-z0-9_]*){_BLANKS}={_BLANKS}({_PLAIN_NUMBER.pattern})"
+                            rf"{_BLANKS}(?:[,;\n]{_SEPARATORS}|\Z))")
+
+
+def _plain_items(text: str, origin: str) -> list[_Item] | None:
+    """What `_pieces` and `constant_value` make of text that is plain bindings from end to end
+    (the matches add up to the whole text); None for any other text. Each distinct number is
+    read once, and its value handed over by one function: a network's weights share their few
+    digits."""
+    found = _PLAIN_BINDING.findall(text)
+    if sum(len(binding) for binding, _, _ in found) != len(text):
+        return None
+    loads: dict[str, Callable[[], Value]] = {}
+    items: list[_Item] = []
+    for _, name, number in found:
+        label = f"{origin} ({name})"
+        load = loads.get(number)
+        if load is None:
+            if len(number) > _PLAIN_NUMBER_CHARS:
+                return None  # such a number may be refused, and only when its value is asked for
+            value = constant_value(number, label)
+            load = loads[number] = lambda value=value: value
+        items.append((name, label, load))
+    return items
 
 
 def _piece_value(piece: _Piece) -> Value:

@@ -11,15 +11,16 @@ so a left-deep chain of 100,000 additions does not recurse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from enum import Enum
+from functools import cached_property
+from typing import Iterator
 
 import sympy as sp
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
-from backprop_cli.parse import (ArrayLiteral, BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp, source_text,
-                                suggest)
+from backprop_cli.parse import (ArrayLiteral, BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp,
+                                collector_paused, source_text, suggest)
 from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS
 
 BARE_OUTPUT_NAME = "f"
@@ -152,73 +153,90 @@ class _Builder:
         self.input_spans: dict[str, Span] = {}
         self.assigned_spans: dict[str, Span] = {}
 
-    def add(self, **fields) -> int:
-        if len(self.nodes) >= limits.MAX_NODES:
+    def add(self, kind: NodeKind, span: Span, *, op: str | None = None, args: tuple[int, ...] = (),
+            name: str | None = None, constant: sp.Expr | None = None, depends_on_input: bool = True,
+            signs: tuple[int, ...] | None = None, params: tuple[int, ...] | None = None) -> int:
+        nodes = self.nodes
+        index = len(nodes)
+        if index >= limits.MAX_NODES:
             raise BackpropError(
-                f"the graph has more than {limits.MAX_NODES:,} nodes; the limit is {limits.MAX_NODES:,}",
-                fields.get("span"),
-            )
-        index = len(self.nodes)
-        self.nodes.append(Node(index=index, **fields))
+                f"the graph has more than {limits.MAX_NODES:,} nodes; the limit is {limits.MAX_NODES:,}", span)
+        nodes.append(Node(index, kind, op, args, name, self.source, span, constant, depends_on_input, signs, params))
         return index
 
-    def name_reference(self, expr: Name) -> int:
+    def leaf(self, expr: Expr) -> int | None:
+        """The node of a number or a name (made at the name's first use); None for an operation."""
+        if isinstance(expr, Name):
+            index = self.names.get(expr.id)
+            return index if index is not None else self.first_use(expr)
+        if isinstance(expr, Number):
+            value = expr.value
+            return self.add(NodeKind.CONSTANT, expr.span, constant=sp.Rational(value.numerator, value.denominator),
+                            depends_on_input=False)
+        return None
+
+    def first_use(self, expr: Name) -> int:
+        """The node of a name not assigned before: a constant (pi, E) or an input."""
         name = expr.id
-        if name in self.names:
-            return self.names[name]
         if name in CONSTANTS:
-            return self.add(kind=NodeKind.CONSTANT, op=None, args=(), name=None, source=self.source,
-                            span=expr.span, constant=CONSTANTS[name], depends_on_input=False)
+            return self.add(NodeKind.CONSTANT, expr.span, constant=CONSTANTS[name], depends_on_input=False)
         if name in FUNCTIONS:
             raise BackpropError(f"'{name}' is a function; call it as {name}(...)", expr.span)
-        index = self.add(kind=NodeKind.INPUT, op=None, args=(), name=name, source=self.source, span=expr.span)
+        index = self.add(NodeKind.INPUT, expr.span, name=name)
         self.names[name] = index
         self.inputs.append(index)
         self.input_spans[name] = expr.span
         return index
 
     def expression(self, root: Expr) -> int:
-        """Post-order walk with an explicit stack: children first, then the node."""
-        built: dict[int, int] = {}  # id(expr) → node index
-        stack: list[tuple[Expr, bool]] = [(root, False)]
-        while stack:
-            expr, children_done = stack.pop()
-            if isinstance(expr, Number):
-                built[id(expr)] = self.add(
-                    kind=NodeKind.CONSTANT, op=None, args=(), name=None,
-                    source=self.source, span=expr.span,
-                    constant=sp.Rational(expr.value.numerator, expr.value.denominator),
-                    depends_on_input=False)
-                continue
-            if isinstance(expr, Name):
-                built[id(expr)] = self.name_reference(expr)
-                continue
-            children, signs = self.terms(expr)
-            if not children_done:
-                stack.append((expr, True))
-                for child in reversed(children):
-                    stack.append((child, False))
-                continue
-            arg_nodes = tuple(built[id(c)] for c in children)
-            if isinstance(expr, UnaryOp) and expr.op == "pos":
-                built[id(expr)] = arg_nodes[0]  # unary plus changes nothing: no node
-                continue
-            params = None
-            if isinstance(expr, ArrayLiteral):
-                op, params = "array", _layout(expr)
-            elif isinstance(expr, Call):
-                op = expr.function
-                if op in TENSOR_FUNCTIONS:
-                    op = TENSOR_FUNCTIONS[expr.function].op
-                    if TENSOR_FUNCTIONS[expr.function].axis:
-                        params = _axis(expr)
+        """Post-order walk with an explicit stack: an operation's operands first, then its node.
+        Nodes are made in the order a reader meets the finished parts, left to right."""
+        root_leaf = self.leaf(root)
+        if root_leaf is not None:
+            return root_leaf
+        stack = [self.frame(root)]
+        while True:
+            expr, operands_left, signs, arg_nodes = stack[-1]
+            for operand in operands_left:  # resumes after the operand built last
+                index = self.leaf(operand)
+                if index is None:  # an operation: its operands first
+                    stack.append(self.frame(operand))
+                    break
+                arg_nodes.append(index)
             else:
-                op = _RUNS.get(expr.op, expr.op)
-            built[id(expr)] = self.add(
-                kind=NodeKind.OPERATION, op=op, args=arg_nodes, name=None,
-                source=self.source, span=expr.span, signs=signs if op == "sum" else None, params=params,
-                depends_on_input=any(self.nodes[a].depends_on_input for a in arg_nodes))
-        return built[id(root)]
+                stack.pop()
+                index = self.operation(expr, tuple(arg_nodes), signs)
+                if not stack:
+                    return index
+                stack[-1][3].append(index)
+
+    def frame(self, expr: Expr) -> tuple[Expr, Iterator[Expr], tuple[int, ...] | None, list[int]]:
+        """An operation on the walk's stack: its operands still to build, their signs, and the
+        nodes of those built."""
+        operands, signs = self.terms(expr)
+        return expr, iter(operands), signs, []
+
+    def operation(self, expr: Expr, arg_nodes: tuple[int, ...], signs: tuple[int, ...] | None) -> int:
+        """The node of an operation whose operands' nodes are made (unary plus: its operand's)."""
+        params = None
+        if isinstance(expr, BinaryOp):
+            op = _RUNS.get(expr.op, expr.op)
+        elif isinstance(expr, UnaryOp):
+            if expr.op == "pos":
+                return arg_nodes[0]  # unary plus changes nothing: no node
+            op = expr.op
+        elif isinstance(expr, Call):
+            op = expr.function
+            if op in TENSOR_FUNCTIONS:
+                op = TENSOR_FUNCTIONS[expr.function].op
+                if TENSOR_FUNCTIONS[expr.function].axis:
+                    params = _axis(expr)
+        else:  # an ArrayLiteral
+            op, params = "array", _layout(expr)
+        nodes = self.nodes
+        return self.add(NodeKind.OPERATION, expr.span, op=op, args=arg_nodes,
+                        signs=signs if op == "sum" else None, params=params,
+                        depends_on_input=any(nodes[a].depends_on_input for a in arg_nodes))
 
     def terms(self, expr: Expr) -> tuple[tuple[Expr, ...], tuple[int, ...] | None]:
         """A node's operands. A run of `+`/`-` terms at one level is one sum (`w1*x1 + w2*x2 + b`
@@ -232,20 +250,23 @@ class _Builder:
         # A factor's local derivative is the product of all the others (n² symbols for n factors):
         # past MAX_PRODUCT_FACTORS, the rest of the run becomes a product of its own.
         longest = limits.MAX_PRODUCT_FACTORS - 1 if run == ("mul",) else None
+        source = self.source
         while isinstance(expr, BinaryOp) and expr.op in run and len(operands) != longest:
             operands.append(expr.right)
             signs.append(-1 if expr.op == "sub" else 1)
             expr = expr.left
-            if self.bracketed(expr):
+            if source[expr.span.start] == "(" and self.bracketed(expr):  # (most terms start otherwise)
                 break
         operands.append(expr)
         signs.append(1)
-        return tuple(reversed(operands)), tuple(reversed(signs))
+        operands.reverse()
+        signs.reverse()
+        return tuple(operands), tuple(signs)
 
     def bracketed(self, expr: Expr) -> bool:
         """Whether the expression's text is wrapped in one pair of brackets: `(a + b)`."""
         span = expr.span
-        if self.source[span.start:span.start + 1] != "(" or self.source[span.end - 1:span.end] != ")":
+        if self.source[span.start] != "(" or self.source[span.end - 1] != ")":  # (a span is never empty)
             return False
         depth = 0
         for position in range(span.start, span.end):
@@ -288,9 +309,8 @@ class _Builder:
         node = self.nodes[index]
         if node.name is not None or node.kind is not NodeKind.OPERATION:
             # `y = x` or `y = 3`: a named copy, so ∂L/∂y has a node of its own.
-            index = self.add(kind=NodeKind.OPERATION, op="copy", args=(index,), name=target,
-                             source=self.source,
-                             span=statement.expr.span, depends_on_input=node.depends_on_input)
+            index = self.add(NodeKind.OPERATION, statement.expr.span, op="copy", args=(index,), name=target,
+                             depends_on_input=node.depends_on_input)
         else:
             self.nodes[index] = replace(node, name=target)
         self.names[target] = index
@@ -358,9 +378,10 @@ def build_graph(statements: list[Statement], source: str, of: str | None = None)
     try:
         assigned = {s.target for s in statements if s.target is not None}
         named: list[tuple[str, int, Span]] = []
-        for statement in statements:
-            name, index = builder.statement(statement, assigned)
-            named.append((name, index, statement.span))
+        with collector_paused():
+            for statement in statements:
+                name, index = builder.statement(statement, assigned)
+                named.append((name, index, statement.span))
     except BackpropError as error:
         raise error.located(source, "program")
     output = named[-1][1]

@@ -4,7 +4,9 @@ Nothing here evaluates anything: the tokenizer accepts only the characters of
 the language, the parser only its grammar, and every node keeps its source
 span for error carets. Expressions are parsed by operator precedence with explicit
 stacks, never by recursion: nesting is bounded by `MAX_NESTING` (500 levels) alone,
-and chains such as `x+x+...+x` of any length are loops.
+and chains such as `x+x+...+x` of any length are loops. A well-formed program is read
+by a fast path (`_fast_program`: one regular expression, token strings, one loop) that
+builds the same tree; anything else is read by `_Parser`, which words every error.
 
     program   := statement ((";" | newline) statement)*
     statement := NAME "=" expr | expr              (a bare expression only last)
@@ -21,32 +23,37 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import gc
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
+from typing import Iterator, Union
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.primitives import CONSTANTS, FUNCTIONS, PRIMITIVES, TENSOR_FUNCTIONS
 
 # ---------------------------------------------------------------- syntax tree
+#
+# Not frozen, as graph.Node: a generated network is 200,000 of these, and a frozen dataclass
+# takes three times as long to make. Nothing changes one after the parse (`dataclasses.replace`).
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Number:
     value: Fraction
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Name:
     id: str
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call:
     function: str
     args: tuple["Expr", ...]
@@ -54,7 +61,7 @@ class Call:
     name_span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ArrayLiteral:
     """`[1, 2]` or `[[1, 0], [0, 1]]`: items are entries, or rows (array literals themselves)."""
 
@@ -62,7 +69,7 @@ class ArrayLiteral:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BinaryOp:
     op: str  # "add" | "sub" | "mul" | "div" | "pow" | "matmul"
     left: "Expr"
@@ -70,7 +77,7 @@ class BinaryOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UnaryOp:
     op: str  # "neg" | "pos" | "transpose" (x.T)
     operand: "Expr"
@@ -513,7 +520,7 @@ class _Parser:
             self.depth -= 1
         name = call.name
         function = name.text
-        arity = (TENSOR_FUNCTIONS[function] if function in TENSOR_FUNCTIONS else PRIMITIVES[function]).arity
+        arity = _arity(function)
         if len(call.args) not in arity:
             counts = " or ".join(str(a) for a in arity)
             raise BackpropError(
@@ -540,14 +547,247 @@ def _span(expr: Expr) -> Span:
     return expr.span
 
 
+def _arity(function: str) -> tuple[int, ...]:
+    """The argument counts a function (in FUNCTIONS) accepts."""
+    return (TENSOR_FUNCTIONS[function] if function in TENSOR_FUNCTIONS else PRIMITIVES[function]).arity
+
+
+# ---------------------------------------------------------------- the fast path
+#
+# Most programs are well formed, and a generated network is a megabyte of them. The fast path
+# reads such a program with one regular expression and one loop: a token is a string in a list
+# and its offset an int beside it (no Token, no Span until a node needs one), both lists dropped
+# with the parse. It builds the same syntax tree as the parser above, node for node and span for
+# span, and words no errors: at anything it does not accept (a mistake, a limit, a character
+# outside the language) it stops, and the parser above reads the program again and says what is
+# wrong.
+
+_FAST_TOKEN = re.compile(r"""
+    [A-Za-z_][A-Za-z0-9_]*                               # a name
+  | (?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?    # a number (as _number_token reads it)
+  | \*\* | \.[A-Za-z_][A-Za-z0-9_]*                      # a power, an attribute
+  | [ \t\r\f\v]+ | \#[^\n]*                              # blanks and a comment: no token
+  | [\s\S]                                               # any other character, on its own
+""", re.VERBOSE)
+_SKIPPED = frozenset(" \t\r\f\v#")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGITS = frozenset("0123456789")
+_ENDS_STATEMENT = frozenset((";", "\n", ""))  # "": the end of the program
+_OPENS = frozenset("-+([")  # signs and brackets, before an operand
+_CLOSES = frozenset(")]")
+# An operator as it waits on the fast path's stack (see `_fast_expr`), the same tuple each time.
+_FAST_OPERATORS = {"+": ("add", _SUM, 0, None, None), "-": ("sub", _SUM, 0, None, None),
+                   "*": ("mul", _PRODUCT, 0, None, None), "/": ("div", _PRODUCT, 0, None, None),
+                   "@": ("matmul", _PRODUCT, 0, None, None),
+                   "^": ("pow", _POWER, 0, None, None), "**": ("pow", _POWER, 0, None, None)}
+
+
+class _Stop(Exception):
+    """The fast path leaves this program to the parser above."""
+
+
+def _fast_tokens(text: str) -> tuple[list[str], list[int]]:
+    """The tokens' texts and start offsets, ending with "" at the end of the text. A newline
+    inside brackets is dropped, as `tokenize` drops it."""
+    texts: list[str] = []
+    starts: list[int] = []
+    add_text, add_start = texts.append, starts.append
+    position = depth = 0
+    for token in _FAST_TOKEN.findall(text):
+        first = token[0]
+        if first in _SKIPPED or (first == "\n" and depth):
+            position += len(token)
+            continue
+        if first in "([":
+            depth += 1
+        elif first in ")]" and depth:
+            depth -= 1
+        add_text(token)
+        add_start(position)
+        position += len(token)
+    add_text("")
+    add_start(position)
+    return texts, starts
+
+
+def _fast_program(text: str) -> list[Statement] | None:
+    """The program's statements as `_Parser.program` reads them, or None where it would raise
+    (or might: the fast path refuses more than the grammar does, never less)."""
+    texts, starts = _fast_tokens(text)
+    try:
+        statements: list[Statement] = []
+        i = 0
+        while True:
+            while texts[i] == ";" or texts[i] == "\n":
+                i += 1
+            if not texts[i]:
+                break
+            if (statements and statements[-1].target is None) or len(statements) == limits.MAX_STATEMENTS:
+                raise _Stop
+            first = texts[i]
+            if texts[i + 1] == "=" and first[0] in _NAME_START:
+                if len(first) > limits.MAX_NAME_LENGTH:
+                    raise _Stop
+                target_span = Span(starts[i], starts[i] + len(first))
+                i += 2
+                expr, i = _fast_expr(texts, starts, i)
+                statements.append(Statement(first, target_span, expr, Span(target_span.start, expr.span.end)))
+            else:
+                expr, i = _fast_expr(texts, starts, i)
+                statements.append(Statement(None, None, expr, expr.span))
+            if texts[i] not in _ENDS_STATEMENT:
+                raise _Stop
+        if not statements:
+            raise _Stop
+        return statements
+    except (_Stop, BackpropError):  # a number's digits past the limit
+        return None
+
+
+def _fast_expr(texts: list[str], starts: list[int], i: int) -> tuple[Expr, int]:
+    """One expression from token i, by the same operator precedence as `_Parser.expr`, and the
+    index of the token after it. Raises _Stop where that parser would raise."""
+    operands: list[Expr] = []
+    # Operators waiting for their right operand, and open brackets, as `_Pending` holds them:
+    # (kind, precedence, start, a bracket's items so far, the index of a call's name).
+    pending: list[tuple] = []
+    depth = 0  # nesting, as _Parser.enter counts it
+    while True:
+        # ---- an operand is expected
+        token = texts[i]
+        first = token[:1]
+        if first in _NAME_START:
+            if len(token) > limits.MAX_NAME_LENGTH:
+                raise _Stop
+            if texts[i + 1] != "(":
+                start = starts[i]
+                operands.append(Name(token, Span(start, start + len(token))))
+                i += 1
+            elif token not in FUNCTIONS or depth == limits.MAX_NESTING:
+                raise _Stop
+            elif texts[i + 2] != ")":
+                depth += 1
+                pending.append(("call", 0, starts[i + 1], [], i))
+                i += 2
+                continue
+            else:
+                operands.append(_fast_call(token, (), starts[i], starts[i + 2] + 1))
+                i += 3
+        elif (first in _DIGITS or first == "." and token[1:2] in _DIGITS) and \
+                len(token) <= limits.MAX_NUMBER_LITERAL_CHARS:  # (".T" is an attribute)
+            span = Span(starts[i], starts[i] + len(token))
+            operands.append(Number(parse_number(token, span), span))
+            i += 1
+        elif token in _OPENS and texts[i + 1] not in _CLOSES and depth < limits.MAX_NESTING:
+            depth += 1
+            if token == "(" or token == "[":
+                pending.append((token, 0, starts[i], [] if token == "[" else None, None))
+            else:
+                pending.append(("neg" if token == "-" else "pos", _PREFIX, starts[i], None, None))
+            i += 1
+            continue
+        else:
+            raise _Stop
+        # ---- an operand is complete: operators, closing brackets and commas follow
+        while True:
+            token = texts[i]
+            operator = _FAST_OPERATORS.get(token)
+            if operator is not None:
+                precedence = operator[1]
+                if precedence == _POWER:  # right-associative: nothing to reduce
+                    if depth == limits.MAX_NESTING:
+                        raise _Stop
+                    depth += 1
+                elif pending and pending[-1][1] >= precedence:
+                    depth = _fast_reduce(operands, pending, precedence, depth)
+                pending.append(operator)
+                i += 1
+                break
+            if token == ".T":
+                inner = operands.pop()
+                operands.append(UnaryOp("transpose", inner, Span(inner.span.start, starts[i] + 2)))
+                i += 1
+                continue
+            depth = _fast_reduce(operands, pending, 1, depth)  # the innermost bracket's contents are complete
+            if not pending:
+                return operands.pop(), i
+            kind, _, start, items, name_at = pending[-1]
+            if token == "," and (kind == "call" or kind == "["):
+                items.append(operands.pop())
+                i += 1
+                if kind == "[" and texts[i] == "]":
+                    raise _Stop
+                break
+            if (token == "]") != (kind == "[") or token != "]" and token != ")":
+                raise _Stop
+            pending.pop()
+            depth -= 1
+            end = starts[i] + 1
+            i += 1
+            inner = operands.pop()
+            if kind == "[":
+                items.append(inner)
+                operands.append(ArrayLiteral(tuple(items), Span(start, end)))
+            elif kind == "call":
+                items.append(inner)
+                operands.append(_fast_call(texts[name_at], tuple(items), starts[name_at], end))
+            else:
+                operands.append(dataclasses.replace(inner, span=Span(start, end)))
+
+
+def _fast_reduce(operands: list[Expr], pending: list[tuple], floor: int, depth: int) -> int:
+    """`_Parser.reduce` over the fast path's stacks: apply the waiting operators of precedence
+    `floor` (at least 1) and above; the nesting depth after."""
+    while pending and pending[-1][1] >= floor:
+        kind, precedence, start, _, _ = pending.pop()
+        right = operands.pop()
+        if precedence == _PREFIX:
+            depth -= 1
+            operands.append(UnaryOp(kind, right, Span(start, right.span.end)))
+            continue
+        if precedence == _POWER:
+            depth -= 1
+        left = operands.pop()
+        operands.append(BinaryOp(kind, left, right, Span(left.span.start, right.span.end)))
+    return depth
+
+
+def _fast_call(function: str, args: tuple[Expr, ...], start: int, end: int) -> Call:
+    if len(args) not in _arity(function):
+        raise _Stop
+    return Call(function, args, Span(start, end), Span(start, start + len(function)))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a front-end stage builds its result.
+
+    A 100,000-node program becomes some 300,000 objects (nodes, spans, values), none of them
+    garbage and none in a cycle; the collector would go over them again and again as they grow
+    (a third of the stages' time) and find nothing. Reference counting still frees whatever a
+    stage drops, and the collector runs as before once the stage is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parse_program(text: str) -> list[Statement]:
     """Parse a whole program. Raises BackpropError with a span into `text`."""
     if len(text) > limits.MAX_PROGRAM_CHARS:
         raise BackpropError(
             f"the program has {len(text):,} characters; the limit is {limits.MAX_PROGRAM_CHARS:,}"
         )
+    with collector_paused():
+        statements = _fast_program(text)
+    if statements is not None:
+        return statements
     try:
-        return _Parser(text).program()
+        return _Parser(text).program()  # the same program again, to word what is wrong with it
     except BackpropError as error:
         raise error.located(text, "program")
 
