@@ -52,7 +52,7 @@ def switches(formula: sp.Expr) -> tuple[sp.Expr, ...]:
     return tuple(points)
 
 
-def _switch_functions(tmpl, which: int, domain) -> list:
+def switch_functions(tmpl, which: int, domain) -> list:
     """(where the partial may jump, the values of its branches there): a Piecewise border where
     both branches agree is no kink (elu' at 0 is 1 from either side)."""
     key = (domain.key, "switches", which)
@@ -134,7 +134,7 @@ def node_locals(domain, graph, tmpl, node, values, locals: Locals) -> bool:
             locals.local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
             if is_undefined(locals.local[edge]):
                 continue
-        for switch, branches in _switch_functions(tmpl, which, domain):
+        for switch, branches in switch_functions(tmpl, which, domain):
             if domain.at_kink(switch(*args)) and not _continuous(domain, branches, args):
                 locals.kink[edge] = node_has_kink = True
                 break

@@ -20,10 +20,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from backprop_cli.numbers import LIBRARIES, Library
+from backprop_cli.numbers import LIBRARIES, MODULE_FUNCTIONS, Library
 
 _SPLITTER = 134217729.0  # 2^27 + 1: splits a float64 into two halves of 26 bits
-_DIGITS = 40  # mpmath's working precision for the functions computed entry by entry
+DIGITS = 40  # mpmath's working precision for the functions computed entry by entry, and for constants
 
 
 def _two_sum(a, b):
@@ -69,8 +69,7 @@ class DoubleDouble:
     def exact(value) -> "DoubleDouble":
         """A rational (Fraction, int or SymPy Rational) rounded to double-double."""
         fraction = Fraction(int(value.p), int(value.q)) if isinstance(value, sp.Rational) else Fraction(value)
-        hi = fraction.numerator / fraction.denominator
-        return DoubleDouble(hi, float(fraction - Fraction(hi)))
+        return DoubleDouble.rationals([fraction.numerator], [fraction.denominator])[0]
 
     @staticmethod
     def rationals(numerators: list[int], denominators: list[int]) -> "DoubleDouble":
@@ -227,7 +226,7 @@ def _entrywise(function):
 
     def apply(x: DoubleDouble) -> DoubleDouble:
         x = DoubleDouble.of(x)
-        with mpmath.workdps(_DIGITS):
+        with mpmath.workdps(DIGITS):
             results = []
             for hi, lo in zip(x.hi.ravel().tolist(), x.lo.ravel().tolist()):
                 try:
@@ -242,20 +241,19 @@ def _entrywise(function):
 
 
 def _power(base, exponent) -> DoubleDouble:
-    """x^y for a y that is not an integer: exp(y·log(x)) entry by entry (x > 0; otherwise nan)."""
-    return _entrywise_pair(base, exponent)
-
-
-def _entrywise_pair(base, exponent) -> DoubleDouble:
+    """x^y for a y that is not a constant integer, entry by entry in mpmath (nan where it is complex)."""
     base, exponent = DoubleDouble.of(base), DoubleDouble.of(exponent)
     base_hi, exponent_hi = np.broadcast_arrays(base.hi, exponent.hi)
     base_lo, exponent_lo = np.broadcast_arrays(base.lo, exponent.lo)
-    with mpmath.workdps(_DIGITS):
+    with mpmath.workdps(DIGITS):
         results = []
         for bh, bl, eh, el in zip(base_hi.ravel().tolist(), base_lo.ravel().tolist(),
                                   exponent_hi.ravel().tolist(), exponent_lo.ravel().tolist()):
             b, e = mpmath.mpf(bh) + bl, mpmath.mpf(eh) + el
-            value = mpmath.power(b, e) if b > 0 or (b == 0 and e > 0) else mpmath.nan
+            try:  # a negative base to an integer power is real, to another power complex: nan
+                value = mpmath.power(b, e)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                value = mpmath.nan
             results.append(value if isinstance(value, mpmath.mpf) else mpmath.nan)
         result = DoubleDouble.from_mpf(results)
     return DoubleDouble(result.hi.reshape(base_hi.shape), result.lo.reshape(base_hi.shape))
@@ -266,8 +264,8 @@ def _constant(expr: sp.Expr):
     if isinstance(expr, sp.Rational):
         value = DoubleDouble.exact(expr)
     else:
-        with mpmath.workdps(_DIGITS):
-            value = DoubleDouble.from_mpf([mpmath.mpf(sp.Float(sp.N(expr, _DIGITS + 10), _DIGITS + 10)._mpf_)])[0]
+        with mpmath.workdps(DIGITS):
+            value = DoubleDouble.from_mpf([mpmath.mpf(sp.Float(sp.N(expr, DIGITS + 10), DIGITS + 10)._mpf_)])[0]
     return lambda: value
 
 
@@ -277,11 +275,8 @@ class _Functions:
     __name__ = "double-double"
 
 
-# The functions of the primitives' definitions by SymPy class name (primitives.PRIMITIVES).
-_MPMATH_FUNCTIONS = ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-                     "asinh", "acosh", "atanh", "erf")
 DOUBLE_DOUBLE_LIBRARY = Library(_Functions, {
+    **{name: _entrywise(getattr(mpmath, name)) for name in MODULE_FUNCTIONS if name != "sqrt"},
     "sqrt": _sqrt, "Abs": _abs, "select": _select, "maximum": _maximum, "minimum": _minimum,
-    **{name: _entrywise(getattr(mpmath, name)) for name in _MPMATH_FUNCTIONS},
 }, _constant, _power, vectorised=True)
 LIBRARIES["double-double"] = DOUBLE_DOUBLE_LIBRARY

@@ -82,10 +82,7 @@ def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[Gra
         return [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in nodes], SKIPPED_METHOD
     if kind is CheckKind.FAST:
         return directional_check(trace, nodes)
-    needed = trace.graph.ancestors_of(trace.output)
-    digits = settings.FD_DIGITS if _symbolic(trace, needed) else working_digits(
-        trace, needed, settings.FD_DIGITS, settings.FD_STEP_EXPONENT)
-    return check_gradients(trace, nodes), METHOD.format(digits=digits)
+    return check_gradients(trace, nodes), METHOD.format(digits=_full_check_digits(trace))
 
 
 def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
@@ -147,7 +144,9 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
         analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
         worst = None
-        if trace.forward.flat is not None and digits == settings.FAST_CHECK_DIGITS:  # the passes in double-double
+        # over columns the passes run in double-double (about 32 digits), trusted while the precision
+        # the check needs stays at its own FAST_CHECK_DIGITS
+        if trace.forward.flat is not None and digits == settings.FAST_CHECK_DIGITS:
             worst = _double_double_worst(trace, inputs, directions, analytic, scale, h)
             if worst is not None:
                 method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count)
@@ -190,11 +189,15 @@ def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -
     from backprop_cli.vectorised import DoubleDoublePasses
 
     forward = trace.forward
-    leaves = {i: forward.bindings[forward.graph.nodes[i].name] for i in forward.graph.inputs}
-    leaves.update({i: v.exact for i, v in forward.constants.items()})
+    needed = forward.graph.ancestors_of(trace.output)
+    leaves = {i: forward.bindings[forward.graph.nodes[i].name] for i in forward.graph.inputs if needed[i]}
+    leaves.update({i: v.exact for i, v in forward.constants.items() if needed[i]})
     if any(v is None for v in leaves.values()):
         return None
-    passes = DoubleDoublePasses(forward.flat, leaves, inputs, trace.output)
+    try:
+        passes = DoubleDoublePasses(forward.flat, leaves, inputs, trace.output, needed)
+    except (OverflowError, ValueError):  # a leaf past float's range: the decimal passes take it
+        return None
     worst = 0.0
     for signs, along in zip(directions, analytic):
         signs = np.asarray(signs, dtype=np.int64)
@@ -203,6 +206,13 @@ def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -
             return None
         worst = max(worst, float(abs(along - (up - down) / (2 * h)) / scale))
     return worst
+
+
+def _full_check_digits(trace: Trace) -> int:
+    needed = trace.graph.ancestors_of(trace.output)
+    if _symbolic(trace, needed):
+        return settings.FD_DIGITS
+    return working_digits(trace, needed, settings.FD_DIGITS, settings.FD_STEP_EXPONENT)
 
 
 def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent: int) -> int:
@@ -214,16 +224,14 @@ def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent:
     for node, value in zip(trace.graph.nodes, trace.forward.column):
         if needed[node.index] and value is not None:
             approx = value.approx if isinstance(value, Value) else value
-            if isinstance(approx, (float, mpmath.mpf)) and abs(approx) > largest:
+            # (a float beyond float range, an unused 10^400 in numeric mode, is no magnitude to match)
+            if isinstance(approx, (float, mpmath.mpf)) and abs(approx) > largest and approx - approx == 0:
                 largest = abs(approx)
     if largest <= 1:
         return digits
     magnitude = math.ceil(float(mpmath.log10(largest)) if isinstance(largest, mpmath.mpf) else math.log10(largest))
     return max(digits, magnitude - step_exponent + 12)
 
-
-# Double-double carries about 32 digits: the directional check's passes are trusted in it while
-# the working precision that check needs stays at its own FAST_CHECK_DIGITS.
 def _sum(terms) -> mpmath.mpf:
     """A sum without rounding error to speak of: floats (numeric mode) by math.fsum, which rounds
     the exact sum once and is a hundred times faster than converting each to mpmath first."""
@@ -241,8 +249,7 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     needed = trace.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)
     checks = []
-    domain = Decimal(settings.FD_DIGITS if symbolic else working_digits(trace, needed, settings.FD_DIGITS,
-                                                                          settings.FD_STEP_EXPONENT))
+    domain = Decimal(_full_check_digits(trace))
     with domain.precision():
         leaves = _leaves(trace, needed) if not symbolic else {}
     for index in nodes:

@@ -157,7 +157,7 @@ def _heaviside(zero, half, one):
     return lambda z, h0=half: zero if z < 0 else (h0 if z == 0 else one)
 
 
-def _float_pow(base, exponent):
+def float_pow(base, exponent):
     result = base ** exponent
     if isinstance(result, complex):
         raise ValueError("a negative number to a fractional power")
@@ -182,8 +182,15 @@ def _mpmath_constant(expr: sp.Expr):
     return constant
 
 
+# The functions of the primitives' definitions that a library takes by SymPy class name from its
+# module (math, mpmath): the columns (vectorised.py) and double-double (double_double.py) compute
+# each of them entry by entry as math or mpmath does. tests/test_double_double.py proves every
+# primitive's value compiles in every library.
+MODULE_FUNCTIONS = ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+                    "asinh", "acosh", "atanh", "erf", "sqrt")
+
 FLOAT_LIBRARY = Library(math, {"Abs": abs, "sign": _sign, "Heaviside": _heaviside(0.0, 0.5, 1.0)},
-                        _float_constant, _float_pow)
+                        _float_constant, float_pow)
 MPMATH_LIBRARY = Library(mpmath, {"Abs": abs, "sign": _sign,
                                   "Heaviside": _heaviside(mpmath.mpf(0), mpmath.mpf(0.5), mpmath.mpf(1))},
                          _mpmath_constant, operator.pow)
@@ -297,8 +304,8 @@ def compile_part(tmpl, which, library: str) -> Callable[..., object]:
         expr = _expr_of(tmpl, which)
         if not expr.free_symbols:  # a constant (a sum's ±1): one compiled function for every such part
             constant = compile_template(expr, (), library)
-            function = (lambda args: constant()) if _wide(tmpl) else (lambda *args: constant())
-        elif not _wide(tmpl):  # small templates share compiled code through the cache
+            function = (lambda args: constant()) if is_wide(tmpl) else (lambda *args: constant())
+        elif not is_wide(tmpl):  # small templates share compiled code through the cache
             function = compile_template(expr, tmpl.variables, library)
         else:  # a function of the argument list itself: unpacking n arguments per partial is n² work
             index = tmpl.compiled.get("index")
@@ -309,7 +316,7 @@ def compile_part(tmpl, which, library: str) -> Callable[..., object]:
     return function
 
 
-def _wide(tmpl) -> bool:
+def is_wide(tmpl) -> bool:
     """A template of many arguments (a long sum or product), evaluated on its argument list."""
     return len(tmpl.variables) > 8
 
@@ -395,7 +402,7 @@ class Float:
         evaluate = tmpl.compiled.get(key)
         if evaluate is None:
             compiled = compile_part(tmpl, which, "float")
-            wide = _wide(tmpl)
+            wide = is_wide(tmpl)
             # float(): a partial such as sign(a) gives an int
             evaluate = tmpl.compiled[key] = lambda node, args: float(_calling(
                 node, compiled, (args,) if wide else args, check_float,
@@ -453,7 +460,7 @@ class Decimal:
         evaluate = tmpl.compiled.get(("mpmath", which))
         if evaluate is None:
             compiled = compile_part(tmpl, which, "mpmath")
-            wide = _wide(tmpl)
+            wide = is_wide(tmpl)
             evaluate = tmpl.compiled[("mpmath", which)] = lambda node, args: _calling(
                 node, compiled, (args,) if wide else args, check_decimal)
         return evaluate

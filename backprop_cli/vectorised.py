@@ -18,6 +18,7 @@ last to first), one addition at a time, so its gradients are the per-node path's
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import chain
 
@@ -25,29 +26,46 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from backprop_cli.derivatives import Locals, _switch_functions, is_undefined, node_locals
+from backprop_cli.derivatives import Locals, is_undefined, node_locals, switch_functions
 from backprop_cli.graph import Graph, NodeKind
-from backprop_cli.double_double import DoubleDouble
-from backprop_cli.numbers import Float, NotCompilable, _wide, compile_part, compile_template, to_mpf
-from backprop_cli.numbers import FLOAT_LIBRARY, LIBRARIES, Library, _float_pow
+from backprop_cli.primitives import Template
+from backprop_cli.double_double import DIGITS as DOUBLE_DOUBLE_DIGITS, DoubleDouble
+from backprop_cli.numbers import (FLOAT_LIBRARY, LIBRARIES, MODULE_FUNCTIONS, Float, Library, NotCompilable, compile_part,
+                                  compile_template, float_pow, is_wide, to_mpf)
 from backprop_cli.tensors import NUMPY_LIBRARY
 
 
 def _as_math_computes(function, arguments: int = 1):
     """A function entry by entry as the per-node path computes it (numpy's own exp, tanh and even
-    x**2 differ from math's in the last bit for some arguments); its errors propagate."""
-    entrywise = np.frompyfunc(function, arguments, 1)
+    x**2 differ from math's in the last bit for some arguments). An entry outside the function's
+    domain is nan, one past float's range inf: in the branch of a Piecewise not taken (elu(800)'s
+    exp) it is dropped, in a value the columns do not vouch for it and the per-node pass words it."""
+
+    def safe(*args):
+        try:
+            return function(*args)
+        except OverflowError:
+            return math.inf
+        except (ValueError, ZeroDivisionError):
+            return math.nan
+
+    entrywise = np.frompyfunc(safe, arguments, 1)
     return lambda *args: np.asarray(entrywise(*args), dtype=np.float64)
 
 
-# numpy for the arithmetic, comparisons and branches (IEEE operations, the same bits as Python's
-# floats); math, entry by entry, for every function and power the per-node float path takes from it.
+def _first_maximum(a, b):
+    """Python's max(a, b): a unless b is larger (np.maximum(0.0, -0.0) may give -0.0)."""
+    return np.where(b > a, b, a)
+
+
+def _first_minimum(a, b):
+    return np.where(b < a, b, a)
+
+
 COLUMNS_LIBRARY = Library(np, {
-    **NUMPY_LIBRARY.aliases,
-    **{name: _as_math_computes(f) for name, f in FLOAT_LIBRARY.module.__dict__.items()
-       if name in ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-                   "asinh", "acosh", "atanh", "erf", "sqrt")},
-}, FLOAT_LIBRARY.constant, _as_math_computes(_float_pow, 2), vectorised=True,
+    **NUMPY_LIBRARY.aliases, "maximum": _first_maximum, "minimum": _first_minimum,
+    **{name: _as_math_computes(FLOAT_LIBRARY.function(name)) for name in MODULE_FUNCTIONS},
+}, FLOAT_LIBRARY.constant, _as_math_computes(float_pow, 2), vectorised=True,
     integer_power=_as_math_computes(pow, 2))
 LIBRARIES["float-columns"] = COLUMNS_LIBRARY
 
@@ -61,7 +79,7 @@ MIN_GROUP_SIZE = 8
 class Group:
     """Nodes of one level sharing one template: evaluated as one numpy operation per part."""
 
-    template: object  # primitives.Template
+    template: Template
     nodes: np.ndarray  # node indices, ascending
     args: np.ndarray  # (variables, nodes): each node's argument node for each template variable
     edges: np.ndarray  # (variables, nodes): the edge carrying it (-1: an argument depending on no input)
@@ -115,7 +133,7 @@ def flatten(graph: Graph, templates: list, leaves: dict[int, object]) -> FlatGra
 def _evaluate(tmpl, which, arguments, count: int, library: str = "float-columns"):
     """A template's value or partial over a group: `arguments` holds one row per variable."""
     function = compile_part(tmpl, which, library)
-    result = function(arguments) if _wide(tmpl) else function(*[arguments[k] for k in range(len(arguments))])
+    result = function(arguments) if is_wide(tmpl) else function(*[arguments[k] for k in range(len(arguments))])
     if library == "float-columns":
         result = np.asarray(result, dtype=np.float64)
         return np.full(count, result) if result.shape != (count,) else result
@@ -183,7 +201,7 @@ def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np
             suspect = np.zeros(count, dtype=bool)
             if tmpl.op == "sum":  # every partial a constant ±1 (a sum's terms enter with their signs)
                 present = (group.edges >= 0) & wanted[None, :]
-                signs = np.asarray([float(p) for p in tmpl.partials])[:, None]
+                signs = _term_signs(tmpl)
                 local[group.edges[present]] = np.broadcast_to(signs, present.shape)[present]
                 variable[group.edges[present]] = np.broadcast_to(
                     np.arange(len(tmpl.partials))[:, None], present.shape)[present]
@@ -200,7 +218,7 @@ def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np
                 suspect |= present & ~np.isfinite(partial)
                 local[carried[present]] = partial[present]
                 variable[carried[present]] = which
-                for switch, _ in _switch_functions(tmpl, which, _NUMPY_SWITCHES):
+                for switch, _ in switch_functions(tmpl, which, _NUMPY_SWITCHES):
                     at = np.asarray(switch(*arguments))
                     suspect |= present & (np.broadcast_to(at, (count,)) == 0)
             if suspect.any():
@@ -221,7 +239,7 @@ def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np
 
 
 class _NumpySwitches:
-    """What derivatives._switch_functions needs of a domain: switches compiled for numpy."""
+    """What derivatives.switch_functions needs of a domain: switches compiled for the columns."""
 
     key = "float-columns"
 
@@ -302,8 +320,16 @@ class DoubleDoublePasses:
     """The output at perturbed inputs, the groups evaluated in double-double (double_double.py): the
     directional check's high-precision passes over whole columns."""
 
-    def __init__(self, flat: FlatGraph, leaves: dict[int, object], inputs: list[int], output: int):
-        self.flat, self.output = flat, output
+    def __init__(self, flat: FlatGraph, leaves: dict[int, object], inputs: list[int], output: int,
+                 needed: list[bool]):
+        self.output = output
+        reached = np.asarray(needed, dtype=bool)
+        # only what the output depends on: an unused node leaving a domain is no reason to fall back
+        self.groups = []
+        for group in flat.groups:
+            keep = reached[group.nodes]
+            if keep.any():
+                self.groups.append((group.template, group.nodes[keep], group.args[:, keep]))
         rational = [(i, v) for i, v in leaves.items() if isinstance(v, sp.Rational)]
         other = [(i, v) for i, v in leaves.items() if not isinstance(v, sp.Rational)]
         self.hi, self.lo = np.zeros(flat.size), np.zeros(flat.size)
@@ -312,7 +338,7 @@ class DoubleDoublePasses:
             values = DoubleDouble.rationals([int(v.p) for _, v in rational], [int(v.q) for _, v in rational])
             self.hi[indices], self.lo[indices] = values.hi, values.lo
         if other:
-            with mpmath.workdps(40):
+            with mpmath.workdps(DOUBLE_DOUBLE_DIGITS):
                 values = DoubleDouble.from_mpf([to_mpf(v) for _, v in other])
             indices = np.asarray([i for i, _ in other], dtype=np.int64)
             self.hi[indices], self.lo[indices] = values.hi, values.lo
@@ -321,24 +347,24 @@ class DoubleDoublePasses:
 
     def output_along(self, signs: np.ndarray, step: mpmath.mpf) -> mpmath.mpf | None:
         """f(x + step·signs) to about 32 digits; None when a value is not finite (not vouched for)."""
-        with mpmath.workdps(40):
+        with mpmath.workdps(DOUBLE_DOUBLE_DIGITS):
             step = DoubleDouble.from_mpf([step])[0]
         hi, lo = self.hi.copy(), self.lo.copy()
         moved = self.points + step * DoubleDouble(signs.astype(np.float64))
         hi[self.inputs], lo[self.inputs] = moved.hi, moved.lo
         with np.errstate(all="ignore"):
-            for group in self.flat.groups:
-                arguments = DoubleDouble(hi[group.args], lo[group.args])
+            for tmpl, nodes, args in self.groups:
+                arguments = DoubleDouble(hi[args], lo[args])
                 try:
-                    if group.template.op == "sum":
-                        result = _double_double_sum(group.template, arguments)
+                    if tmpl.op == "sum":
+                        result = _double_double_sum(tmpl, arguments)
                     else:
-                        result = _evaluate(group.template, "value", arguments, len(group.nodes), "double-double")
+                        result = _evaluate(tmpl, "value", arguments, len(nodes), "double-double")
                 except (NotCompilable, TypeError):  # a form the double-double library lacks
                     return None
                 if not result.finite():
                     return None
-                hi[group.nodes], lo[group.nodes] = result.hi, result.lo
+                hi[nodes], lo[nodes] = result.hi, result.lo
         return DoubleDouble(hi[self.output], lo[self.output]).mpf()
 
 
@@ -346,7 +372,7 @@ def _double_double_sum(tmpl, arguments: DoubleDouble) -> DoubleDouble:
     """Each node's signed terms (one row per term) added pairwise, rows halving each step: a
     10,000-term sum in 14 additions of whole arrays instead of 9,999 of one entry each. (Any order
     keeps double-double's ~32 digits; the float64 passes keep the per-node order.)"""
-    signs = np.asarray([float(p) for p in tmpl.partials])[:, None]
+    signs = _term_signs(tmpl)
     terms = DoubleDouble(arguments.hi * signs, arguments.lo * signs)  # ±1: exact
     while len(terms) > 1:
         if len(terms) % 2:  # an odd row out waits for the next step
@@ -356,3 +382,8 @@ def _double_double_sum(tmpl, arguments: DoubleDouble) -> DoubleDouble:
         else:
             terms = terms[0::2] + terms[1::2]
     return terms[0]
+
+
+def _term_signs(tmpl) -> np.ndarray:
+    """A sum's ±1 per term, as a column (its partials, derived by SymPy)."""
+    return np.asarray([float(p) for p in tmpl.partials])[:, None]

@@ -12,6 +12,7 @@ from backprop_cli.double_double import DOUBLE_DOUBLE_LIBRARY, DoubleDouble
 from dataclasses import replace
 
 from backprop_cli.engine import NumberMode, Request, run
+from backprop_cli.primitives import PRIMITIVES
 from backprop_cli.finite_difference import CheckKind, FAST_METHOD_DOUBLE_DOUBLE
 from backprop_cli.source import BindingText, from_text
 
@@ -137,3 +138,55 @@ def test_a_step_leaving_the_domain_falls_back_to_the_decimal_check(monkeypatch):
     assert report.trace.forward.flat is not None
     assert "30-digit arithmetic" in report.method
     assert all(c.ok for c in report.checks)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in PRIMITIVES.items() if p.arity != (-1,)))
+def test_every_primitive_value_in_double_double_is_good_to_28_digits(name):
+    """Each row of the table compiled for double-double against mpmath at 60 digits, at points on
+    both signs; outside a function's domain the result is not finite (the check then falls back)."""
+    from backprop_cli.numbers import compile_part
+    from backprop_cli.primitives import template
+
+    arity = min(PRIMITIVES[name].arity)
+    tmpl = template(name, (None,) * arity, None)
+    points = [-2.5, -0.5, 0.0, 0.3, 1.0, 1.5, 3.0]
+    grid = np.array(np.meshgrid(*[points] * len(tmpl.variables))).reshape(len(tmpl.variables), -1)
+    value = compile_part(tmpl, "value", "double-double")
+    reference = compile_part(tmpl, "value", "mpmath")
+    with np.errstate(all="ignore"):
+        got = DoubleDouble.of(value(*[DoubleDouble(row) for row in grid]))
+    for k, point in enumerate(grid.T.tolist()):
+        with mpmath.workdps(60):
+            try:
+                expected = reference(*[mpmath.mpf(x) for x in point])
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                expected = None
+            if not isinstance(expected, mpmath.mpf) or not mpmath.isfinite(expected):
+                assert not np.isfinite(np.broadcast_to(got.hi, grid.shape[1:])[k]), (name, point)
+                continue
+            entry = got[k] if got.shape else got
+            error = abs(entry.mpf() - expected) / max(abs(expected), mpmath.mpf(1))
+            assert error < mpmath.mpf(10) ** -28, (name, point, error)
+
+
+def test_values_past_floats_range_that_the_check_does_not_need(monkeypatch, cli):
+    """An unused 10^400 (inf as a float) neither crashes the precision's growth nor the
+    double-double passes (a reviewer found both tracebacks)."""
+    code, out, err = cli("grad", "x1 = x*2; u = 10^400", "--at", "x=1", "--numeric")
+    assert code == 0 and "Traceback" not in err
+    monkeypatch.setattr(vectorised, "MIN_GROUP_SIZE", 1)
+    monkeypatch.setattr(settings, "VECTORISED_MIN_NODES", 0)
+    text, at = _network()
+    report = run(Request(source=from_text(text + "\nu = 10^400\nL2 = L"), at=[BindingText(at, "--at")],
+                         check=CheckKind.FAST, mode=NumberMode.NUMERIC))
+    assert report.method == FAST_METHOD_DOUBLE_DOUBLE.format(n=2) and all(c.ok for c in report.checks)
+
+
+def test_a_branch_not_taken_leaves_the_columns_in_place(monkeypatch):
+    """elu(800)'s exp(800) overflows in the branch Piecewise does not take: no fallback."""
+    monkeypatch.setattr(vectorised, "MIN_GROUP_SIZE", 1)
+    monkeypatch.setattr(settings, "VECTORISED_MIN_NODES", 0)
+    text = "\n".join(f"h{k} = elu(x{k} + 800)" for k in range(10)) + "\nL = " + " + ".join(f"h{k}" for k in range(10))
+    report = run(Request(source=from_text(text), at=[BindingText(", ".join(f"x{k}={k}" for k in range(10)), "--at")],
+                         mode=NumberMode.NUMERIC))
+    assert report.trace.forward.flat is not None and all(c.ok for c in report.checks)
