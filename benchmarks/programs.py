@@ -66,10 +66,11 @@ def mlp(name: str, widths: list[int], seed: int = 0) -> tuple[str, Network]:
     net.values["t0"] = 0.5
     lines.append("L = (y0 - t0)^2/2")
     weights = sum(a * b for a, b in zip(widths, widths[1:]))
+    units = sum(widths[1:])
     hidden = sum(widths[1:-1])
-    # inputs; a product and a sum per weight (the bias closes each sum); a relu per hidden unit;
-    # then y0 - t0, ^2 and /2 with their two constants
-    net.nodes = len(net.values) + 2 * weights + hidden + 5
+    # inputs; a product per weight; one sum per unit (its products and its bias: sums are n-ary);
+    # a relu per hidden unit; then y0 - t0, ^2 and /2 with their two constants
+    net.nodes = len(net.values) + weights + units + hidden + 5
     header = "# at: " + ", ".join(f"{k}={v}" for k, v in net.values.items())
     return header + "\n" + "\n".join(lines) + "\n", net
 
@@ -90,7 +91,7 @@ def fanout(width: int = 10_000) -> tuple[str, Network]:
         net.values[f"c{i}"] = round(0.001 * (i % 997) - 0.4, 3)
     terms = [f"c{i}*x" for i in range(width)]
     lines = [f"s = {' + '.join(terms)}", "L = s^2/2"]
-    net.nodes = len(net.values) + 2 * width - 1 + 4  # products, sums, then ^2 and /2 with their constants
+    net.nodes = len(net.values) + width + 1 + 4  # products, one n-ary sum, then ^2 and /2 with their constants
     header = "# at: " + ", ".join(f"{k}={v}" for k, v in net.values.items())
     return header + "\n" + "\n".join(lines) + "\n", net
 
