@@ -114,7 +114,7 @@ def _output_at(trace: Trace, domain: Decimal, leaves: dict, overrides: dict[int,
 
 def _symbolic(trace: Trace, needed: list[bool]) -> bool:
     """The numeric check needs a number for every input the output depends on."""
-    return any(needed[i] and trace.values[i].approx is None for i in trace.graph.inputs)
+    return any(needed[i] and trace.value_of(i).approx is None for i in trace.graph.inputs)
 
 
 def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], str]:
@@ -131,7 +131,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     count = 2 if len(graph.nodes) <= settings.FAST_CHECK_TWO_DIRECTIONS_MAX_NODES else 1
     method = FAST_METHOD.format(n=count, digits=settings.FAST_CHECK_DIGITS)
     if _symbolic(trace, needed) or not inputs:
-        skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
+        skipped = [GradientCheck(i, trace.gradient_of(i), None, None, CheckStatus.SKIPPED) for i in inputs]
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
     digits = working_digits(trace, needed, settings.FAST_CHECK_DIGITS, settings.FAST_CHECK_STEP_EXPONENT)
@@ -139,7 +139,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     method = FAST_METHOD.format(n=count, digits=digits)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
-        gradients = [trace.gradients[i].approx for i in inputs]
+        gradients = [trace.gradient_of(i).approx for i in inputs]
         scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
         directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
         analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
@@ -153,10 +153,10 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         if worst is None:
             worst = _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h)
         if worst is None:  # no step stayed inside the domain: the check could not be made
-            skipped = [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in inputs]
+            skipped = [GradientCheck(i, trace.gradient_of(i), None, None, CheckStatus.SKIPPED) for i in inputs]
             return skipped + check_gradients(trace, others), method
     status = _verdict(worst, bool(trace.kinks))
-    checks = [GradientCheck(i, trace.gradients.get(i), None, worst, status) for i in inputs]
+    checks = [GradientCheck(i, trace.gradient_of(i), None, worst, status) for i in inputs]
     return checks + check_gradients(trace, others), method
 
 

@@ -131,15 +131,21 @@ class Forward:
             return self._tensor_values()
         if not self.numeric:
             return self.column
-        values = []
-        for node, number in zip(self.graph.nodes, self.column):
-            if node.kind is NodeKind.INPUT:
-                values.append(Value(self.bindings[node.name], number))
-            elif node.index in self.constants:
-                values.append(Value(self.constants[node.index].exact, number))
-            else:
-                values.append(Value(None, number))
-        return values
+        return [self._numeric_value(node, number) for node, number in zip(self.graph.nodes, self.column)]
+
+    def value_of(self, index: int) -> Value:
+        """values[index], without making every node's Value first (a view of a big numeric run that
+        needs a few of them, or writes each once)."""
+        if self.tensor or not self.numeric or "values" in self.__dict__:
+            return self.values[index]
+        return self._numeric_value(self.graph.nodes[index], self.column[index])
+
+    def _numeric_value(self, node, number) -> Value:
+        if node.kind is NodeKind.INPUT:
+            return Value(self.bindings[node.name], number)
+        if node.index in self.constants:
+            return Value(self.constants[node.index].exact, number)
+        return Value(None, number)
 
     def _tensor_values(self) -> list:
         """Every node as a TensorValue; in numeric mode, inputs and constants keep their exact entries."""

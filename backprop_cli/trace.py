@@ -114,6 +114,18 @@ class Trace:
         """Nodes whose gradient needs a local derivative that has no value at the point."""
         return {i: g for i, g in enumerate(self.gradient_column) if is_undefined(g)}
 
+    def gradient_of(self, index: int) -> Value | None:
+        """gradients.get(index), without making every node's Value first (numeric scalar runs)."""
+        if self.tensor or not self.numeric or "gradients" in self.__dict__:
+            return self.gradients.get(index)
+        if index == self.output:  # the seed is exactly 1, as in the exact mode
+            return Value(sp.Integer(1), 1.0)
+        number = self.gradient_column[index]
+        return None if number is None or is_undefined(number) else self.as_value(number)
+
+    def value_of(self, index: int) -> Value:
+        return self.forward.value_of(index)
+
     @cached_property
     def gradients(self) -> dict[int, Value]:
         """∂out/∂node for every node the gradient reached."""

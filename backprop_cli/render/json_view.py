@@ -18,6 +18,7 @@ from itertools import islice
 from json.encoder import encode_basestring as _string  # a JSON string literal, non-ASCII kept
 from typing import Iterable, Iterator
 
+from backprop_cli.graph import NodeKind
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.settings import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
@@ -180,10 +181,10 @@ class _GradientTexts(dict):
 
     def __init__(self, trace):
         super().__init__()
-        self._gradients = trace.gradients
+        self._gradient_of = trace.gradient_of
 
     def __missing__(self, index: int) -> str:
-        text = self[index] = _number_text(self._gradients.get(index))
+        text = self[index] = _number_text(self._gradient_of(index))
         return text
 
 
@@ -192,12 +193,17 @@ def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         yield from _tensor_node_records(report)
         return
     trace = report.trace
-    values = trace.values
+    column, constants, numeric = trace.forward.column, trace.forward.constants, trace.numeric
     for node in trace.graph.nodes[: trace.output + 1]:
-        yield (f'{{"id": {node.index}, "name": {_null_or_string(node.name)}, "label": {_string(node.text)}, '
+        index = node.index
+        # a numeric run's operation is a plain float of the column; inputs and constants keep exact values
+        value = (_column_number_text(trace, column[index])
+                 if numeric and node.kind is NodeKind.OPERATION and index not in constants
+                 else _number_text(trace.value_of(index)))
+        yield (f'{{"id": {index}, "name": {_null_or_string(node.name)}, "label": {_string(node.text)}, '
                f'"kind": "{node.kind.value}", "op": {_null_or_string(node.op)}, '
-               f'"args": [{", ".join(map(str, node.args))}], "value": {_number_text(values[node.index])}, '
-               f'"gradient": {gradient_texts[node.index]}}}')
+               f'"args": [{", ".join(map(str, node.args))}], "value": {value}, '
+               f'"gradient": {gradient_texts[index]}}}')
 
 
 def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
@@ -233,7 +239,7 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
         if trace.tensor:
             gradients[graph.nodes[check.node].label] = _tensor_gradient(trace, check)
             continue
-        entry = _number(trace.gradients[check.node])
+        entry = _number(trace.gradient_of(check.node))
         if trace.formula(check.node) is not None:  # SPEC §4: in the program's own names
             entry["formula"] = exact_text(trace.formula(check.node))
         entry.update({"fd": _finite(check.estimate), "error": check.error, "ok": check.ok,
@@ -242,11 +248,11 @@ def _head(report: Report, messages: Messages) -> tuple[dict, dict]:
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     before = {
         "of": graph.nodes[trace.output].label,
-        "value": _tensor(trace.values[trace.output]) if trace.tensor else _number(trace.values[trace.output]),
+        "value": _tensor(trace.values[trace.output]) if trace.tensor else _number(trace.value_of(trace.output)),
         "gradients": gradients,
         "check": {"method": report.method, "ok": None if skipped and report.checks else report.ok},
         "inputs": {graph.nodes[i].label: _tensor(trace.values[i], record=True) if trace.tensor
-                   else _number(trace.values[i]) for i in graph.inputs},
+                   else _number(trace.value_of(i)) for i in graph.inputs},
     }
     after: dict = {"notes": notes_lines(report, messages)}
     if report.tangent_passes:

@@ -223,7 +223,7 @@ def _csv_rows(report: Report) -> Iterator[tuple]:
 def _check_rows(trace, check) -> Iterable[tuple]:
     """One reported input's rows: one, or a tensor's entry by entry, row-major."""
     node = trace.graph.nodes[check.node]
-    value, gradient = trace.values[check.node], trace.gradients[check.node]
+    value, gradient = trace.value_of(check.node), trace.gradient_of(check.node)
     if not trace.tensor:
         return [(node.label, exact_string(value), exact_string(gradient), _float_text(gradient),
                  _fd_text(check.estimate), _error_text(check.error), _OK_TEXT.get(check.status, ""),
