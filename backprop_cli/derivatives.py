@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from backprop_cli import deadline
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import Forward
 from backprop_cli.graph import NodeKind
@@ -131,6 +132,7 @@ def node_locals(domain, graph, tmpl, node, values, locals: Locals) -> bool:
         try:
             locals.local[edge] = domain.function(tmpl, which)(node, args)
         except BackpropError:
+            deadline.check()  # the time limit is not a partial without a value
             locals.local[edge] = _limit(domain, tmpl, which, args, index, edges.position[edge])
             if is_undefined(locals.local[edge]):
                 continue

@@ -15,7 +15,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits, settings
+from backprop_cli import deadline, limits, settings
 from backprop_cli.derivatives import is_undefined
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
@@ -318,6 +318,7 @@ def _symbolic_tensors(graph: Graph, bindings: dict, shapes: Shapes, wrt, check: 
                 traces.append(run_backward(run_forward(graph, point, numeric=True, shapes=shapes)))
                 break
             except BackpropError:
+                deadline.check()
                 continue
     if not traces:
         raise BackpropError("no random point inside the functions' domains was found to check the formulas at",

@@ -17,7 +17,7 @@ from enum import Enum
 import mpmath
 import sympy as sp
 
-from backprop_cli import settings
+from backprop_cli import deadline, settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import forward_values, plan
 from backprop_cli.graph import NodeKind
@@ -173,6 +173,7 @@ def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, an
                 up = _output_at(trace, domain, leaves, {i: points[i] + sign * step for i, sign in zip(inputs, signs)})
                 down = _output_at(trace, domain, leaves, {i: points[i] - sign * step for i, sign in zip(inputs, signs)})
             except BackpropError:
+                deadline.check()  # the time limit is not a step outside the domain: never swallowed
                 continue
             worst = max(worst, float(abs(along - (up - down) / (2 * step)) / scale))
             break
@@ -281,6 +282,7 @@ def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict)
             up = _output_at(trace, domain, leaves, {index: x + h})
             down = _output_at(trace, domain, leaves, {index: x - h})
         except BackpropError:
+            deadline.check()
             continue
         return (up - down) / (2 * h)
     return None
@@ -475,6 +477,7 @@ def _difference(trace: Trace, domain, leaves: dict, index: int, entry, h, direct
             f_down = _output_at(trace, domain, fixed, {index: down, **{n: fixed_at - step * change
                                                                       for n, (fixed_at, change) in products.items()}})[()]
         except BackpropError:
+            deadline.check()
             continue
         return (f_up - f_down) / (2 * step)
     return None

@@ -27,7 +27,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
-from backprop_cli import limits, settings
+from backprop_cli import deadline, limits, settings
 from backprop_cli.errors import BackpropError
 
 
@@ -540,6 +540,7 @@ class Tracked:
             try:
                 approx = SHADOW.function(tmpl, which)(node, [a.approx for a in args])
             except BackpropError:
+                deadline.check()
                 raise infinite_derivative(node) from None
             exact = self.keep(exact, approx)
         elif exact is not None and not exact.free_symbols:

@@ -37,3 +37,25 @@ def test_the_long_double_check_with_and_without_the_product_shortcut(tmp_path, m
         assert checked[0] == checked[1] and len(checked[0]) == 3  # the same three entries, one by one
         # the same differences, rounded differently: both far inside the tolerance
         assert abs(a.error - b.error) < 1e-10 and a.error < 1e-9
+
+
+def test_the_time_limit_is_never_taken_for_a_step_outside_the_domain(monkeypatch):
+    """A pass cut by --timeout raises the time-limit error; the check's step loop catches errors
+    to try a smaller step (log(x) near 0), and used to swallow this one too: a 30 s limit ran 52 s
+    (a newcomer's trial found it)."""
+    import pytest
+
+    from backprop_cli import deadline
+    from backprop_cli.errors import BackpropError
+
+    trace = run(Request(source=from_text("f = log(x)"), at=[BindingText("x=2", "--at")])).trace
+
+    def cut_by_the_limit(*args, **kwargs):
+        raise deadline.time_limit_error(30)
+
+    monkeypatch.setattr(finite_difference, "_output_at", cut_by_the_limit)
+    for check in (finite_difference.check_gradients, finite_difference.directional_check):
+        with deadline.deadline(30):
+            deadline._clock.expired = True  # as if the limit had passed during the pass
+            with pytest.raises(BackpropError, match="gave up after 30 s"):
+                check(trace, [trace.graph.names["x"]])
