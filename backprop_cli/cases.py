@@ -20,6 +20,7 @@ stays in the report.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 try:
@@ -31,7 +32,7 @@ from backprop_cli import deadline
 from backprop_cli.claims import CheckOutcome, Claim, check_claims, parse_claims
 from backprop_cli.engine import Request, load
 from backprop_cli.errors import BackpropError
-from backprop_cli.source import BindingText, from_text, read_limited
+from backprop_cli.source import BindingText, from_text, read_limited, sample_text, shipped_cases
 
 KNOWN_FIELDS = {"name", "program", "at", "expect", "tol", "of"}
 
@@ -87,7 +88,10 @@ class _Malformed(Exception):
 
 
 def load_cases(path: str) -> list[dict]:
-    text = read_limited(path, "cases file")
+    """A cases file's [[case]] tables: a path, `-` for stdin, or the name of a shipped cases file
+    (`seed-formulas`) where no such file is here."""
+    shipped = shipped_cases(path) if path != "-" and not os.path.exists(path) else None
+    text = sample_text(shipped) if shipped else read_limited(path, "cases file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -367,12 +367,15 @@ def check(
         from backprop_cli.render import claims_view
 
         messages = _messages(lang, *([output.stdout()] if format is TextOrJson.text else []))
-        if cases is not None:
-            if any(x is not None for x in (program, file, sample)) or expect or at:
+        # `check --sample seed-formulas`: a shipped cases file, run as one
+        cases_file = sample if cases is None and sample is not None and not expect and source.shipped_cases(
+            sample) else cases
+        if cases_file is not None:
+            if any(x is not None for x in (program, file, sample if cases_file is cases else None)) or expect or at:
                 raise BackpropError("--cases runs a file of cases; give no program, --at or --expect with it")
             from backprop_cli.cases import run_cases
 
-            results = run_cases(cases)
+            results = run_cases(cases_file)
             for case in results:  # the report lists them too; the messages go to stderr as well
                 if case.timed_out:
                     output.write_error(f"error: case '{case.name}' ran out of time: {case.error.message}\n")

@@ -106,8 +106,17 @@ def sample_names() -> list[str]:
                   if p.name.endswith(SAMPLE_SUFFIX))
 
 
+def shipped_cases(name: str) -> str | None:
+    """The shipped cases file a name means (`seed-formulas` or `seed-formulas.toml`), or None."""
+    stem = name.removesuffix(CASES_SUFFIX)
+    return stem if "/" not in name and stem in cases_names() else None
+
+
 def from_sample(name: str) -> ProgramSource:
     names = sample_names()
+    if name not in names and shipped_cases(name):
+        raise BackpropError(f"'{name}' is a shipped cases file, not a program",
+                            hint=f"run its cases: backprop check --cases {shipped_cases(name)}")
     if name not in names:
         from backprop_cli.parse import suggest
 

@@ -115,3 +115,14 @@ def test_cases_report_wraps_at_80_columns_keeping_its_indentation():
         "        likely mistake: you used the path through c but not the one through d: b",
         "        feeds several nodes, and the contributions of all its paths add up"]
     assert all(len(line) <= 80 for line in lines) and lines[-1] == "4 passed, 3 failed"
+
+
+def test_a_shipped_cases_file_runs_by_name(cli):
+    """`--cases seed-formulas` and `check --sample seed-formulas` run the shipped file wherever the
+    tool is installed (a newcomer tried both; only the path inside the clone worked)."""
+    for args in (["--cases", "seed-formulas"], ["--cases", "seed-formulas.toml"], ["--sample", "seed-formulas"]):
+        code, out, _ = cli("check", *args)
+        assert code == 1 and out.rstrip().endswith("2 passed, 4 failed"), args
+    code, _, err = cli("explain", "--sample", "seed-formulas")
+    assert code == 2 and "'seed-formulas' is a shipped cases file, not a program" in err
+    assert "hint: run its cases: backprop check --cases seed-formulas" in err

@@ -126,7 +126,9 @@ class GradientTable:
             parts.extend(Text(line) for line in wrap_prose(f"{shorten(label, LABEL_WIDTH)} = {value}", width, "    "))
             if exact != "≈":
                 parts.extend(Text(line) for line in formula_lines(derivative_of(self.out, label), exact, width))
-            fields = [f"{messages('column.decimal')} {decimal}"]
+                fields = [f"{messages('column.decimal')} {decimal}"]
+            else:  # no exact form (numeric mode): the gradient is named by its decimal
+                fields = [f"{derivative_of(self.out, label)} ≈ {decimal}"]
             if estimate:
                 fields.append(f"{messages('column.fd')} {estimate}")
             if error:

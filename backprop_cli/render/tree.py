@@ -70,14 +70,19 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
     explicit = [i for i in report.wrt if graph.nodes[i].kind is not NodeKind.INPUT]
     if explicit:
         parts.append(table(messages("summary.asked"), explicit))
-    parts.append(table(messages("summary.largest", n=min(SUMMARY_ROWS, len(by_size))), by_size[::-1][:SUMMARY_ROWS]))
-    parts.append(table(messages("summary.smallest", n=min(SUMMARY_ROWS, len(by_size))), by_size[:SUMMARY_ROWS]))
+    if len(by_size) <= 2 * SUMMARY_ROWS:  # few inputs: one table of them all, not largest and smallest
+        parts.append(table(messages("summary.every"), by_size[::-1]))
+    else:
+        parts.append(table(messages("summary.largest", n=SUMMARY_ROWS), by_size[::-1][:SUMMARY_ROWS]))
+        parts.append(table(messages("summary.smallest", n=SUMMARY_ROWS), by_size[:SUMMARY_ROWS]))
     errors = [c for c in report.checks if c.error is not None]
-    if errors:
+    if errors:  # the method is worded once, in the notes below
         worst = max(errors, key=lambda c: c.error)
         verdict = "summary.check_ok" if report.ok else "summary.check_failed"
-        parts.append(Text(messages(verdict, method=report.method, error=f"{worst.error:.1e}",
-                                   name=node_label(graph.nodes[worst.node])), style="green" if report.ok else "red"))
+        if len(errors) > 1 and len({c.error for c in errors}) == 1:  # the directional check: one shared error
+            verdict += "_shared"
+        parts.append(Text(messages(verdict, error=f"{worst.error:.1e}", name=node_label(graph.nodes[worst.node])),
+                          style="green" if report.ok else "red"))
     parts.append(Text(messages("summary.more"), style="dim"))
     notes = notes_section(report, messages)
     if notes is not None:
