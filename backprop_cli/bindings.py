@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 from backprop_cli import deadline, limits, output, settings
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import evaluate_expression
-from backprop_cli.graph import Graph, NodeKind, build_graph
+from backprop_cli.graph import BARE_OUTPUT_NAME, Graph, NodeKind, build_graph
 from backprop_cli.parse import collector_paused, parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
@@ -115,8 +115,9 @@ def _no_names(name: str) -> tuple[str, str]:
             "values are numbers and constants such as 1/3, -pi/4, sqrt(2), 2e-3")
 
 
-def constant_value(text: str, origin: str) -> sp.Expr:
-    """Evaluate a constant expression exactly (or as a 50-digit decimal if it must)."""
+def constant_value(text: str, origin: str, name: str | None = None) -> sp.Expr:
+    """Evaluate a constant expression exactly (or as a 50-digit decimal if it must). An error names
+    the binding (`w = 1/0 is undefined`), not the expression's own bare output `f`."""
     if len(text) > limits.MAX_BINDING_CHARS:
         raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
     if len(text) <= _PLAIN_NUMBER_CHARS and _PLAIN_NUMBER.fullmatch(text):
@@ -124,7 +125,13 @@ def constant_value(text: str, origin: str) -> sp.Expr:
         value = parse_number(text[1:] if negative else text, Span(0, len(text)))
         return sp.Rational(-value.numerator if negative else value.numerator, value.denominator)
     graph = expression_graph(text, origin, (), "a value must be a single constant expression", _no_names)
-    value = evaluate_expression(graph, {}, origin)
+    try:
+        value = evaluate_expression(graph, {}, origin)
+    except BackpropError as error:
+        bare = f"{BARE_OUTPUT_NAME} = "
+        if name is not None and error.message.startswith(bare):
+            error.message = f"{name} = " + error.message[len(bare):]
+        raise
     if value.exact is not None:
         return value.exact
     return sp.Float(value.approx, settings.DECIMAL_DIGITS)
@@ -270,7 +277,7 @@ def _piece_value(piece: _Piece) -> Value:
             raise BackpropError(f"'{piece.name}' is given '@' but no file", Span(piece.start, piece.start + 1),
                                 hint=f"e.g. {piece.name}=@w1.csv", source=piece.source, origin=piece.origin)
         return read_value_file(path, piece.name)
-    return constant_value(piece.value, piece.label)
+    return constant_value(piece.value, piece.label, piece.name)
 
 
 # ---------------------------------------------------------------- tensors written out: [[1, 2], [3, 4]]

@@ -231,7 +231,7 @@ def run_quiz(quiz: Quiz, dialogue: Dialogue) -> QuizResult:
     """Ask every question: a hint after one wrong answer, the answer and reason after two.
 
     Events told: part (detail: forward | backward), question, hint (detail: the Trap the answer
-    fell in, or None), skipped, unreadable (detail: the error's message), right, wrong, answer,
+    fell in, or None), closer (a second hint: the working short of the answer), skipped, unreadable (detail: the error's message), right, wrong, answer,
     given, stopped."""
     result = QuizResult()
     part = None
@@ -241,6 +241,7 @@ def run_quiz(quiz: Quiz, dialogue: Dialogue) -> QuizResult:
             dialogue.tell("part", question, part)
         dialogue.tell("question", question)
         wrong = 0
+        hinted = False  # a hint was shown for this question (asked for, or after a wrong answer)
         typed: list[str] = []
 
         def stop(end_of_input: bool, error: BackpropError | None = None) -> QuizResult:
@@ -262,8 +263,9 @@ def run_quiz(quiz: Quiz, dialogue: Dialogue) -> QuizResult:
             result.answers_read += 1
             if answer.lower() in STOP_WORDS:
                 return stop(end_of_input=False)
-            if answer == "?":
-                dialogue.tell("hint", question)
+            if answer == "?":  # a second hint goes a step further: the working, short of the answer
+                dialogue.tell("closer" if hinted else "hint", question)
+                hinted = True
                 continue
             if answer.lower() == "skip":
                 dialogue.tell("skipped", question)
@@ -287,6 +289,7 @@ def run_quiz(quiz: Quiz, dialogue: Dialogue) -> QuizResult:
             dialogue.tell("wrong", question)
             if wrong == 1:
                 dialogue.tell("hint", question, trap)
+                hinted = True
             else:
                 dialogue.tell("answer", question)
                 result.outcomes.append(Outcome(question, False, wrong, typed=tuple(typed)))

@@ -59,7 +59,7 @@ class TensorClaimResult:
     claimed: TensorValue | None
     formula: sp.Expr | None  # the right gradient as a matrix formula in the program's names
     wrong_entries: list = field(default_factory=list)  # (entry, claimed Value, correct Value)
-    method: str = "exact"  # exact | tolerance | points
+    method: str = "exact"  # exact | tolerance | points | symbolic | shapes (judged by its shapes alone)
     points_checked: int = 0
     counterexample: dict | None = None  # the random point where a formula claim fails
     diagnoses: list[TensorDiagnosis] = field(default_factory=list)
@@ -138,7 +138,8 @@ def check_tensor_claim(run: TensorRun, claim, claim_graph) -> TensorClaimResult:
     else:
         misfit = _shape_error(claim_graph, trace)
         if misfit is not None:
-            return TensorClaimResult(claim, node, False, correct, None, formula, shapes_do_not_fit=misfit)
+            return TensorClaimResult(claim, node, False, correct, None, formula, method="shapes",
+                                     shapes_do_not_fit=misfit)
         claimed = evaluate_tensor_expression(claim_graph, trace.values_by_name(), claim.origin)
     tol, method = _tolerance(claim, run.tolerance, correct, claimed)
     result = TensorClaimResult(claim, node, True, correct, claimed, formula, method=method,

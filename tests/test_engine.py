@@ -267,3 +267,10 @@ def test_a_border_where_both_branches_agree_is_no_kink(cli):
     assert code == 0 and "kink" not in out and "non-differentiable" not in out
     code, out, _ = cli("explain", "y = relu(x)", "--at", "x=0")
     assert code == 0 and "⚠ kink" in out
+
+
+def test_a_binding_outside_a_domain_is_named_by_its_input(cli):
+    """`--at w=1/0` blamed the value's own bare output: 'f = 1/0 is undefined' (a newcomer's trial)."""
+    code, out, err = cli("grad", "L = w*x", "--at", "w=1/0, x=2")
+    assert code == 2 and out == ""
+    assert err.startswith("error: w = 1/0 is undefined at this point: division by zero\n  --> --at (w)")

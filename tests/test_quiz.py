@@ -80,6 +80,19 @@ def test_hint_skip_and_end_of_input(cli):
     assert code == 0 and "Stopped." in out
 
 
+def test_a_second_hint_goes_a_step_further(cli):
+    """`?` after a hint showed the same hint again (a newcomer's trial); now it shows the working
+    with its numbers, short of the answer: the values a node uses, upstream × local, the paths."""
+    code, out, _ = cli("quiz", "--sample", "linear", input="?\n?\n7\n8\n?\n9/2\n")
+    assert "hint: evaluate w*x + b with the values above" in out
+    assert "closer: w*x + b with w*x = 6, b = 1" in out
+    assert "closer: (y - t)^2 / 2 with (y - t)^2 = 9" in out  # asked after a wrong answer's hint
+    code, out, _ = cli("quiz", "--sample", "branch", input="\n".join(BRANCH[:3]) + "\n?\n?\nq\n")
+    assert "closer:" in out
+    code, out, _ = cli("quiz", "--sample", "linear", "--lang", "zh", input="?\n?\nq\n")
+    assert "再进一步：w*x + b，其中 w*x = 6, b = 1" in out
+
+
 def test_unreadable_answer_asks_again(cli):
     code, out, _ = cli("quiz", "--sample", "linear", input="seven\n7\nq\n")
     assert "I could not read that as a number or formula ('seven' is not a name in the program)" in out

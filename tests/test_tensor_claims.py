@@ -197,5 +197,5 @@ def test_a_formula_whose_shapes_do_not_fit_is_a_wrong_claim(cli):
     assert code == 1 and "无法求值：形状对不上" in out and "内侧维度 2 与 1 不一致" in out
     code, out, _ = cli("check", "--sample", "two-layer-matrix", "--expect", "W1 = x @ W2", "--format", "json")
     claim = json.loads(out)["claims"][0]
-    assert code == 1 and claim["ok"] is False and claim["claimed_shape"] is None
+    assert code == 1 and claim["ok"] is False and claim["claimed_shape"] is None and claim["method"] == "shapes"
     assert claim["shape_error"] == "x @ W2: (2,) @ (1, 2) — the inner sizes 2 and 1 differ"

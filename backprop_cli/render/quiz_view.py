@@ -14,6 +14,7 @@ from rich.text import Text
 
 from backprop_cli import limits, output
 from backprop_cli.errors import BackpropError
+from backprop_cli.graph import NodeKind
 from backprop_cli.i18n import Messages, translate_error
 from backprop_cli.quiz import DELTA, Question, Quiz, QuizResult, Trap, answer_too_long, read_answer
 from backprop_cli.render.common import (
@@ -103,6 +104,23 @@ class Words:
             return m("quiz.hint_product")
         step = self.trace.steps[q.step]
         return m.rule(self.trace.rule_name(step), step.position)
+
+    def closer(self, q: Question) -> str:
+        """A second hint: the working with the numbers in it, short of the answer."""
+        m, node = self.m, self.trace.node(q.node)
+        if q.kind == "value":
+            graph = self.trace.graph
+            uses = [graph.nodes[a] for a in node.args if graph.nodes[a].name or graph.nodes[a].kind is not NodeKind.CONSTANT]
+            values = ", ".join(f"{node_label(n)} = {value_text(self.trace.values[n.index])}" for n in uses)
+            return m("quiz.closer_value", text=node.text, values=values)
+        if q.kind == "sum":
+            return m("quiz.closer_sum", terms=path_terms(self.trace, list(q.paths)))
+        step = self.trace.steps[q.step]
+        if q.kind == "product":
+            return m("quiz.closer_product", upstream=operand(number_text(step.upstream)),
+                     local=operand(number_text(step.local)))
+        return m("quiz.reason_local_formula", rule=m.rule(self.trace.rule_name(step), step.position),
+                 derivative=derivative(self.trace.node(step.consumer), node), formula=local_formula_text(self.trace, step))
 
     def reason(self, q: Question) -> str:
         m, node = self.m, self.trace.node(q.node)
@@ -233,6 +251,9 @@ class TensorWords(Words):
         if q.entry is not None:
             return tensor_entry_text(q.expected.entries[q.entry])
         return tensor_text(q.expected)
+
+    def closer(self, q: Question) -> str:
+        return self.hint(q)  # a tensor question's hint already shows the working over δ
 
     def hint(self, q: Question, trap: Trap | None = None) -> str:
         m = self.m
@@ -404,6 +425,8 @@ class QuizConsole:
             self._say("question", w.prompt(question))
         elif event == "hint":
             self._say("hint", m("quiz.hint", text=w.hint(question, detail)))
+        elif event == "closer":
+            self._say("hint", m("quiz.closer", text=w.closer(question)))
         elif event == "skipped":
             self._say("skipped", m("quiz.skipped", answer=w.answer(question), reason=w.reason(question)))
         elif event == "answer":

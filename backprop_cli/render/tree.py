@@ -78,9 +78,10 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
     errors = [c for c in report.checks if c.error is not None]
     if errors:  # the method is worded once, in the notes below
         worst = max(errors, key=lambda c: c.error)
-        verdict = "summary.check_ok" if report.ok else "summary.check_failed"
         if len(errors) > 1 and len({c.error for c in errors}) == 1:  # the directional check: one shared error
-            verdict += "_shared"
+            verdict = "summary.check_ok_shared" if report.ok else "summary.check_failed_shared"
+        else:
+            verdict = "summary.check_ok" if report.ok else "summary.check_failed"
         parts.append(Text(messages(verdict, error=f"{worst.error:.1e}", name=node_label(graph.nodes[worst.node])),
                           style="green" if report.ok else "red"))
     parts.append(Text(messages("summary.more"), style="dim"))
