@@ -106,3 +106,11 @@ def test_edge_formulas_use_the_operands_text():
     assert words[("y", 0)] == "1 - y^2"  # issue 12: the textbook form, in the node's own name
     assert words[("(y - t)^2", 0)] == "2*(y - t)"
     assert words[("w*x", 0)] == "x"
+
+
+def test_a_note_names_ten_unbound_inputs_then_counts_the_rest(cli):
+    """5,000 unbound names made a note of 5,000 lines (a newcomer's trial)."""
+    program = "L = " + " + ".join(f"x{i}" for i in range(50))
+    code, out, _ = cli("grad", program, "--at", "x0=1")
+    assert code == 0
+    assert "Unbound inputs (x1, x2, x3, x4, x5, x6, x7, x8, x9, x10 and 39 more) stay symbolic" in " ".join(out.split())

@@ -60,15 +60,13 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     unbound = [graph.nodes[i].name for i in graph.inputs if not bound(trace.values[i])]
     if report.symbolic_tensors:  # symbolic tensors: the trace is at a random point; only the check is said
         return [messages("note.no_inputs")] * (not graph.inputs) + [check_description(report, messages)]
-    if unbound:
-        lines.append(messages("note.symbolic", names=", ".join(unbound)))
+    if unbound:  # the first few of 5,000 unbound names say it as well as all of them
+        lines.append(messages("note.symbolic", names=_named_list(unbound, messages)))
     kinks = sorted(trace.kinks)
     if len(kinks) == 1:
         lines.append(messages("note.kink", node=node_label(graph.nodes[kinks[0]])))
     elif kinks:  # one note naming them all, not the convention repeated per node
-        shown = [node_label(graph.nodes[i]) for i in kinks[:KINKS_NAMED]]
-        more = len(kinks) - len(shown)
-        names = messages("note.list_separator").join(shown) + (messages("note.list_more", n=f"{more:,}") if more else "")
+        names = _named_list([node_label(graph.nodes[i]) for i in kinks], messages)
         lines.append(messages("note.kinks", nodes=names, n=f"{len(kinks):,}"))
     if trace.named is not None and any(g.exact is None for g in scalars(trace.gradients.values())):
         lines.append(messages("note.abbreviation", limit=settings.MAX_SYMBOLIC_EXPRESSION_NODES))
@@ -77,6 +75,12 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
     if not unbound:
         lines.append(check_description(report, messages))
     return lines
+
+
+def _named_list(names: list[str], messages: Messages) -> str:
+    """The first NAMES_SHOWN names, then how many more."""
+    shown, more = names[:NAMES_SHOWN], len(names) - NAMES_SHOWN
+    return messages("note.list_separator").join(shown) + (messages("note.list_more", n=f"{more:,}") if more > 0 else "")
 
 
 def bound(value) -> bool:
@@ -110,7 +114,7 @@ def tensor_notes(report: Report, messages: Messages) -> list[str]:
     return lines
 
 
-KINKS_NAMED = 10  # a kink note names at most this many nodes, then says how many more
+NAMES_SHOWN = 10  # a note names at most this many nodes (kinks, unbound inputs), then says how many more
 
 
 if TYPE_CHECKING:
