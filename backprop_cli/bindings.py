@@ -98,10 +98,15 @@ def expression_graph(text: str, origin: str, names: Collection[str], one_express
 
     Its inputs must be among `names` (the program's); `unknown_name(name)` words the error.
     """
-    statements = parse_program(text)
-    if len(statements) != 1 or statements[0].target is not None:
-        raise BackpropError(one_expression, Span(0, len(text)), source=text, origin=origin)
-    graph = build_graph(statements, text)
+    try:
+        statements = parse_program(text)
+        if len(statements) != 1 or statements[0].target is not None:
+            raise BackpropError(one_expression, Span(0, len(text)), source=text, origin=origin)
+        graph = build_graph(statements, text)
+    except BackpropError as error:  # said to be in the value or claim it is in, not "the program"
+        if error.origin in (None, "program"):
+            error.origin = origin
+        raise error.located(text, origin)
     for index in graph.inputs:
         name = graph.nodes[index].name
         if name not in names:

@@ -330,3 +330,11 @@ def test_wrap_line():
         assert not any(p.rstrip().endswith(("（", "=")) or p[4:].startswith(("，", "）")) for p in pieces)
     assert wrap_line("✗ " + "word " * 30, 40)[1].startswith("  word")  # hangs under the text after the mark
     assert wrap_line("    " + "x" * 100, 40) == ["    " + "x" * 36, "    " + "x" * 36, "    " + "x" * 28]
+
+
+def test_an_error_in_a_claim_or_a_binding_says_where_it_is(cli):
+    """A parse error in --expect or --at said nothing of where the text came from (a newcomer's trial)."""
+    code, _, err = cli("check", "--sample", "linear", "--expect", "w=w*(y - t")
+    assert code == 2 and "--> --expect w, line 1, column 3" in err
+    code, _, err = cli("grad", "L = w*x", "--at", "w=1e999999, x=1")
+    assert code == 2 and "--> --at (w), line 1, column 1" in err
