@@ -218,7 +218,7 @@ def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np
                 suspect |= present & ~np.isfinite(partial)
                 local[carried[present]] = partial[present]
                 variable[carried[present]] = which
-                for switch, _ in switch_functions(tmpl, which, _NUMPY_SWITCHES):
+                for switch, _ in switch_functions(tmpl, which, _COLUMN_SWITCHES):
                     at = np.asarray(switch(*arguments))
                     suspect |= present & (np.broadcast_to(at, (count,)) == 0)
             if suspect.any():
@@ -238,7 +238,7 @@ def _local_derivatives(flat: FlatGraph, forward, values: np.ndarray, reached: np
     return locals
 
 
-class _NumpySwitches:
+class _ColumnSwitches:
     """What derivatives.switch_functions needs of a domain: switches compiled for the columns."""
 
     key = "float-columns"
@@ -248,7 +248,7 @@ class _NumpySwitches:
         return compile_template(expr, tuple(variables), "float-columns")
 
 
-_NUMPY_SWITCHES = _NumpySwitches()
+_COLUMN_SWITCHES = _ColumnSwitches()
 
 
 def _reverse_sweep(flat: FlatGraph, graph: Graph, output: int, local: np.ndarray, reached: np.ndarray):
