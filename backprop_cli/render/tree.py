@@ -50,8 +50,10 @@ def render_summary(report: Report, messages: Messages) -> RenderableType:
                and trace.gradients[i].approx is not None]
     by_size = sorted(numeric, key=lambda i: abs(trace.gradients[i].approx))
     parts: list[RenderableType] = [
-        Text(messages("summary.heading", nodes=f"{len(graph.nodes):,}", inputs=f"{len(graph.inputs):,}",
-                      steps=f"{len(trace.steps):,}"), style="bold"),
+        Text(messages("summary.heading", nodes=f"{len(graph.nodes):,}",
+                      inputs=messages("summary.one_input") if len(graph.inputs) == 1 else
+                      messages("summary.inputs", n=f"{len(graph.inputs):,}"), steps=f"{len(trace.steps):,}"),
+             style="bold"),
         Text(f"{node_label(out)} {assign_text(trace.values[trace.output])}", style="green"),
     ]
 
