@@ -25,7 +25,9 @@ TENSOR_CHECK_SAMPLES = 3
 # Number modes: exact (SymPy numbers, 50-digit decimals beside) up to this many graph
 # nodes or edges, numeric (Python floats, templates compiled once per op kind) beyond.
 EXACT_MODE_MAX_NODES = 2_000
-VECTORISED_MIN_NODES = 2_000  # numeric mode runs over whole columns (vectorised.py) from here
+# Numeric mode runs over whole columns (vectorised.py) from here: below it, numpy's import (about
+# 0.1 s) costs what the columns save (measured even at 4,000 and 6,500 nodes, ahead at 20,000).
+VECTORISED_MIN_NODES = 10_000
 
 # Deciding whether two exact values or formulas are equal (claims, quiz answers):
 # numerically first, with SymPy's adaptive precision up to COMPARE_MAX_DIGITS digits;

@@ -38,7 +38,7 @@ def _bits(column) -> list:
 
 
 def _passes(graph, bindings, columns: bool):
-    settings.VECTORISED_MIN_NODES = 2_000 if columns else 10**12
+    settings.VECTORISED_MIN_NODES = 2_000 if columns else 10**12  # columns for every numeric program here
     graph._reaches.clear()
     start = time.perf_counter()
     trace = run_backward(run_forward(graph, bindings, numeric=True))
