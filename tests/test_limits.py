@@ -404,3 +404,17 @@ def test_item19_neither_the_parser_nor_the_graph_builder_recurses_with_the_nesti
     result = subprocess.run([sys.executable, "-c", NO_RECURSION], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "Call"
+
+
+
+def test_the_time_limit_in_chinese(cli, monkeypatch):
+    from backprop_cli import claims
+
+    def slow(report, claim, tolerance):
+        while True:
+            pass
+
+    monkeypatch.setattr(claims, "_check_one", slow)
+    code, out, err = cli("check", "f = x^2", "--at", "x=3", "--expect", "x=6", "--timeout", "0.5", "--lang", "zh")
+    assert code == 2, out + err
+    assert err == "error: 0.5 秒后放弃；时间上限是 --timeout 0.5\nhint: 更大的程序可能需要更大的 --timeout\n"
