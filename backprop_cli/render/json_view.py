@@ -181,10 +181,16 @@ class _GradientTexts(dict):
 
     def __init__(self, trace):
         super().__init__()
-        self._gradient_of = trace.gradient_of
+        self._trace = trace
+        # a numeric scalar run's gradients are plain floats of its column (the output's seed aside)
+        self._column = trace.gradient_column if trace.numeric and not trace.tensor else None
 
     def __missing__(self, index: int) -> str:
-        text = self[index] = _number_text(self._gradient_of(index))
+        trace = self._trace
+        if self._column is not None and index != trace.output and type(self._column[index]) is float:
+            text = self[index] = _column_number_text(trace, self._column[index])
+        else:
+            text = self[index] = _number_text(trace.gradient_of(index))
         return text
 
 
