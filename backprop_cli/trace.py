@@ -100,7 +100,6 @@ class Trace:
             return Value(None, None)
         return self.forward.domain.value(number)
 
-    _as_value = as_value
 
     def edge_numbers(self):
         """(edge, local derivative, contribution, kink) for each edge in the sweep's order, as the
@@ -118,9 +117,12 @@ class Trace:
         """gradients.get(index), without making every node's Value first (numeric scalar runs)."""
         if self.tensor or not self.numeric or "gradients" in self.__dict__:
             return self.gradients.get(index)
-        if index == self.output:  # the seed is exactly 1, as in the exact mode
+        return self._scalar_gradient(index, self.gradient_column[index])
+
+    def _scalar_gradient(self, index: int, number) -> Value | None:
+        """One node's gradient as a Value (None where not reached, or undefined)."""
+        if index == self.output and self.numeric:  # the seed is exactly 1, as in the exact mode
             return Value(sp.Integer(1), 1.0)
-        number = self.gradient_column[index]
         return None if number is None or is_undefined(number) else self.as_value(number)
 
     def value_of(self, index: int) -> Value:
@@ -131,11 +133,8 @@ class Trace:
         """∂out/∂node for every node the gradient reached."""
         if self.tensor:
             return self._tensor_gradients()
-        result = {i: self._as_value(g) for i, g in enumerate(self.gradient_column)
-                  if g is not None and not is_undefined(g)}
-        if self.numeric:  # the seed is exactly 1, as in the exact mode
-            result[self.output] = Value(sp.Integer(1), 1.0)
-        return result
+        result = {i: self._scalar_gradient(i, g) for i, g in enumerate(self.gradient_column)}
+        return {i: v for i, v in result.items() if v is not None}
 
     def _tensor_gradients(self) -> dict:
         """Tensor gradients, each in its node's shape (a zero reached through constants only is
@@ -191,8 +190,8 @@ class Trace:
         local = self.locals.local[edge]
         # a tensor edge's local derivative is a linear map (tensors.py), which views word by its rule
         return Step(edge, edges.source[edge], consumer, edges.position[edge], tmpl.partials[which],
-                    local if self.tensor else self._as_value(local), self.gradients[consumer],
-                    self._as_value(self.contributions[edge]), self.locals.kink[edge])
+                    local if self.tensor else self.as_value(local), self.gradients[consumer],
+                    self.as_value(self.contributions[edge]), self.locals.kink[edge])
 
     @cached_property
     def steps(self) -> Steps:
