@@ -8,9 +8,8 @@ SymPy in primitives.py) evaluated in the run's number domain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline
 from backprop_cli.errors import BackpropError
@@ -25,7 +24,7 @@ class Undefined:
 
     consumer: int
     position: int
-    formula: sp.Expr
+    which: int  # the consumer template's variable: its partial is the one with no value
 
 
 def is_undefined(x) -> bool:
@@ -42,33 +41,18 @@ class Locals:
     kinks: list[int]  # consumers evaluated at a kink, in reverse topological order
 
 
-@lru_cache(maxsize=16384)
-def switches(formula: sp.Expr) -> tuple[sp.Expr, ...]:
-    """Where a local derivative jumps: arguments of Heaviside/sign/Abs, Piecewise borders."""
-    points: list[sp.Expr] = [atom.args[0] for atom in formula.atoms(sp.Heaviside, sp.sign, sp.Abs)]
-    for piecewise in formula.atoms(sp.Piecewise):
-        for _, condition in piecewise.args:
-            if isinstance(condition, sp.core.relational.Relational):
-                points.append(condition.lhs - condition.rhs)
-    return tuple(points)
-
-
 def switch_functions(tmpl, which: int, domain) -> list:
-    """(where the partial may jump, the values of its branches there): a Piecewise border where
-    both branches agree is no kink (elu' at 0 is 1 from either side)."""
+    """(where the partial may jump, the values of its branches there), compiled for the domain: a
+    Piecewise border where both branches agree is no kink (elu' at 0 is 1 from either side)."""
     key = (domain.key, "switches", which)
     found = tmpl.compiled.get(key)
-    if found is None and tmpl.partials[which] is None:  # a tensor op's rule: smooth, no switches
-        found = tmpl.compiled[key] = []
     if found is None:
-        formula, variables = tmpl.partials[which], tmpl.variables
-        found = [(domain.switch(atom.args[0], variables), ())
-                 for atom in formula.atoms(sp.Heaviside, sp.sign, sp.Abs)]
-        for piecewise in formula.atoms(sp.Piecewise):
-            branches = tuple(domain.switch(value, variables) for value, _ in piecewise.args)
-            for _, condition in piecewise.args:
-                if isinstance(condition, sp.core.relational.Relational):
-                    found.append((domain.switch(condition.lhs - condition.rhs, variables), branches))
+        if tmpl.partials[which] is None:  # a tensor op's rule: smooth, no switches
+            found = []
+        else:
+            arity = tmpl.arity
+            found = [(domain.switch(switch, arity), tuple(domain.switch(b, arity) for b in branches))
+                     for switch, branches in tmpl.switches[which]]
         tmpl.compiled[key] = found
     return found
 
@@ -90,11 +74,11 @@ def _limit(domain, tmpl, which: int, args, consumer: int, position: int):
     """A partial with no value at the point may still have a limit there, from the side where the
     function is defined: ∂(x^y)/∂y = x^y·log(x) → 0 as x → 0+ (as PyTorch and central differences
     say). Exact mode only; otherwise, or where SymPy finds no finite limit, it is Undefined."""
-    undefined = Undefined(consumer, position, tmpl.partials[which])
+    undefined = Undefined(consumer, position, which)
     if domain.key != "tracked" or any(a.exact is None or a.exact.free_symbols for a in args):
         return undefined
-    formula = tmpl.partials[which]
-    point = dict(zip(tmpl.variables, (a.exact for a in args)))
+    formula = tmpl.symbolic.partials[which]
+    point = dict(zip(tmpl.symbolic.variables, (a.exact for a in args)))
     for variable in formula.free_symbols:
         rest = formula.xreplace({v: x for v, x in point.items() if v != variable})
         try:

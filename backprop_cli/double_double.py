@@ -18,9 +18,9 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
-import sympy as sp
 
 from backprop_cli.numbers import LIBRARIES, MODULE_FUNCTIONS, Library
+from backprop_cli.templates import constant_mpf
 
 _SPLITTER = 134217729.0  # 2^27 + 1: splits a float64 into two halves of 26 bits
 DIGITS = 40  # mpmath's working precision for the functions computed entry by entry, and for constants
@@ -68,7 +68,7 @@ class DoubleDouble:
     @staticmethod
     def exact(value) -> "DoubleDouble":
         """A rational (Fraction, int or SymPy Rational) rounded to double-double."""
-        fraction = Fraction(int(value.p), int(value.q)) if isinstance(value, sp.Rational) else Fraction(value)
+        fraction = Fraction(int(value.p), int(value.q)) if getattr(value, "is_Rational", False) else Fraction(value)
         return DoubleDouble.rationals([fraction.numerator], [fraction.denominator])[0]
 
     @staticmethod
@@ -259,13 +259,15 @@ def _power(base, exponent) -> DoubleDouble:
     return DoubleDouble(result.hi.reshape(base_hi.shape), result.lo.reshape(base_hi.shape))
 
 
-def _constant(expr: sp.Expr):
+def _constant(form: tuple):
     """A template's constant (1/2, pi, log(10)) rounded to double-double, once."""
-    if isinstance(expr, sp.Rational):
-        value = DoubleDouble.exact(expr)
+    if form[0] == "number":
+        value = DoubleDouble.exact(Fraction(form[1], form[2]))
     else:
+        with mpmath.workdps(DIGITS + 10):
+            exact = constant_mpf(form)
         with mpmath.workdps(DIGITS):
-            value = DoubleDouble.from_mpf([mpmath.mpf(sp.Float(sp.N(expr, DIGITS + 10), DIGITS + 10)._mpf_)])[0]
+            value = DoubleDouble.from_mpf([exact])[0]
     return lambda: value
 
 

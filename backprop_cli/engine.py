@@ -24,7 +24,7 @@ from backprop_cli.finite_difference import CheckKind, CheckStatus, GradientCheck
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
-from backprop_cli.notation import derivative, exact_text, formula_text
+from backprop_cli.notation import derivative, exact_text, parts_text
 from backprop_cli.numbers import Value, exact_is_small, to_mpf
 from backprop_cli.parse import parse_program, suggest
 from backprop_cli.primitives import TENSOR_OPS
@@ -581,7 +581,7 @@ def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) ->
     consumer = graph.nodes[cause.consumer]
     source = graph.nodes[consumer.args[cause.position]]
     tmpl = trace.template(cause.consumer)
-    local = formula_text(cause.formula, tmpl.variables, [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+    local = parts_text(tmpl.plain[cause.which], [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
     names = ", ".join(derivative(graph.nodes[trace.output], graph.nodes[i]) for i in undefined)
     if trace.tensor:  # somewhere among the entries: the tensors' shapes say which
         point = "an entry of " + ", ".join(f"{graph.nodes[a].label} {trace.shape(a)}" for a in dict.fromkeys(consumer.args))

@@ -12,13 +12,14 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.numbers import Float, Tracked, Value, domain_error, to_mpf
-from backprop_cli.primitives import TENSOR_OPS, Template, template
+from backprop_cli.primitives import TENSOR_OPS
+from backprop_cli.templates import Template, template
 from backprop_cli.shapes import Shapes, infer_shapes
 
 

@@ -21,14 +21,17 @@ import math
 import operator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache, reduce
 from typing import Callable
 
 import mpmath
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, limits, settings
 from backprop_cli.errors import BackpropError
+from backprop_cli.primitives import NamedConstant
+from backprop_cli.templates import constant_float, constant_mpf, has_variables, is_finite_constant
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__
@@ -65,8 +68,24 @@ def infinite_derivative(node) -> BackpropError:
 
 # ---------------------------------------------------------------- exact numbers
 
-def to_mpf(expr: sp.Expr) -> mpmath.mpf:
-    """A constant SymPy number as an mpmath number at the current precision."""
+def as_sympy(x):
+    """An exact number as SymPy's: a Fraction or int as a Rational, pi and E as SymPy's own; a
+    SymPy expression as it is. (The front end and numeric mode hold Python's own numbers.)"""
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    if type(x) is int:
+        return sp.Integer(x)
+    if isinstance(x, NamedConstant):
+        return x.sympy()
+    return x
+
+
+def to_mpf(expr) -> mpmath.mpf:
+    """A constant exact number (Fraction, pi, E or SymPy's) as an mpmath number at the current precision."""
+    if isinstance(expr, Fraction) or type(expr) is int:
+        return mpmath.mpf(expr.numerator) / expr.denominator
+    if isinstance(expr, NamedConstant):
+        return +mpmath.pi if expr.name == "pi" else mpmath.e + 0
     evaluated = sp.N(expr, mpmath.mp.dps + 5)
     if not evaluated.is_real and evaluated.is_real is not None:
         raise ValueError("not real")
@@ -127,10 +146,8 @@ class NotCompilable(Exception):
     pass
 
 
-_COMPARE = {
-    sp.StrictGreaterThan: operator.gt, sp.GreaterThan: operator.ge, sp.StrictLessThan: operator.lt,
-    sp.LessThan: operator.le, sp.Equality: operator.eq, sp.Unequality: operator.ne,
-}
+_COMPARE = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+            "eq": operator.eq, "ne": operator.ne}
 
 
 def _sign(z):
@@ -138,7 +155,8 @@ def _sign(z):
 
 
 class Library:
-    """A domain's functions, looked up by SymPy class name; `aliases` for the few that differ."""
+    """A domain's functions, looked up by SymPy class name; `aliases` for the few that differ.
+    `constant` turns an expression tree without variables (templates.py) into a getter."""
 
     def __init__(self, module, aliases: dict[str, Callable], constant: Callable, power: Callable,
                  vectorised: bool = False, integer_power: Callable | None = None):
@@ -164,20 +182,22 @@ def float_pow(base, exponent):
     return result
 
 
-def _float_constant(expr: sp.Expr):
-    value = float(expr)
+def _float_constant(form: tuple):
+    value = constant_float(form)
     return lambda: value
 
 
-def _mpmath_constant(expr: sp.Expr):
-    if isinstance(expr, sp.Rational):
-        p, q = int(expr.p), int(expr.q)
+def _mpmath_constant(form: tuple):
+    if form[0] == "number":
+        p, q = form[1], form[2]
         return lambda: mpmath.mpf(p) / q
     cache: dict[int, mpmath.mpf] = {}
 
     def constant():  # pi, log(10), ...: at the caller's precision, once per precision
         if mpmath.mp.prec not in cache:
-            cache[mpmath.mp.prec] = mpmath.mpf(sp.Float(sp.N(expr, mpmath.mp.dps + 10), mpmath.mp.dps + 10)._mpf_)
+            with mpmath.workdps(mpmath.mp.dps + 10):
+                exact = constant_mpf(form)
+            cache[mpmath.mp.prec] = +exact
         return cache[mpmath.mp.prec]
     return constant
 
@@ -195,36 +215,39 @@ MPMATH_LIBRARY = Library(mpmath, {"Abs": abs, "sign": _sign,
                                   "Heaviside": _heaviside(mpmath.mpf(0), mpmath.mpf(0.5), mpmath.mpf(1))},
                          _mpmath_constant, operator.pow)
 
+_HALF = ("number", 1, 2)
 
-def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
-    if expr in index:
-        i = index[expr]
+
+def _build(form: tuple, library: Library) -> Callable[[tuple], object]:
+    """An expression tree (templates.py) as a function of the variables' values, a tuple."""
+    kind = form[0]
+    if kind == "var":
+        i = form[1]
         return lambda args: args[i]
-    if not expr.free_symbols:
-        if _undefined(expr):
+    if not has_variables(form):
+        if not is_finite_constant(form):
             raise ZeroDivisionError("undefined constant")
-        getter = library.constant(expr)
+        getter = library.constant(form)
         return lambda args: getter()
-    if isinstance(expr, (sp.Add, sp.Mul)):
-        combine = operator.add if isinstance(expr, sp.Add) else operator.mul
-        parts = [_build(a, index, library) for a in expr.args]
+    if kind in ("add", "mul"):
+        combine = operator.add if kind == "add" else operator.mul
+        parts = [_build(a, library) for a in form[1:]]
         return lambda args: reduce(lambda acc, f: combine(acc, f(args)), parts[1:], parts[0](args))
-    if isinstance(expr, sp.Pow):
-        base, exponent = _build(expr.base, index, library), expr.exp
-        if exponent == sp.Rational(1, 2):
+    if kind == "pow":
+        base, exponent = _build(form[1], library), form[2]
+        if exponent == _HALF:
             root = library.function("sqrt")
             return lambda args: root(base(args))
-        if isinstance(exponent, sp.Integer):
-            n, integer_power = int(exponent), library.integer_power
+        if exponent[0] == "number" and exponent[2] == 1:
+            n, integer_power = exponent[1], library.integer_power
             if integer_power is not None:
                 return (lambda args: integer_power(base(args), n)) if n > 0 else (
                     lambda args: 1 / integer_power(base(args), -n))
             return (lambda args: base(args) ** n) if n > 0 else (lambda args: 1 / base(args) ** -n)
-        power, exponent_of = library.power, _build(exponent, index, library)
+        power, exponent_of = library.power, _build(exponent, library)
         return lambda args: power(base(args), exponent_of(args))
-    if isinstance(expr, sp.Piecewise):
-        branches = [(_build(value, index, library), _condition(condition, index, library))
-                    for value, condition in expr.args]
+    if kind == "piecewise":
+        branches = [(_build(value, library), _condition(condition, library)) for value, condition in form[1:]]
         if library.vectorised:
             select = library.function("select")
             return lambda args: select([c(args) for _, c in branches], [v(args) for v, _ in branches])
@@ -235,93 +258,95 @@ def _build(expr, index: dict, library: Library) -> Callable[[tuple], object]:
                     return value(args)
             raise ValueError("no branch applies")
         return piecewise
-    parts = [_build(a, index, library) for a in expr.args]
-    if isinstance(expr, (sp.Max, sp.Min)):
-        pick = max if isinstance(expr, sp.Max) else min
+    if kind in ("max", "min"):
+        parts = [_build(a, library) for a in form[1:]]
         if library.vectorised:
-            pair = library.function("maximum" if isinstance(expr, sp.Max) else "minimum")
+            pair = library.function("maximum" if kind == "max" else "minimum")
             return lambda args: reduce(pair, (f(args) for f in parts))
+        pick = max if kind == "max" else min
         return lambda args: pick(f(args) for f in parts)
-    function = library.function(type(expr).__name__)
+    if kind != "call":
+        raise NotCompilable(f"cannot compile {form!r}")
+    function = library.function(form[1])
+    parts = [_build(a, library) for a in form[2:]]
     if len(parts) == 1:
         only = parts[0]
         return lambda args: function(only(args))
     return lambda args: function(*(f(args) for f in parts))
 
 
-def _condition(condition, index, library) -> Callable[[tuple], bool]:
-    if condition in (sp.true, sp.false):
-        return lambda args, answer=bool(condition): answer
-    compare = _COMPARE.get(type(condition))
+def _condition(condition: tuple, library) -> Callable[[tuple], bool]:
+    if condition[0] in ("true", "false"):
+        return lambda args, answer=condition[0] == "true": answer
+    compare = _COMPARE.get(condition[0])
     if compare is None:
-        raise NotCompilable(f"cannot compile the condition {condition}")
-    left, right = _build(condition.lhs, index, library), _build(condition.rhs, index, library)
+        raise NotCompilable(f"cannot compile the condition {condition!r}")
+    left, right = _build(condition[1], library), _build(condition[2], library)
     return lambda args: compare(left(args), right(args))
 
 
-def _direct(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., object] | None:
+_A, _B = ("var", 0), ("var", 1)
+_MINUS_B = ("mul", ("number", -1, 1), _B)
+
+
+def _direct(form: tuple, arity: int) -> Callable[..., object] | None:
     """A built-in for the shapes most graphs are made of (a*b, a + b, a - b, and a partial that
     is one of the operands): one C call per node instead of a tree of closures."""
-    if len(variables) == 2:
-        a, b = variables
-        pair = set(expr.args)
-        if isinstance(expr, sp.Mul) and pair == {a, b}:
+    if arity == 2:
+        if form == ("mul", _A, _B) or form == ("mul", _B, _A):
             return operator.mul
-        if isinstance(expr, sp.Add) and pair == {a, b}:
+        if form == ("add", _A, _B) or form == ("add", _B, _A):
             return operator.add
-        if isinstance(expr, sp.Add) and pair == {a, -b}:
+        if form == ("add", _A, _MINUS_B) or form == ("add", _MINUS_B, _A):
             return operator.sub
-        if expr == a:
+        if form == _A:
             return lambda a, b: a
-        if expr == b:
+        if form == _B:
             return lambda a, b: b
     return None
 
 
 @lru_cache(maxsize=16384)
-def compile_template(expr: sp.Expr, variables: tuple[sp.Symbol, ...], library: str) -> Callable[..., object]:
-    """A function of the variables' values (floats or mpmath numbers) computing `expr`."""
-    return _compile(expr, variables, {v: i for i, v in enumerate(variables)}, library)
+def compile_form(form: tuple, arity: int, library: str) -> Callable[..., object]:
+    """A function of `arity` variables' values (floats, mpmath numbers, arrays) computing `form`."""
+    direct = _direct(form, arity)
+    if direct is not None:
+        return direct
+    function = _build(form, LIBRARIES[library])
+    return lambda *args: function(args)
+
+
+def compile_template(expr, variables: tuple, library: str) -> Callable[..., object]:
+    """A SymPy expression over `variables`, compiled (exact mode's switches; tests)."""
+    from backprop_cli.derive import to_form
+
+    return compile_form(to_form(expr, {v: i for i, v in enumerate(variables)}), len(variables), library)
 
 
 LIBRARIES = {"float": FLOAT_LIBRARY, "mpmath": MPMATH_LIBRARY}  # tensors.py adds "numpy"
 
 
-def _compile(expr: sp.Expr, variables, index: dict, library: str) -> Callable[..., object]:
-    direct = _direct(expr, variables)
-    if direct is not None:
-        return direct
-    function = _build(expr, index, LIBRARIES[library])
-    return lambda *args: function(args)
-
-
 def compile_part(tmpl, which, library: str) -> Callable[..., object]:
     """A template's value or partial `which`, compiled once per template. (Keyed by the template,
-    not by its variables: a sum of n terms would hash n variables for each of its n partials.)"""
+    not by its form: a sum of n terms would hash n variables for each of its n partials.)"""
     key = (library, "compiled", which)
     function = tmpl.compiled.get(key)
     if function is None:
-        expr = _expr_of(tmpl, which)
-        if not expr.free_symbols:  # a constant (a sum's ±1): one compiled function for every such part
-            constant = compile_template(expr, (), library)
+        form = _form_of(tmpl, which)
+        if not has_variables(form):  # a constant (a sum's ±1): one compiled function for every such part
+            constant = compile_form(form, 0, library)
             function = (lambda args: constant()) if is_wide(tmpl) else (lambda *args: constant())
         elif not is_wide(tmpl):  # small templates share compiled code through the cache
-            function = compile_template(expr, tmpl.variables, library)
+            function = compile_form(form, tmpl.arity, library)
         else:  # a function of the argument list itself: unpacking n arguments per partial is n² work
-            index = tmpl.compiled.get("index")
-            if index is None:
-                index = tmpl.compiled["index"] = {v: i for i, v in enumerate(tmpl.variables)}
-            function = _build(expr, index, LIBRARIES[library])
+            function = _build(form, LIBRARIES[library])
         tmpl.compiled[key] = function
     return function
 
 
 def is_wide(tmpl) -> bool:
     """A template of many arguments (a long sum or product), evaluated on its argument list."""
-    return len(tmpl.variables) > 8
-
-
-
+    return tmpl.arity > 8
 
 
 # ---------------------------------------------------------------- the domains
@@ -379,7 +404,7 @@ def _calling(node, function, args, check, overflow: str | None = None):
         raise domain_error(node, str(exc) or type(exc).__name__) from None
 
 
-def _expr_of(tmpl, which):
+def _form_of(tmpl, which) -> tuple:
     return tmpl.value if which == "value" else tmpl.partials[which]
 
 
@@ -409,8 +434,8 @@ class Float:
                 "the value is beyond the range of floats (try --exact)"))
         return evaluate
 
-    def switch(self, expr, variables) -> Callable:
-        return compile_template(expr, tuple(variables), "float")
+    def switch(self, form, arity: int) -> Callable:
+        return compile_form(form, arity, "float")
 
     def at_kink(self, switch_value) -> bool:
         return switch_value == 0
@@ -465,8 +490,8 @@ class Decimal:
                 node, compiled, (args,) if wide else args, check_decimal)
         return evaluate
 
-    def switch(self, expr, variables) -> Callable:
-        return compile_template(expr, tuple(variables), "mpmath")
+    def switch(self, form, arity: int) -> Callable:
+        return compile_form(form, arity, "mpmath")
 
     def at_kink(self, switch_value) -> bool:
         return abs(switch_value) <= self._kink_width
@@ -497,7 +522,8 @@ class Tracked:
     def precision(self):
         return SHADOW.precision()
 
-    def constant(self, exact: sp.Expr) -> Value:
+    def constant(self, exact) -> Value:
+        exact = as_sympy(exact)
         return Value(exact, to_mpf(exact))
 
     @staticmethod
@@ -528,11 +554,12 @@ class Tracked:
 
     def _partial(self, node, tmpl, which: int, args: list[Value]) -> Value:
         exact = None
-        formula = tmpl.partials[which]
+        symbolic = tmpl.symbolic
+        formula = symbolic.partials[which]
         if not formula.free_symbols:  # a sum's ±1: nothing to substitute (n substitutions per term)
             exact = formula
         elif all(a.exact is not None for a in args):
-            exact = formula.xreplace(dict(zip(tmpl.variables, (a.exact for a in args))))
+            exact = formula.xreplace(dict(zip(symbolic.variables, (a.exact for a in args))))
             if _undefined(exact):
                 raise infinite_derivative(node)
         approx = None
@@ -548,8 +575,13 @@ class Tracked:
                       else check_decimal(node, exact.evalf(settings.DECIMAL_DIGITS)))
         return Value(exact, approx)
 
-    def switch(self, expr, variables) -> Callable:
-        decimal = compile_template(expr, tuple(variables), "mpmath")
+    def switch(self, form, arity: int) -> Callable:
+        from backprop_cli.derive import from_form
+        from backprop_cli.primitives import placeholder
+
+        variables = tuple(placeholder(i) for i in range(arity))
+        expr = from_form(form, variables)
+        decimal = compile_form(form, arity, "mpmath")
 
         def value(*args: Value) -> Value:
             if any(a.approx is None for a in args):  # symbolic: no point, so no kink
@@ -621,11 +653,12 @@ class Tracked:
 def _exact_value(node, tmpl, args: list[sp.Expr]) -> sp.Expr | None:
     if node.op == "pow" and len(args) == 2 and not power_is_small(args[0], args[1]):
         return None
-    if node.op == "pow" and len(args) == 1 and isinstance(tmpl.value, sp.Pow):
-        if not power_is_small(args[0], tmpl.value.exp):
+    symbolic = tmpl.symbolic
+    if node.op == "pow" and len(args) == 1 and isinstance(symbolic.value, sp.Pow):
+        if not power_is_small(args[0], symbolic.value.exp):
             return None
     try:
-        result = tmpl.value.xreplace(dict(zip(tmpl.variables, args)))
+        result = symbolic.value.xreplace(dict(zip(symbolic.variables, args)))
     except (ValueError, TypeError, ArithmeticError):
         return None  # SymPy could not evaluate it exactly (Max of an incomparable): decimal only
     if _undefined(result):
@@ -666,24 +699,25 @@ class Named:
     def precision(self):
         return nullcontext()
 
-    def constant(self, exact: sp.Expr) -> sp.Expr:
-        return exact
+    def constant(self, exact):
+        return as_sympy(exact)
 
     def function(self, tmpl, which) -> Callable:
+        symbolic = tmpl.symbolic
         if which == "value":
             return lambda node, args: (sp.Symbol(node.name, real=True) if node.name is not None
-                                       else tmpl.value.xreplace(dict(zip(tmpl.variables, args))))
+                                       else symbolic.value.xreplace(dict(zip(symbolic.variables, args))))
         from backprop_cli.primitives import OWN_VALUE, textbook_partial
-        formula = textbook_partial(tmpl, which)
+        formula = textbook_partial(symbolic, which)
         used = formula.free_symbols
         if not used:  # a sum's ±1: nothing to substitute (n substitutions for each of n terms)
             return lambda node, args: formula
-        positions = [(i, v) for i, v in enumerate(tmpl.variables) if v in used]
+        positions = [(i, v) for i, v in enumerate(symbolic.variables) if v in used]
         own = OWN_VALUE in used
         return lambda node, args: formula.xreplace(
             {**{v: args[i] for i, v in positions}, **({OWN_VALUE: self.own[node.index]} if own else {})})
 
-    def switch(self, expr, variables) -> Callable:
+    def switch(self, form, arity: int) -> Callable:
         return lambda *args: None
 
     def at_kink(self, switch_value) -> bool:

@@ -14,20 +14,55 @@ evenly (SymPy's Heaviside(0) = 1/2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
-import sympy as sp
+from backprop_cli.lazy import sp
 
-# Placeholder arguments of every definition: a, b (real, so |a|' is sign(a)); a sum or a
-# product of many terms continues with a2, a3, ...
-PLACEHOLDERS: tuple[sp.Symbol, ...] = sp.symbols("a b", real=True)
 VARIADIC = (-1,)  # the arity of a sum or product: any number of terms, two or more
 
 
 @lru_cache(maxsize=None)
-def placeholder(position: int) -> sp.Symbol:
-    return PLACEHOLDERS[position] if position < len(PLACEHOLDERS) else sp.Symbol(f"a{position}", real=True)
+def placeholders() -> tuple:
+    """Placeholder arguments of every definition: a, b (real, so |a|' is sign(a)); a sum or a
+    product of many terms continues with a2, a3, ..."""
+    return tuple(sp.symbols("a b", real=True))
+
+
+def __getattr__(name: str):  # PLACEHOLDERS and OWN_VALUE, made when first asked for (SymPy is imported then)
+    if name == "PLACEHOLDERS":
+        return placeholders()
+    if name == "OWN_VALUE":
+        return own_value()
+    raise AttributeError(name)
+
+
+@lru_cache(maxsize=None)
+def placeholder(position: int):
+    first = placeholders()
+    return first[position] if position < len(first) else sp.Symbol(f"a{position}", real=True)
+
+
+@dataclass(frozen=True)
+class NamedConstant:
+    """pi or E as the program writes it: exact, with no SymPy until an exact run asks for it."""
+
+    name: str  # "pi" or "E"
+
+    def sympy(self):
+        return sp.pi if self.name == "pi" else sp.E
+
+    def __float__(self) -> float:
+        import math
+
+        return math.pi if self.name == "pi" else math.e
+
+    def __str__(self) -> str:
+        return self.name
+
+
+PI, E = NamedConstant("pi"), NamedConstant("E")
 
 
 @dataclass(frozen=True)
@@ -40,7 +75,7 @@ class Primitive:
     # 0/0 at a = 0); log(a, 10)' = 1/(a*log(10)).
     parameters: tuple[int, ...] = ()
     operator: str | None = None  # "+" for operators; None for functions called by name
-    defaults: tuple[sp.Expr, ...] = ()  # values of trailing optional arguments
+    defaults: tuple = ()  # values of trailing optional arguments (exact: Fraction or NamedConstant)
 
 
 def _sigmoid(a: sp.Expr) -> sp.Expr:
@@ -53,6 +88,10 @@ def _relu(a: sp.Expr) -> sp.Expr:
 
 def _leaky_relu(a: sp.Expr, slope: sp.Expr) -> sp.Expr:
     return sp.Piecewise((a, a > 0), (slope * a, True))
+
+
+def _log(a, base=None):
+    return sp.log(a) if base is None else sp.log(a, base)
 
 
 def _elu(a: sp.Expr) -> sp.Expr:  # α = 1
@@ -81,13 +120,13 @@ PRIMITIVES: dict[str, Primitive] = {
         _P("cosh", (1,), sp.cosh),
         _P("tanh", (1,), sp.tanh),
         _P("exp", (1,), sp.exp),
-        _P("log", (1, 2), lambda a, base=sp.E: sp.log(a, base), parameters=(1,), defaults=(sp.E,)),
+        _P("log", (1, 2), _log, parameters=(1,), defaults=(E,)),
         _P("ln", (1,), sp.log),
         _P("sqrt", (1,), sp.sqrt),
         _P("abs", (1,), sp.Abs),
         _P("sigmoid", (1,), _sigmoid),
         _P("relu", (1,), _relu),
-        _P("leaky_relu", (1, 2), _leaky_relu, parameters=(1,), defaults=(sp.Rational(1, 100),)),
+        _P("leaky_relu", (1, 2), _leaky_relu, parameters=(1,), defaults=(Fraction(1, 100),)),
         _P("softplus", (1,), lambda a: sp.log(1 + sp.exp(a))),
         _P("erf", (1,), sp.erf),
         _P("gelu", (1,), lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2),  # x·Φ(x), the exact form
@@ -129,7 +168,7 @@ TENSOR_FUNCTIONS: dict[str, TensorFunction] = {
 TENSOR_OPS: frozenset[str] = frozenset({f.op for f in TENSOR_FUNCTIONS.values()} | {"matmul", "array"})
 
 FUNCTIONS: frozenset[str] = frozenset(n for n, p in PRIMITIVES.items() if p.operator is None) | frozenset(TENSOR_FUNCTIONS)
-CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+CONSTANTS: dict[str, NamedConstant] = {"pi": PI, "E": E}
 RESERVED: frozenset[str] = FUNCTIONS | frozenset(CONSTANTS)
 
 
@@ -154,7 +193,8 @@ class Template:
 @lru_cache(maxsize=None)
 def _term_partial(sign: int) -> sp.Expr:
     """∂(sign·a)/∂a, by SymPy: what a sum passes back to one of its terms."""
-    return sp.diff(sign * PLACEHOLDERS[0], PLACEHOLDERS[0])
+    a = placeholders()[0]
+    return sp.diff(sign * a, a)
 
 
 @lru_cache(maxsize=4096)
@@ -169,7 +209,9 @@ def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, .
     # Optional trailing arguments left out take their defaults, as constants.
     missing = max(primitive.arity) - len(constants)
     if missing > 0 and primitive.arity != VARIADIC:
-        constants = constants + primitive.defaults[len(primitive.defaults) - missing :]
+        from backprop_cli.numbers import as_sympy
+
+        constants = constants + tuple(as_sympy(d) for d in primitive.defaults[len(primitive.defaults) - missing:])
     args: list[sp.Expr] = []
     variables: list[sp.Symbol] = []
     positions: list[int] = []
@@ -191,8 +233,10 @@ def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, .
     return Template(op, tuple(variables), tuple(positions), value, partials, defined)
 
 
-# The node's own value in a local derivative's textbook form: tanh' = 1 - h^2 for h = tanh(z).
-OWN_VALUE = sp.Symbol("own_value", real=True)
+@lru_cache(maxsize=None)
+def own_value():
+    """The node's own value in a local derivative's textbook form: tanh' = 1 - h^2 for h = tanh(z)."""
+    return sp.Symbol("own_value", real=True)
 
 
 def textbook_partial(tmpl: Template, which: int) -> sp.Expr:
@@ -214,21 +258,21 @@ def _textbook(tmpl: Template, which: int) -> sp.Expr:
         return partial
     value = tmpl.value
     atoms = {value} if isinstance(value, sp.Function) else value.atoms(sp.Function)
-    for atom in atoms:
+    for atom in sorted(atoms, key=sp.default_sort_key):  # sorted: the same form on every run
         if atom == value:
-            solutions = [OWN_VALUE]
+            solutions = [own_value()]
         else:
             try:
-                solutions = sp.solve(sp.Eq(value, OWN_VALUE), atom)
+                solutions = sp.solve(sp.Eq(value, own_value()), atom)
             except (NotImplementedError, ValueError, TypeError):
                 continue
         if len(solutions) != 1:
             continue
         substituted = partial.subs(atom, solutions[0])
-        if atom == value and substituted.free_symbols <= {OWN_VALUE}:
+        if atom == value and substituted.free_symbols <= {own_value()}:
             return substituted  # tanh, exp: the substitution is the textbook form (1 - h^2, e)
         forms = [form for form in (sp.simplify(substituted), sp.factor(substituted), sp.expand(substituted))
-                 if form.free_symbols <= {OWN_VALUE}]
+                 if form.free_symbols <= {own_value()}]
         if forms:  # the shortest, and one without a leading minus where lengths tie
             return min(forms, key=lambda form: (len(sp.sstr(form)), sp.sstr(form).startswith("-")))
     return partial

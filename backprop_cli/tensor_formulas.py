@@ -46,8 +46,8 @@ def named_values(graph: Graph, templates, constants, output: int, expand_output:
         else:
             args = [values[a] for a in node.args]
             values[node.index] = _structural_value(node, args) if node.op in _STRUCTURAL else \
-                templates[node.index].value.xreplace(dict(zip(templates[node.index].variables,
-                                                              [args[p] for p in templates[node.index].variable_positions])))
+                templates[node.index].symbolic.value.xreplace(dict(zip(
+                    templates[node.index].symbolic.variables, [args[p] for p in templates[node.index].variable_positions])))
     return values
 
 
@@ -194,8 +194,9 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
         return ENTRY(g, sp.Integer(position))
     # entry-wise: the upstream times the textbook local derivative, summed back where broadcast
     which = tmpl.variable_positions.index(position)
-    partial = textbook_partial(tmpl, which).xreplace(
-        {**{v: args[p] for v, p in zip(tmpl.variables, tmpl.variable_positions)}, OWN_VALUE: values[node.index]})
+    symbolic = tmpl.symbolic
+    partial = textbook_partial(symbolic, which).xreplace(
+        {**{v: args[p] for v, p in zip(symbolic.variables, tmpl.variable_positions)}, OWN_VALUE: values[node.index]})
     part = g * partial
     if tuple(own) != tuple(up):
         part = _shaped(part, up, "matmul", names)  # summed back over the copies, so it needs all of them

@@ -25,18 +25,19 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
-import sympy as sp
+from fractions import Fraction
 
 from backprop_cli.errors import BackpropError
-from backprop_cli.numbers import LIBRARIES, Library, Value, compile_part, compile_template, domain_error
-from backprop_cli.primitives import placeholder, template
+from backprop_cli.numbers import LIBRARIES, Library, Value, compile_form, compile_part, domain_error
+from backprop_cli.primitives import placeholder
+from backprop_cli.templates import constant_float, template
 from backprop_cli.shapes import Shape, Shapes
 
 # ---------------------------------------------------------------- numpy as a library of templates
 
 
-def _numpy_constant(expr: sp.Expr):
-    value = float(expr)
+def _numpy_constant(form: tuple):
+    value = constant_float(form)
     return lambda: value
 
 
@@ -77,7 +78,7 @@ class ObjectArrays:
         self.entry = entry
         self._add = np.frompyfunc(entry.add, 2, 1)
         self._mul = np.frompyfunc(entry.mul, 2, 1)
-        self.minus_one = entry.constant(sp.Integer(-1))
+        self.minus_one = entry.constant(Fraction(-1))
 
     def scalar(self, x) -> np.ndarray:
         return as_object(x)
@@ -127,7 +128,7 @@ class ObjectArrays:
         return result
 
     def divide_by(self, a, n: int):
-        return self.mul(a, self.entry.constant(sp.Rational(1, n)))
+        return self.mul(a, self.entry.constant(Fraction(1, n)))
 
     def exp(self, node, a):
         return self.apply(self.entry.function(template("exp", (None,)), "value"), node, [a])
@@ -406,7 +407,7 @@ class StructuralTemplate:
     are in `Tensor.function`, not SymPy partials."""
 
     op: str
-    variables: tuple[sp.Symbol, ...]
+    arity: int
     variable_positions: tuple[int, ...]
     params: tuple[int, ...] | None
     value: None = None
@@ -415,12 +416,17 @@ class StructuralTemplate:
 
     @property
     def partials(self) -> tuple[None, ...]:
-        return (None,) * len(self.variables)
+        return (None,) * self.arity
+
+    @property
+    def variables(self) -> tuple:
+        """The placeholders of its arguments (SymPy's: symbolic tensor formulas)."""
+        return tuple(placeholder(i) for i in range(self.arity))
 
 
 def structural_template(node) -> StructuralTemplate:
     n = len(node.args)
-    return StructuralTemplate(node.op, tuple(placeholder(i) for i in range(n)), tuple(range(n)), node.params)
+    return StructuralTemplate(node.op, n, tuple(range(n)), node.params)
 
 
 def _forward(arrays, node, args: list[np.ndarray]) -> np.ndarray:
@@ -532,7 +538,7 @@ class Tensor:
             return lambda node, args: _local(arrays, node, which, args, self.shapes)
         if self.vectorised:
             compiled = compile_part(tmpl, which, "numpy")
-            wide = len(tmpl.variables) > 8
+            wide = tmpl.arity > 8
             evaluate = (lambda *args: compiled(args)) if wide else compiled
         else:
             evaluate = self.entry.function(tmpl, which)
@@ -541,11 +547,11 @@ class Tensor:
         position = tmpl.variable_positions[which]
         return lambda node, args: EntryWise(arrays.apply(evaluate, node, args), self.shapes[node.args[position]])
 
-    def switch(self, expr, variables):
+    def switch(self, form, arity: int):
         if self.vectorised:
-            compiled = compile_template(expr, tuple(variables), "numpy")
+            compiled = compile_form(form, arity, "numpy")
             return lambda *args: np.asarray(compiled(*args))
-        entry_switch = self.entry.switch(expr, variables)
+        entry_switch = self.entry.switch(form, arity)
         return lambda *args: self.arrays.apply(lambda node, xs: entry_switch(*xs), None, list(args))
 
     def at_kink(self, switch_value) -> bool:

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import mpmath
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli.derivatives import Locals, Undefined, is_undefined
 from backprop_cli.forward import Forward
 from backprop_cli.graph import Graph, Node
 from backprop_cli.numbers import Value
-from backprop_cli.primitives import textbook_partial
 
 
 @dataclass(slots=True)
@@ -29,7 +28,6 @@ class Step:
     source: int
     consumer: int
     position: int  # which argument of the consumer
-    local_formula: sp.Expr  # ∂consumer/∂argument over the template placeholders
     local: Value  # in a tensor program, the linear map of tensors.py (EntryWise, MatmulLeft, ...)
     upstream: Value  # ∂out/∂consumer
     contribution: Value  # upstream × local
@@ -185,11 +183,9 @@ class Trace:
     def step(self, edge: int) -> Step:
         edges = self.graph.edges
         consumer = edges.consumer[edge]
-        tmpl = self.forward.templates[consumer]
-        which = self.locals.variable[edge]
         local = self.locals.local[edge]
         # a tensor edge's local derivative is a linear map (tensors.py), which views word by its rule
-        return Step(edge, edges.source[edge], consumer, edges.position[edge], tmpl.partials[which],
+        return Step(edge, edges.source[edge], consumer, edges.position[edge],
                     local if self.tensor else self.as_value(local), self.gradients[consumer],
                     self.as_value(self.contributions[edge]), self.locals.kink[edge])
 
@@ -197,12 +193,11 @@ class Trace:
     def steps(self) -> Steps:
         return Steps(self)
 
-    def textbook(self, step: Step) -> sp.Expr:
-        """The edge's local derivative as a textbook writes it (primitives.textbook_partial)."""
-        return self.textbook_of(step.edge)
-
-    def textbook_of(self, edge: int) -> sp.Expr:
-        return textbook_partial(self.template(self.graph.edges.consumer[edge]), self.locals.variable[edge])
+    def textbook_parts(self, edge: int) -> tuple:
+        """The edge's local derivative as a textbook writes it (primitives.textbook_partial), cut
+        at its operands: variable i is the consumer's argument at the template's i-th variable
+        position, one past the last is the consumer's own value (notation.parts_text fills them)."""
+        return self.template(self.graph.edges.consumer[edge]).textbook[self.locals.variable[edge]]
 
     def rule_name(self, step: Step) -> str:
         """Which rule an edge follows, for its sentence: a subtracted term of a sum flips the sign."""

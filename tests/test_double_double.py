@@ -145,12 +145,12 @@ def test_every_primitive_value_in_double_double_is_good_to_28_digits(name):
     """Each row of the table compiled for double-double against mpmath at 60 digits, at points on
     both signs; outside a function's domain the result is not finite (the check then falls back)."""
     from backprop_cli.numbers import compile_part
-    from backprop_cli.primitives import template
+    from backprop_cli.templates import template
 
     arity = min(PRIMITIVES[name].arity)
     tmpl = template(name, (None,) * arity, None)
     points = [-2.5, -0.5, 0.0, 0.3, 1.0, 1.5, 3.0]
-    grid = np.array(np.meshgrid(*[points] * len(tmpl.variables))).reshape(len(tmpl.variables), -1)
+    grid = np.array(np.meshgrid(*[points] * tmpl.arity)).reshape(tmpl.arity, -1)
     value = compile_part(tmpl, "value", "double-double")
     reference = compile_part(tmpl, "value", "mpmath")
     with np.errstate(all="ignore"):

@@ -6,6 +6,8 @@ import unicodedata
 import pytest
 import sympy as sp
 
+from backprop_cli.numbers import as_sympy
+
 from backprop_cli.engine import Request, run
 from backprop_cli.source import from_sample
 
@@ -44,11 +46,11 @@ def test_tangents_of_every_sample_equal_sympy_along_the_direction(sample):
         if node.kind.value == "input":
             flattened[node.index] = symbols[node.name]
         elif node.kind.value == "constant":
-            flattened[node.index] = node.constant
+            flattened[node.index] = as_sympy(node.constant)
         else:
             tmpl = trace.forward.templates[node.index]
             args = [flattened[node.args[p]] for p in tmpl.variable_positions]
-            flattened[node.index] = tmpl.value.xreplace(dict(zip(tmpl.variables, args)))
+            flattened[node.index] = tmpl.symbolic.value.xreplace(dict(zip(tmpl.symbolic.variables, args)))
     for index, tangent in tangent_pass.tangents.items():
         expected = sum(sp.diff(flattened[index], s) * v for s, v in direction.items())
         want = sp.N(expected.subs(point), 60)

@@ -179,11 +179,11 @@ def test_every_primitive_over_columns_is_the_float_path_to_the_bit(name):
     import numpy as np
 
     from backprop_cli.numbers import compile_part
-    from backprop_cli.primitives import template
+    from backprop_cli.templates import template
 
     arity = min(PRIMITIVES[name].arity)
     tmpl = template(name, (None,) * arity, None)
-    grid = np.array(np.meshgrid(*[POINTS_FOR_EVERY_PRIMITIVE] * len(tmpl.variables))).reshape(len(tmpl.variables), -1)
+    grid = np.array(np.meshgrid(*[POINTS_FOR_EVERY_PRIMITIVE] * tmpl.arity)).reshape(tmpl.arity, -1)
     for which in ["value", *range(len(tmpl.partials))]:
         columns = compile_part(tmpl, which, "float-columns")
         floats = compile_part(tmpl, which, "float")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 from backprop_cli.notation import (  # noqa: F401 - the views' shared vocabulary, re-exported
-    LABEL_WIDTH, _balanced_outer, _constant_text, _fill, _formula_parts, _LabelPrinter, _operand_forms,
-    derivative, exact_text, formula_text, grouped, node_label, shorten)
+    LABEL_WIDTH, _balanced_outer, _fill, _operand_forms, derivative, exact_text, formula_text, grouped, node_label,
+    parts_text, shorten)
 from backprop_cli.numbers import Value, format_decimal, format_exact
-from backprop_cli.primitives import OWN_VALUE
 
 # An exact value longer than this is shown as its decimal, marked ≈ (JSON keeps the exact text):
 # `tanh(1) + 2*tanh(3/2)` reads; `(-1 + tanh(1) + 2*tanh(3/2))^2/2 + tanh(1)^2/10` does not.
@@ -28,7 +27,6 @@ class EdgeFormulas:
         self._graph = trace.graph
         self._trace = trace
         self._forms: dict[int, tuple[str, str]] = {}  # node -> (as a bracketed operand, as a call's only argument)
-        self._parts: dict[tuple[int, int], tuple] = {}  # (id of the partial, of the template) -> them, parts
 
     def _form(self, node: int) -> tuple[str, str]:
         forms = self._forms.get(node)
@@ -40,20 +38,10 @@ class EdgeFormulas:
         return self.of_edge(step.edge, step.consumer)
 
     def of_edge(self, edge: int, consumer: int) -> str:
-        formula = self._trace.textbook_of(edge)
-        tmpl = self._trace.template(consumer)
-        found = self._parts.get((id(formula), id(tmpl)))
-        if found is None:
-            if not formula.free_symbols:  # a constant such as a sum's 1: printed once, whatever the sum's size
-                parts = (_constant_text(formula),)
-            else:
-                parts = _formula_parts(formula, (*tmpl.variables, OWN_VALUE))
-            # the partial and the template are kept with their parts, so that their ids stay theirs
-            found = self._parts[(id(formula), id(tmpl))] = (formula, tmpl, parts)
-        parts = found[2]
+        parts = self._trace.textbook_parts(edge)  # printed once per template, by derive.py
         if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
             return parts[0]
-        args, positions = self._graph.nodes[consumer].args, tmpl.variable_positions
+        args, positions = self._graph.nodes[consumer].args, self._trace.template(consumer).variable_positions
 
         def operand(part) -> str:  # variable i is an argument of the consumer; past them, its own value
             i, alone = part

@@ -1,0 +1,29 @@
+"""SymPy, imported the first time a run needs it.
+
+Numeric mode runs on the forms generated into derived.py and on Python's own numbers, so a
+numeric run never imports SymPy (about a quarter of a big run's time went to importing it).
+Modules write `from backprop_cli.lazy import sp` and use `sp.Rational`, `sp.diff`, ... as
+usual; the first attribute asked for imports SymPy, and each one found is kept on the object,
+so later uses cost a plain attribute lookup.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class _SymPy:
+    def __getattr__(self, name: str):
+        import sympy
+
+        found = getattr(sympy, name)
+        setattr(self, name, found)  # found once; afterwards an ordinary attribute
+        return found
+
+
+sp = _SymPy()
+
+
+def sympy_loaded() -> bool:
+    """Whether SymPy has been imported (a value made by it may be in hand)."""
+    return "sympy" in sys.modules
