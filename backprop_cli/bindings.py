@@ -20,11 +20,12 @@ What a binding may be:
 
 What a value is, as `resolve` hands it over:
 
-- a scalar: a SymPy number, exact (`0.1` is 1/10); a 0-d `.npy` array gives
-  `sp.Integer` (integers, booleans) or the exact binary value of its float
-  (`sp.Rational(0.1)` = 3602879701896397/36028797018963968);
+- a scalar: an exact number — a `Fraction` for a plain number (`0.1` is 1/10), a SymPy number
+  for an expression (`sqrt(2)`, `-pi/4`); a 0-d `.npy` array gives the integer or the exact
+  binary value of its float (`Fraction(0.1)` = 3602879701896397/36028797018963968). Numeric
+  mode runs on these without SymPy; exact mode makes them SymPy's (numbers.as_sympy);
 - a tensor: a numpy ndarray of rank 1 or 2 (never 0, never more than 2, never empty), either
-  `dtype=object` with exact SymPy entries (text, JSON, TOML, and integer or boolean arrays
+  `dtype=object` with exact entries as above (text, JSON, TOML, and integer or boolean arrays
   of `.npy`/`.npz`), or `float64` (float arrays of `.npy`/`.npz`, taken as the binary values
   they are; float16 and float32 widened exactly; NaN and infinities refused).
 
@@ -45,6 +46,7 @@ import json
 import re
 import zipfile
 import zlib
+from fractions import Fraction
 from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, NamedTuple, Union
@@ -54,7 +56,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-import sympy as sp
+from backprop_cli.lazy import sp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,9 +68,9 @@ from backprop_cli.graph import BARE_OUTPUT_NAME, Graph, NodeKind, build_graph
 from backprop_cli.parse import collector_paused, parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 
-# A bound value: a scalar (a SymPy number) or a rank 1 or 2 numpy ndarray (object or float64). numpy is
+# A bound value: a scalar (an exact number) or a rank 1 or 2 numpy ndarray (object or float64). numpy is
 # imported where an array is made: a scalar program's run does not load it.
-Value = Union[sp.Expr, "np.ndarray"]
+Value = Union[Fraction, "sp.Expr", "np.ndarray"]
 
 
 def split_top_level(text: str) -> list[tuple[str, int]]:
@@ -90,6 +92,8 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
 # A plain decimal literal, the common case (a network's 50,000 weights): read directly.
 _PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")  # ASCII digits only
 _PLAIN_NUMBER_CHARS = 40  # up to this length, within every limit of exact numbers
+# A ratio of two of them (1/2, -3/4): as common in bindings as a decimal, and as plain.
+_PLAIN_RATIO = re.compile(rf"\s*({_PLAIN_NUMBER.pattern})\s*/\s*({_PLAIN_NUMBER.pattern[2:]})\s*")
 
 
 def expression_graph(text: str, origin: str, names: Collection[str], one_expression: str,
@@ -126,9 +130,12 @@ def constant_value(text: str, origin: str, name: str | None = None) -> sp.Expr:
     if len(text) > limits.MAX_BINDING_CHARS:
         raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
     if len(text) <= _PLAIN_NUMBER_CHARS and _PLAIN_NUMBER.fullmatch(text):
-        negative = text.startswith("-")
-        value = parse_number(text[1:] if negative else text, Span(0, len(text)))
-        return sp.Rational(-value.numerator if negative else value.numerator, value.denominator)
+        return _plain_number(text)  # a Fraction: no SymPy for a plain number
+    ratio = _PLAIN_RATIO.fullmatch(text) if len(text) <= _PLAIN_NUMBER_CHARS else None
+    if ratio is not None:
+        numerator, denominator = _plain_number(ratio.group(1)), _plain_number(ratio.group(2))
+        if denominator != 0:  # 1/0 is worded by the evaluation below
+            return numerator / denominator
     graph = expression_graph(text, origin, (), "a value must be a single constant expression", _no_names)
     try:
         value = evaluate_expression(graph, {}, origin)
@@ -140,6 +147,12 @@ def constant_value(text: str, origin: str, name: str | None = None) -> sp.Expr:
     if value.exact is not None:
         return value.exact
     return sp.Float(value.approx, settings.DECIMAL_DIGITS)
+
+
+def _plain_number(text: str) -> Fraction:
+    negative = text.startswith("-")
+    value = parse_number(text[1:] if negative else text, Span(0, len(text)))
+    return -value if negative else value
 
 
 _COMMENT = re.compile(r"#[^\n]*")
@@ -608,7 +621,7 @@ def _data_entry(data, label: str, where: str, path: str, memo: dict[str, sp.Expr
         if data.bit_length() > 3 * limits.MAX_EXACT_DIGITS:
             raise BackpropError(f"{where}: {label} is too large; exact numbers are limited to "
                                 f"{limits.MAX_EXACT_DIGITS:,} digits")
-        return sp.Integer(data)
+        return Fraction(data)
     elif isinstance(data, float):
         return constant_value(repr(data), f"{path} ({label})")
     elif data is None:
@@ -749,12 +762,12 @@ def _array_value(array: np.ndarray, name: str, where: str) -> Value:
             label = name if not index else f"{name}[{','.join(map(str, index))}]"
             raise BackpropError(f"{where}: {label} is {float(array[index])}; values are finite numbers")
         if array.ndim == 0:
-            return sp.Rational(float(array))  # the binary value, exactly
+            return Fraction(float(array))  # the binary value, exactly
         return np.ascontiguousarray(array, dtype=np.float64)
     if array.ndim == 0:
-        return sp.Integer(int(array))
-    distinct, inverse = np.unique(array, return_inverse=True)  # one SymPy integer per distinct value
-    table = _object_array([sp.Integer(int(v)) for v in distinct], (len(distinct),))
+        return Fraction(int(array))
+    distinct, inverse = np.unique(array, return_inverse=True)  # one exact integer per distinct value
+    table = _object_array([Fraction(int(v)) for v in distinct], (len(distinct),))
     return table[inverse.reshape(-1)].reshape(array.shape)
 
 

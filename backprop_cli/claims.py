@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import mpmath
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.bindings import expression_graph, split_top_level

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 
-import sympy as sp
+from backprop_cli.lazy import sp
 from sympy.core.evalf import PrecisionExhausted
 
 from backprop_cli import limits, settings

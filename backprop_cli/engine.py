@@ -10,12 +10,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from fractions import Fraction
 from typing import Callable
 
 import mpmath
-import sympy as sp
 
 from backprop_cli import deadline, limits, settings
+from backprop_cli.lazy import sp
 from backprop_cli.derivatives import is_undefined
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
@@ -25,7 +26,7 @@ from backprop_cli.errors import BackpropError
 from backprop_cli.forward import run_forward
 from backprop_cli.graph import Graph, NodeKind, build_graph
 from backprop_cli.notation import derivative, exact_text, parts_text
-from backprop_cli.numbers import Value, exact_is_small, to_mpf
+from backprop_cli.numbers import Value, as_sympy, exact_is_small, to_mpf
 from backprop_cli.parse import parse_program, suggest
 from backprop_cli.primitives import TENSOR_OPS
 from backprop_cli.shapes import Shapes, infer_shapes
@@ -447,10 +448,10 @@ def _tensor_directions(report: Report, request: Request) -> list[dict]:
                 raise BackpropError(f"forward mode needs one pass per entry: more than {MAX_FORWARD_PASSES} here",
                                     hint=f'--wrt one small input, or one direction: --tangent "{node.name}=[...]"')
             if not shape:
-                directions.append({index: sp.Integer(1)})
+                directions.append({index: Fraction(1)})
                 continue
-            unit = np.full(shape, sp.Integer(0), dtype=object)
-            unit[entry] = sp.Integer(1)
+            unit = np.full(shape, Fraction(0), dtype=object)
+            unit[entry] = Fraction(1)
             directions.append({index: unit})
     return directions
 
@@ -475,7 +476,7 @@ def _directions(report: Report, request: Request) -> list[dict[int, sp.Expr]]:
             raise BackpropError(f"--wrt {graph.nodes[index].name}: forward mode starts from an input, "
                                 f"and '{graph.nodes[index].name}' is assigned",
                                 hint="name an input, or give a direction with --tangent \"x=1, y=-1\"")
-        directions.append({index: sp.Integer(1)})
+        directions.append({index: Fraction(1)})
     return directions
 
 
@@ -498,7 +499,7 @@ def _tensor_tangent_pass(report: Report, direction: dict) -> TangentPass:
             shape = trace.shape(index)
             component = direction.get(index)
             if component is None:
-                component = np.full(shape, sp.Integer(0), dtype=object) if shape else sp.Integer(0)
+                component = np.full(shape, Fraction(0), dtype=object) if shape else Fraction(0)
             seeds[index] = tensor_leaf(domain, graph.nodes[index].name, component)
         tangents = tangent_sweep(forward, trace.output, trace.locals, seeds)
         reverse = domain.zero
@@ -531,7 +532,7 @@ def _tangent_pass(report: Report, direction: dict[int, sp.Expr]) -> TangentPass:
     trace = report.trace
     forward, domain = trace.forward, trace.forward.domain
     with domain.precision():
-        seeds = {i: (float(v) if domain.numeric else Value(v, to_mpf(v))) for i, v in direction.items()}
+        seeds = {i: (float(v) if domain.numeric else Value(as_sympy(v), to_mpf(v))) for i, v in direction.items()}
         tangents = tangent_sweep(forward, trace.output, trace.locals, seeds)
         reverse = domain.zero
         for index, component in seeds.items():
@@ -599,11 +600,13 @@ def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) ->
 def _gradient_step(report: Report, lr_text: str) -> None:
     """One step of gradient descent: new = old − η·∂L/∂p for each reported input."""
     eta = constant_value(lr_text, "--lr")
+    if not report.trace.numeric:
+        eta = as_sympy(eta)  # exact mode's arithmetic is SymPy's
     report.learning_rate = eta
     values = report.trace.forward.values
     graph = report.trace.forward.graph
     with mpmath.workdps(settings.DECIMAL_DIGITS):
-        eta_decimal = mpmath.mpf(sp.Float(sp.N(eta, settings.DECIMAL_DIGITS + 5), settings.DECIMAL_DIGITS + 5)._mpf_)
+        eta_decimal = to_mpf(eta)
         for index in report.wrt:
             if graph.nodes[index].kind is not NodeKind.INPUT:
                 continue

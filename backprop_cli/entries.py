@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli.errors import BackpropError
 from backprop_cli.numbers import Value

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import mpmath
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.errors import BackpropError
@@ -92,9 +92,7 @@ def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
     for node, value in zip(trace.graph.nodes, trace.values):
         if needed[node.index] and node.kind is not NodeKind.OPERATION:
             exact = value.exact
-            if isinstance(exact, sp.Rational):
-                leaves[node.index] = mpmath.mpf(int(exact.p)) / int(exact.q)
-            elif exact is not None:
+            if exact is not None:
                 leaves[node.index] = to_mpf(exact)
             else:
                 leaves[node.index] = mpmath.mpf(value.approx)

@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
+
+import mpmath
 
 from backprop_cli.lazy import sp
 
-from backprop_cli import settings
+from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
-from backprop_cli.numbers import Float, Tracked, Value, domain_error, to_mpf
+from backprop_cli.numbers import Float, Tracked, Value, as_sympy, domain_error, to_mpf
 from backprop_cli.primitives import TENSOR_OPS
 from backprop_cli.templates import Template, template
 from backprop_cli.shapes import Shapes, infer_shapes
 
 
-def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Template | None], dict[int, Value]]:
+def fold_constants(graph: Graph, shapes: Shapes | None = None,
+                   numeric: bool = False) -> tuple[list[Template | None], dict[int, Value]]:
     """Each operation's template, and the exact value of every node that depends on no input.
-    In a tensor program (`shapes`), the values are arrays and the tensor ops get their rules."""
+    In a tensor program (`shapes`), the values are arrays and the tensor ops get their rules.
+    `numeric`: a scalar program's constants in Python's own numbers, without SymPy, where they
+    are rationals (1/2, 2*3, -1); one that is not (sqrt(2)) has SymPy fold them all."""
+    tensor = shapes is not None and shapes.tensor
+    if numeric:
+        folded = _fold_rationals(graph, tensor)
+        if folded is not None:
+            return folded
     templates: list[Template | None] = [None] * len(graph.nodes)
     constants: dict[int, Value] = {}
-    tensor = shapes is not None and shapes.tensor
     exact = tensor_domain(Tracked(), shapes) if tensor else Tracked()
     with exact.precision():
         for node in graph.nodes:
@@ -55,6 +65,73 @@ def fold_constants(graph: Graph, shapes: Shapes | None = None) -> tuple[list[Tem
 
 
 _NONE: dict[int, tuple[None, ...]] = {}  # (None,) * n, one tuple per argument count
+
+
+def _fold_rationals(graph: Graph, tensor: bool) -> tuple[list[Template | None], dict[int, Value]] | None:
+    """fold_constants for numeric mode in Fractions; None where a constant is not a small rational
+    (or, in a tensor program, not a scalar: an array literal of constants)."""
+    templates: list[Template | None] = [None] * len(graph.nodes)
+    exact: dict[int, Fraction] = {}
+    for node in graph.nodes:
+        if node.kind is NodeKind.CONSTANT:
+            if type(node.constant) is not Fraction:
+                return None  # pi, E: SymPy keeps them exact
+            exact[node.index] = node.constant
+        elif node.kind is NodeKind.OPERATION:
+            if tensor and node.op in TENSOR_OPS:
+                if not node.depends_on_input:
+                    return None
+                templates[node.index] = tensor_template(node)
+                continue
+            if exact.keys().isdisjoint(node.args):
+                folded = _NONE.get(len(node.args)) or _NONE.setdefault(len(node.args), (None,) * len(node.args))
+            else:
+                folded = tuple(exact.get(a) for a in node.args)
+            tmpl = templates[node.index] = template(node.op, folded, node.signs)
+            if not tmpl.defined:
+                raise domain_error(node, "its constant arguments make it undefined")
+            if not node.depends_on_input:
+                value = _rational_value(node, [exact[a] for a in node.args])
+                if value is None:
+                    return None
+                exact[node.index] = value
+    constants = {index: Value(value, float(value)) for index, value in exact.items()}
+    if tensor:  # a tensor program's constants are 0-d arrays of entries
+        import numpy as np
+
+        for index, value in constants.items():
+            entries = constants[index] = np.empty((), dtype=object)
+            entries[()] = value
+    return templates, constants
+
+
+def _rational_value(node, args: list[Fraction]) -> Fraction | None:
+    """+, −, ×, ÷, a small integer power, max, min and copies of rationals, as a rational; None for
+    anything else, or a value past the exact limits (SymPy then folds it, or words the error)."""
+    op = node.op
+    if op == "sum":
+        return sum((a if s > 0 else -a for a, s in zip(args, node.signs or (1,) * len(args))), Fraction(0))
+    if op == "product":
+        result = Fraction(1)
+        for a in args:
+            result *= a
+        return result if _small_rational(result) else None
+    if op == "div":
+        return args[0] / args[1] if args[1] != 0 and _small_rational(args[0] / args[1]) else None
+    if op == "neg":
+        return -args[0]
+    if op == "copy":
+        return args[0]
+    if op in ("max", "min"):
+        return (max if op == "max" else min)(args)
+    if op == "pow" and args[1].denominator == 1 and abs(args[1]) <= 64 and (args[0] != 0 or args[1] > 0):
+        result = args[0] ** int(args[1])
+        return result if _small_rational(result) else None
+    return None
+
+
+def _small_rational(x: Fraction) -> bool:
+    return max(abs(x.numerator), x.denominator).bit_length() <= 3 * limits.MAX_EXACT_DIGITS  # ~900 digits: inside the limit
 
 
 def _folded(constant) -> sp.Expr | None:
@@ -179,18 +256,23 @@ class Forward:
         return {name: self.values[index] for name, index in self.graph.names.items()}
 
 
-def _float_of(name: str, exact: sp.Expr) -> float:
+def _float_of(name: str, exact) -> float:
     """A bound value as a float. For a rational, p/q: Python rounds it correctly, and 20 times
     faster than SymPy's float(), which goes through mpmath (33,000 weights in a network)."""
-    if isinstance(exact, sp.Rational):
+    rational = exact if type(exact) is Fraction else None
+    if rational is None and getattr(exact, "is_Rational", False):
+        rational = Fraction(int(exact.p), int(exact.q))
+    if rational is not None:
         try:
-            number = exact.p / exact.q
+            number = rational.numerator / rational.denominator
         except OverflowError:
             number = math.inf
     else:
         number = float(exact)
     if number - number != 0.0:
-        raise BackpropError(f"{name} = {sp.N(exact, 3)} is beyond the range of floats "
+        shown = (mpmath.nstr(mpmath.mpf(rational.numerator) / rational.denominator, 3, strip_zeros=False).replace("e", "E")
+                 if rational is not None else str(sp.N(exact, 3)))
+        raise BackpropError(f"{name} = {shown} is beyond the range of floats "
                             "(about 1.8e308), which the numeric mode uses",
                             hint="--exact keeps exact numbers (up to 2,000 nodes is the default)")
     return number
@@ -206,7 +288,7 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
         shapes = infer_shapes(graph, {n: tuple(v.shape) for n, v in bindings.items() if hasattr(v, "shape")})
     if shapes is not None and shapes.tensor:
         return _run_tensor_forward(graph, bindings, numeric, shapes)
-    templates, constants = fold_constants(graph)
+    templates, constants = fold_constants(graph, numeric=numeric)
     domain = Float() if numeric else Tracked()
     leaves: dict[int, object] = {}
     with domain.precision():
@@ -215,7 +297,7 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
             if numeric:
                 leaves[index] = _float_of(name, bindings[name])
             elif name in bindings:
-                bound = bindings[name]
+                bound = as_sympy(bindings[name])
                 leaves[index] = Value(bound, None if bound.free_symbols else to_mpf(bound))
             else:
                 leaves[index] = Value(sp.Symbol(name, real=True), None)
@@ -234,7 +316,7 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
 
 
 def _run_tensor_forward(graph: Graph, bindings, numeric: bool, shapes: Shapes) -> Forward:
-    templates, constants = fold_constants(graph, shapes)
+    templates, constants = fold_constants(graph, shapes, numeric)
     domain = tensor_domain(Float() if numeric else Tracked(), shapes)
     leaves: dict[int, object] = {}
     with domain.precision():
@@ -267,6 +349,7 @@ def tensor_leaf(domain, name: str, bound):
         if domain.numeric:
             result[index] = _float_of(f"{name}{entry_text(index) if index else ''}", exact)
         elif domain.key.startswith("tensor-tracked"):
+            exact = as_sympy(exact)
             result[index] = Value(exact, None if exact.free_symbols else to_mpf(exact))
         else:
             result[index] = to_mpf(exact)

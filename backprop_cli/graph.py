@@ -15,13 +15,13 @@ from enum import Enum
 from functools import cached_property
 from typing import Iterator
 
-import sympy as sp
+from fractions import Fraction
 
 from backprop_cli import limits
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.parse import (ArrayLiteral, BinaryOp, Call, Expr, Name, Number, Statement, UnaryOp,
                                 collector_paused, source_text, suggest)
-from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS
+from backprop_cli.primitives import CONSTANTS, FUNCTIONS, RESERVED, TENSOR_FUNCTIONS, NamedConstant
 
 BARE_OUTPUT_NAME = "f"
 
@@ -41,7 +41,7 @@ class Node:
     name: str | None  # the user's name: an input, or an assignment's target
     source: str = field(repr=False, compare=False)  # the program text the span points into
     span: Span = Span(0, 0)
-    constant: sp.Expr | None = None  # the value of a literal or pi/E
+    constant: Fraction | NamedConstant | None = None  # the value of a literal (exact), or pi/E
     depends_on_input: bool = True  # False for literals and arithmetic on them
     signs: tuple[int, ...] | None = None  # a sum's term signs: `a - b + c` is (1, -1, 1)
     # a tensor op's constant parameters: a literal's layout ((n,) or (m, n)), a reduction's axis
@@ -154,7 +154,7 @@ class _Builder:
         self.assigned_spans: dict[str, Span] = {}
 
     def add(self, kind: NodeKind, span: Span, *, op: str | None = None, args: tuple[int, ...] = (),
-            name: str | None = None, constant: sp.Expr | None = None, depends_on_input: bool = True,
+            name: str | None = None, constant: Fraction | NamedConstant | None = None, depends_on_input: bool = True,
             signs: tuple[int, ...] | None = None, params: tuple[int, ...] | None = None) -> int:
         nodes = self.nodes
         index = len(nodes)
@@ -171,8 +171,7 @@ class _Builder:
             return index if index is not None else self.first_use(expr)
         if isinstance(expr, Number):
             value = expr.value
-            return self.add(NodeKind.CONSTANT, expr.span, constant=sp.Rational(value.numerator, value.denominator),
-                            depends_on_input=False)
+            return self.add(NodeKind.CONSTANT, expr.span, constant=value, depends_on_input=False)
         return None
 
     def first_use(self, expr: Name) -> int:

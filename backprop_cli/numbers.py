@@ -86,6 +86,8 @@ def to_mpf(expr) -> mpmath.mpf:
         return mpmath.mpf(expr.numerator) / expr.denominator
     if isinstance(expr, NamedConstant):
         return +mpmath.pi if expr.name == "pi" else mpmath.e + 0
+    if getattr(expr, "is_Rational", False):
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
     evaluated = sp.N(expr, mpmath.mp.dps + 5)
     if not evaluated.is_real and evaluated.is_real is not None:
         raise ValueError("not real")
@@ -112,8 +114,10 @@ def rational_digits(r: sp.Rational) -> int:
                len(str(r.q)) if r.q < 10**50 else int(r.q.bit_length() * 0.30103) + 1)
 
 
-def exact_is_small(expr: sp.Expr) -> bool:
+def exact_is_small(expr) -> bool:
     """Whether a constant exact value stays readable (see limits)."""
+    if type(expr) is Fraction:
+        return max(len(str(abs(expr.numerator))), len(str(expr.denominator))) <= limits.MAX_EXACT_DIGITS
     if isinstance(expr, sp.Rational):
         return rational_digits(expr) <= limits.MAX_EXACT_DIGITS
     if expression_size(expr, settings.MAX_EXACT_EXPRESSION_NODES) > settings.MAX_EXACT_EXPRESSION_NODES:

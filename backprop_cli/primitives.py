@@ -3,7 +3,10 @@
 Each entry is a name, the argument counts it accepts, and its SymPy definition
 over placeholder arguments. Local derivatives are *derived* from the definition
 with `sympy.diff` (once per op kind and constant parameters, then cached); none
-is written by hand. Adding a function is one line in `PRIMITIVES`.
+is written by hand. Adding a function is one line in `PRIMITIVES` — then
+`python -m backprop_cli.derive` regenerates derived.py, the same derivations as
+the plain data numeric mode runs on without SymPy (tests/test_derived.py fails
+until it is regenerated). This module imports SymPy only when a definition is used.
 
 Non-differentiable points follow from the definitions and match PyTorch:
 relu'(0) = 0 and leaky_relu'(0) = slope (Piecewise: the `a > 0` branch is not
@@ -110,33 +113,33 @@ PRIMITIVES: dict[str, Primitive] = {
         _P("neg", (1,), lambda a: -a, operator="unary -"),
         _P("copy", (1,), lambda a: a, operator="="),  # `y = x`: a named copy of x
         # functions
-        _P("sin", (1,), sp.sin),
-        _P("cos", (1,), sp.cos),
-        _P("tan", (1,), sp.tan),
-        _P("asin", (1,), sp.asin),
-        _P("acos", (1,), sp.acos),
-        _P("atan", (1,), sp.atan),
-        _P("sinh", (1,), sp.sinh),
-        _P("cosh", (1,), sp.cosh),
-        _P("tanh", (1,), sp.tanh),
-        _P("exp", (1,), sp.exp),
+        _P("sin", (1,), lambda a: sp.sin(a)),
+        _P("cos", (1,), lambda a: sp.cos(a)),
+        _P("tan", (1,), lambda a: sp.tan(a)),
+        _P("asin", (1,), lambda a: sp.asin(a)),
+        _P("acos", (1,), lambda a: sp.acos(a)),
+        _P("atan", (1,), lambda a: sp.atan(a)),
+        _P("sinh", (1,), lambda a: sp.sinh(a)),
+        _P("cosh", (1,), lambda a: sp.cosh(a)),
+        _P("tanh", (1,), lambda a: sp.tanh(a)),
+        _P("exp", (1,), lambda a: sp.exp(a)),
         _P("log", (1, 2), _log, parameters=(1,), defaults=(E,)),
-        _P("ln", (1,), sp.log),
-        _P("sqrt", (1,), sp.sqrt),
-        _P("abs", (1,), sp.Abs),
+        _P("ln", (1,), lambda a: sp.log(a)),
+        _P("sqrt", (1,), lambda a: sp.sqrt(a)),
+        _P("abs", (1,), lambda a: sp.Abs(a)),
         _P("sigmoid", (1,), _sigmoid),
         _P("relu", (1,), _relu),
         _P("leaky_relu", (1, 2), _leaky_relu, parameters=(1,), defaults=(Fraction(1, 100),)),
         _P("softplus", (1,), lambda a: sp.log(1 + sp.exp(a))),
-        _P("erf", (1,), sp.erf),
+        _P("erf", (1,), lambda a: sp.erf(a)),
         _P("gelu", (1,), lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2),  # x·Φ(x), the exact form
         _P("silu", (1,), lambda a: a * _sigmoid(a)),
         _P("elu", (1,), _elu),
-        _P("asinh", (1,), sp.asinh),
-        _P("acosh", (1,), sp.acosh),
-        _P("atanh", (1,), sp.atanh),
-        _P("max", (2,), sp.Max),
-        _P("min", (2,), sp.Min),
+        _P("asinh", (1,), lambda a: sp.asinh(a)),
+        _P("acosh", (1,), lambda a: sp.acosh(a)),
+        _P("atanh", (1,), lambda a: sp.atanh(a)),
+        _P("max", (2,), lambda a, b: sp.Max(a, b)),
+        _P("min", (2,), lambda a, b: sp.Min(a, b)),
     ]
 }
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 import mpmath
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, limits, settings
 from backprop_cli.bindings import binding_value, expression_graph

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.derivatives import Locals

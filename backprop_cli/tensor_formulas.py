@@ -16,7 +16,7 @@ gradient at the same point.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.primitives import OWN_VALUE, textbook_partial

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 
 import mpmath
@@ -120,7 +121,7 @@ class Trace:
     def _scalar_gradient(self, index: int, number) -> Value | None:
         """One node's gradient as a Value (None where not reached, or undefined)."""
         if index == self.output and self.numeric:  # the seed is exactly 1, as in the exact mode
-            return Value(sp.Integer(1), 1.0)
+            return Value(Fraction(1), 1.0)
         return None if number is None or is_undefined(number) else self.as_value(number)
 
     def value_of(self, index: int) -> Value:
@@ -146,7 +147,7 @@ class Trace:
                 result[i] = domain.value(np.broadcast_to(g, self.shape(i)))
         if self.numeric:
             result[self.output] = domain.value(np.asarray(1.0))
-            result[self.output].entries[()] = Value(sp.Integer(1), 1.0)
+            result[self.output].entries[()] = Value(Fraction(1), 1.0)
         return result
 
     @property
@@ -159,13 +160,14 @@ class Trace:
 
     def zero_gradient(self, index: int):
         """The gradient of a node the output does not depend on: 0, in its shape."""
+        zero = Fraction(0) if self.numeric else sp.Integer(0)
         if not self.tensor:
-            return Value(sp.Integer(0), 0.0 if self.numeric else mpmath.mpf(0))
+            return Value(zero, 0.0 if self.numeric else mpmath.mpf(0))
         import numpy as np
 
         entries = np.empty(self.shape(index), dtype=object)
         for entry in np.ndindex(entries.shape):
-            entries[entry] = Value(sp.Integer(0), 0.0 if self.numeric else mpmath.mpf(0))
+            entries[entry] = Value(zero, 0.0 if self.numeric else mpmath.mpf(0))
         from backprop_cli.tensors import TensorValue
         return TensorValue(self.shape(index), entries)
 

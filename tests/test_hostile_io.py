@@ -64,6 +64,49 @@ def test_a_command_still_imports_what_it_needs(tmp_path):
     assert "sympy" in seen["modules"] and result.stdout.startswith("input,")
 
 
+def _big_program(tmp_path) -> str:
+    """A scalar program past the columns' threshold (10,000 nodes): the vectorised passes run."""
+    terms = 2_600
+    lines = ["# at: " + ", ".join(f"w{i}={(i % 7 - 3) / 10}, x{i}={(i % 5) / 4}" for i in range(terms))]
+    lines.append("L = " + " + ".join(f"tanh(w{i}*x{i})" for i in range(terms)) + " - relu(w1 - 1/2)^2/2")
+    path = tmp_path / "big.bp"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+NUMERIC_RUNS = [
+    ["grad", "--sample", "linear", "--numeric", "--format", "csv"],
+    ["grad", "--sample", "two-layer", "--numeric", "--format", "json"],
+    ["explain", "--sample", "two-layer", "--numeric"],
+    ["explain", "y = relu(x) + abs(x - 1) + max(x, w) + elu(w)^2/2", "--at", "x=0, w=1/2", "--numeric",
+     "--format", "json", "--forward"],
+    ["explain", "--sample", "sigmoid-neuron", "--numeric", "--check", "full", "--lr", "0.1", "--format", "markdown"],
+    ["grad", "--sample", "two-layer-matrix", "--numeric", "--format", "json"],
+]
+
+
+@pytest.mark.parametrize("args", NUMERIC_RUNS + [["grad", "--file", "BIG", "--format", "csv"],
+                                                 ["grad", "--file", "BIG", "--format", "json"]])
+def test_a_numeric_run_never_imports_sympy(args, tmp_path):
+    """Numeric mode runs on the generated templates (derived.py) and Python's own numbers (issue 15,
+    item 3): parsing, bindings, both passes, the check and the views, without SymPy."""
+    args = [_big_program(tmp_path) if a == "BIG" else a for a in args]
+    result, seen = run_launcher(args, tmp_path=tmp_path)
+    assert seen["code"] == 0, result.stderr
+    assert [m for m in seen["modules"] if m.split(".")[0] == "sympy"] == []
+    assert result.stdout and "Traceback" not in result.stderr
+
+
+def test_exact_work_in_a_numeric_run_imports_sympy_when_it_needs_it(tmp_path):
+    """A constant that is not rational (sqrt(2)) is folded by SymPy; the run is as before."""
+    result, seen = run_launcher(["grad", "y = x^sqrt(2)", "--at", "x=2", "--numeric", "--format", "csv"],
+                                tmp_path=tmp_path)
+    assert seen["code"] == 0, result.stderr
+    assert "sympy" in seen["modules"]
+    gradient = float(result.stdout.splitlines()[1].split(",")[3])
+    assert abs(gradient - 2 ** 0.5 * 2 ** (2 ** 0.5 - 1)) < 1e-12
+
+
 # ---------------------------------------------------------------- Ctrl-C (issue 16, item 8)
 
 INTERRUPT_WHILE_SYMPY_IMPORTS = """

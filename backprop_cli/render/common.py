@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sympy as sp
+from fractions import Fraction
 
 from backprop_cli.notation import (  # noqa: F401 - the views' shared vocabulary, re-exported
     LABEL_WIDTH, _balanced_outer, _fill, _operand_forms, derivative, exact_text, formula_text, grouped, node_label,
@@ -70,9 +70,9 @@ def value_text(value: Value) -> str:
     if value.exact is None:
         return f"≈ {decimal}"
     exact = exact_text(value.exact)
-    if (isinstance(value.exact, sp.Integer) and len(exact) <= MAX_EXACT_TEXT) or exact == decimal:
+    if (is_integer(value.exact) and len(exact) <= MAX_EXACT_TEXT) or exact == decimal:
         return exact
-    if isinstance(value.exact, sp.Rational):
+    if is_rational(value.exact):
         return f"{exact} = {decimal}" if len(exact) <= MAX_EXACT_TEXT else f"≈ {decimal}"
     return f"{exact} ≈ {decimal}" if len(exact) <= MAX_EXACT_TEXT else f"≈ {decimal}"
 
@@ -90,9 +90,20 @@ def number_text(value: Value, digits: int = 10) -> str:
     """A compact form for products: the exact rational, else the decimal, else the formula."""
     if value.approx is None:
         return exact_text(value.exact)
-    if isinstance(value.exact, sp.Rational) and len(exact_text(value.exact)) <= digits + 2:
+    if is_rational(value.exact) and len(exact_text(value.exact)) <= digits + 2:
         return exact_text(value.exact)
     return format_decimal(value.approx, digits)
+
+
+def is_rational(exact) -> bool:
+    """An exact rational: Python's (Fraction, int) or SymPy's (asked without importing SymPy)."""
+    return type(exact) in (Fraction, int) or getattr(exact, "is_Rational", False) is True
+
+
+def is_integer(exact) -> bool:
+    if type(exact) in (Fraction, int):
+        return exact.denominator == 1
+    return getattr(exact, "is_Integer", False) is True
 
 
 def operand(text: str) -> str:
@@ -109,7 +120,9 @@ def _balanced_outer_or_atom(text: str) -> bool:
 def exact_string(value: Value) -> str:
     """The JSON `exact` field: SymPy's plain text, or the 50-digit decimal when not exact."""
     exact = value.exact
-    if isinstance(exact, sp.Rational):  # SymPy's own text for p/q, without its printer's overhead
+    if type(exact) is Fraction:  # as SymPy writes p/q
+        return str(exact)
+    if is_rational(exact):  # SymPy's own text for p/q, without its printer's overhead
         return str(exact.p) if exact.q == 1 else f"{exact.p}/{exact.q}"
     if exact is not None:
         return format_exact(exact)

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-import sympy as sp
+from backprop_cli.lazy import sp
 
 from rich import box
 from rich.console import Group, RenderableType
