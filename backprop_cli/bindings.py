@@ -56,8 +56,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from backprop_cli.lazy import sp
-
 if TYPE_CHECKING:
     import numpy as np
 
@@ -65,6 +63,7 @@ from backprop_cli import deadline, limits, output, settings
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.graph import BARE_OUTPUT_NAME, Graph, NodeKind, build_graph
+from backprop_cli.lazy import sp
 from backprop_cli.parse import collector_paused, parse_number, parse_program, suggest
 from backprop_cli.source import BindingText, read_limited
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import mpmath
-from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.bindings import expression_graph, split_top_level
@@ -30,6 +29,7 @@ from backprop_cli.compare import same_formula, same_value
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Value
 from backprop_cli.parse import suggest
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 import random
 
-from backprop_cli.lazy import sp
 from sympy.core.evalf import PrecisionExhausted
 
 from backprop_cli import limits, settings
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import expression_size
 
 MAX_SIMPLIFY_NODES = 400  # larger expression trees are compared by their numbers only

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backprop_cli.lazy import sp
-
 from backprop_cli import deadline
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import Forward
 from backprop_cli.graph import NodeKind
+from backprop_cli.lazy import sp
 
 
 @dataclass(frozen=True)

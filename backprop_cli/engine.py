@@ -16,8 +16,8 @@ from typing import Callable
 import mpmath
 
 from backprop_cli import deadline, limits, settings
-from backprop_cli.lazy import sp
 from backprop_cli.derivatives import is_undefined
+from backprop_cli.lazy import sp
 from backprop_cli.sweeps import named_trace, run_backward, tangent_sweep
 from backprop_cli.trace import TangentPass, Trace
 from backprop_cli.bindings import constant_value, parse_bindings, resolve

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from backprop_cli.lazy import sp
 
 from backprop_cli.errors import BackpropError
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Value
 
 Entry = tuple[int, ...]

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 import mpmath
-from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import forward_values, plan
 from backprop_cli.graph import NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Decimal, Value, to_mpf
 from backprop_cli.trace import Trace
 METHOD = ("central difference in {digits}-digit arithmetic, "
@@ -89,8 +89,9 @@ def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
     """Inputs and literal constants as decimals at the caller's precision, computed once for
     many passes (constant-only arithmetic is recomputed at that precision by each pass)."""
     leaves: dict[int, mpmath.mpf] = {}
-    for node, value in zip(trace.graph.nodes, trace.values):
+    for node in trace.graph.nodes:
         if needed[node.index] and node.kind is not NodeKind.OPERATION:
+            value = trace.value_of(node.index)  # not trace.values: a Value for every node of a big graph
             exact = value.exact
             if exact is not None:
                 leaves[node.index] = to_mpf(exact)

@@ -15,11 +15,10 @@ from functools import cached_property
 
 import mpmath
 
-from backprop_cli.lazy import sp
-
 from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Float, Tracked, Value, as_sympy, domain_error, to_mpf
 from backprop_cli.primitives import TENSOR_OPS
 from backprop_cli.templates import Template, template

@@ -26,10 +26,10 @@ from functools import lru_cache, reduce
 from typing import Callable
 
 import mpmath
-from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, limits, settings
 from backprop_cli.errors import BackpropError
+from backprop_cli.lazy import sp
 from backprop_cli.primitives import NamedConstant
 from backprop_cli.templates import constant_float, constant_mpf, has_variables, is_finite_constant
 

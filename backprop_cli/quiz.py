@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 import mpmath
-from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, limits, settings
 from backprop_cli.bindings import binding_value, expression_graph
@@ -38,6 +37,7 @@ from backprop_cli.engine import Report, Request, analyse, entry_indices, load
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Value, to_mpf
 from backprop_cli.primitives import TENSOR_OPS
 

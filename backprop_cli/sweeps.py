@@ -14,10 +14,9 @@ Nothing is stored on the graph; each sweep returns fresh columns.
 from __future__ import annotations
 
 from backprop_cli.derivatives import Locals, is_undefined, local_derivatives
-from backprop_cli.lazy import sp
-
 from backprop_cli.forward import Forward, forward_values, plan
 from backprop_cli.graph import NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Named
 from backprop_cli.trace import Trace
 

@@ -21,13 +21,13 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from backprop_cli.lazy import sp
 
 from backprop_cli import deadline, settings
 from backprop_cli.derivatives import Locals
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import evaluate_tensor_expression, fold_constants
 from backprop_cli.graph import NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Value
 from backprop_cli.primitives import FUNCTIONS
 from backprop_cli.sweeps import reverse_sweep

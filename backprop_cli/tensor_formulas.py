@@ -16,9 +16,9 @@ gradient at the same point.
 from __future__ import annotations
 
 import numpy as np
-from backprop_cli.lazy import sp
 
 from backprop_cli.graph import Graph, NodeKind
+from backprop_cli.lazy import sp
 from backprop_cli.primitives import OWN_VALUE, textbook_partial
 from backprop_cli.shapes import Shapes, broadcast_axes
 

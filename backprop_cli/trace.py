@@ -13,11 +13,11 @@ from fractions import Fraction
 from functools import cached_property
 
 import mpmath
-from backprop_cli.lazy import sp
 
 from backprop_cli.derivatives import Locals, Undefined, is_undefined
 from backprop_cli.forward import Forward
 from backprop_cli.graph import Graph, Node
+from backprop_cli.lazy import sp
 from backprop_cli.numbers import Value
 
 

@@ -7,8 +7,6 @@ import csv
 import io
 import json
 
-from backprop_cli.lazy import sp
-
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -16,6 +14,7 @@ from rich.text import Text
 
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
+from backprop_cli.lazy import sp
 from backprop_cli.notation import derivative, exact_text, node_label
 from backprop_cli.render.notes import notes_lines
 from backprop_cli.render.table import check_mark
