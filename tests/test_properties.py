@@ -193,7 +193,11 @@ def test_forward_mode_equals_sympy_directional_derivative(case, components):
         return
     assume(not report.trace.kinks)
     substitution = {SYMBOLS[n]: point[n] for n in used}
-    expected = sp.N(sum(sp.diff(flattened, SYMBOLS[n]) * v for n, v in zip(used, components)).subs(substitution), 60)
+    try:
+        expected = sp.N(sum(sp.diff(flattened, SYMBOLS[n]) * v for n, v in zip(used, components)).subs(substitution), 60)
+    except (TypeError, ValueError):  # the oracle's Piecewise compares a branch that is not real there:
+        assume(False)  # leaky_relu(acosh(leaky_relu(x, 1/5)), 1/5) at 7/4 asks whether acosh(7/20) > 0
+        return
     assume(expected.is_real and expected.is_finite)
     (tangent_pass,) = report.tangent_passes
     with mpmath.workdps(60):
