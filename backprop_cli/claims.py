@@ -25,7 +25,7 @@ from backprop_cli import deadline, settings
 from backprop_cli.bindings import expression_graph, split_top_level
 from backprop_cli.forward import evaluate_expression
 from backprop_cli.finite_difference import CheckKind
-from backprop_cli.compare import same_formula, same_value
+from backprop_cli.compare import random_rational, same_formula, same_value
 from backprop_cli.engine import Report, analyse
 from backprop_cli.errors import BackpropError, Span
 from backprop_cli.graph import Graph, NodeKind
@@ -42,8 +42,6 @@ MAX_BRANCH_SUBSETS = 8  # paths into a node tried in subsets for "missing branch
 MAX_DIAGNOSIS_STEPS = 500  # steps after the claimed node (the nearest first) searched for a missing or inverted factor
 MAX_OTHER_NODE_CANDIDATES = 64  # nodes with about the claimed gradient looked at for "other node"
 UNPROVEN_TOLERANCE = 1e-300  # equal to settings.COMPARE_MAX_DIGITS digits, not proven: reported as this
-_POINT_VALUES = [sp.Rational(n, d) for n, d in
-                 [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,7 @@ def _random_points(unbound: list[str], seed: int):
     signs: dict[str, int] = {}
     for k in range(MAX_POINT_TRIES):
         signs = {name: -signs[name] if k == 1 else rng.choice([1, -1]) for name in unbound}
-        yield {name: rng.choice(_POINT_VALUES) * signs[name] for name in unbound}
+        yield {name: random_rational(rng) * signs[name] for name in unbound}
 
 
 def _seed(graph: Graph, name: str) -> int:

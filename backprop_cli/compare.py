@@ -22,16 +22,20 @@ from __future__ import annotations
 import math
 import random
 
-from sympy.core.evalf import PrecisionExhausted
-
 from backprop_cli import limits, settings
 from backprop_cli.lazy import sp
 from backprop_cli.numbers import expression_size
 
 MAX_SIMPLIFY_NODES = 400  # larger expression trees are compared by their numbers only
 FORMULA_POINTS = 4
-_POINT_VALUES = [sp.Rational(n, d) for n, d in
-                 [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
+# Where formulas are compared at random points: small rationals n/d, none at 0 or 1 (kinks, log).
+POINT_VALUES = [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]
+
+
+def random_rational(rng: random.Random, values: list[tuple[int, int]] = POINT_VALUES):
+    """One of `values` as SymPy's rational, drawn by rng (kept as pairs: importing this module
+    imports no SymPy)."""
+    return sp.Rational(*rng.choice(values))
 
 
 def expanded_terms(expr: sp.Expr, limit: int = limits.MAX_EXPANDED_TERMS) -> int:
@@ -86,6 +90,8 @@ def small_enough_to_simplify(expr: sp.Expr) -> bool:
 
 def _numeric_difference(difference: sp.Expr, point: dict | None = None) -> bool | None:
     """True: known to differ from 0; False: 0 to COMPARE_MAX_DIGITS digits; None: not a number here."""
+    from sympy.core.evalf import PrecisionExhausted  # here, not at import: claims load this module
+
     try:
         value = difference.evalf(settings.COMPARE_DIGITS, subs=point or None, maxn=settings.COMPARE_MAX_DIGITS,
                                  strict=True)
@@ -137,7 +143,7 @@ def same_formula(a: sp.Expr, b: sp.Expr, seed: int = 0) -> bool | None:
     rng = random.Random(seed)
     agreed = 0
     for _ in range(FORMULA_POINTS):
-        point = {s: rng.choice(_POINT_VALUES) * rng.choice([1, -1]) for s in symbols}
+        point = {s: random_rational(rng) * rng.choice([1, -1]) for s in symbols}
         differs = _numeric_difference(difference, point)
         if differs is True:
             return False

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from backprop_cli.lazy import sp
-from backprop_cli.primitives import E, OWN_VALUE, PRIMITIVES, VARIADIC, textbook_partial
+from backprop_cli.primitives import E, PRIMITIVES, VARIADIC, own_value, textbook_partial
 from backprop_cli.primitives import template as symbolic_template
 
 # The folded constants written into the table (others are derived when a program needs them).
@@ -134,7 +134,7 @@ def from_symbolic(tmpl) -> tuple:
     """A SymPy template (primitives.Template) as the fields of a templates.Template after its op,
     constants and signs: positions, value, partials, switches, textbook and plain parts, defined."""
     index = {v: i for i, v in enumerate(tmpl.variables)}
-    named = (*tmpl.variables, OWN_VALUE)
+    named = (*tmpl.variables, own_value())
     if not tmpl.defined:
         nothing = ((),) * len(tmpl.variables)
         return (tmpl.variable_positions, ("number", 0, 1), tuple(("number", 0, 1) for _ in tmpl.variables),

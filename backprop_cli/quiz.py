@@ -32,7 +32,7 @@ import mpmath
 from backprop_cli import deadline, limits, settings
 from backprop_cli.bindings import binding_value, expression_graph
 from backprop_cli.forward import evaluate_expression, run_forward
-from backprop_cli.compare import same_formula, same_value
+from backprop_cli.compare import random_rational, same_formula, same_value
 from backprop_cli.engine import Report, Request, analyse, entry_indices, load
 from backprop_cli.finite_difference import CheckKind
 from backprop_cli.errors import BackpropError
@@ -306,8 +306,6 @@ RULE_POINTS = 2  # random δs a rule is judged at too, besides the run's own δ
 DELTA = "δ"
 DELTA_WORDS = ("delta", "d")  # also read as δ in a rule, unless the program has such a name
 _DECIMAL = re.compile(r"(^|[^A-Za-z_0-9])(\d*\.\d+|\d+\.\d*|\d+[eE][+-]?\d+)")
-_POINT_VALUES = [sp.Rational(n, d) for n, d in
-                 [(1, 2), (3, 2), (2, 3), (5, 4), (7, 3), (3, 5), (9, 7), (11, 5), (4, 9), (13, 6)]]
 
 
 def _tensor_quiz(report: Report, bindings: dict, level: str, tolerance: float | None) -> Quiz:
@@ -592,7 +590,7 @@ class TensorJudge:
         for _ in range(RULE_POINTS):
             exact = np.empty(shape, dtype=object)
             for index in np.ndindex(shape):
-                exact[index] = rng.choice(_POINT_VALUES) * rng.choice([1, -1])
+                exact[index] = random_rational(rng) * rng.choice([1, -1])
             bound = exact[()] if not shape else exact
             if self.numeric:
                 floats = np.vectorize(float, otypes=[float])(exact).astype(np.float64) if shape else \

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backprop_cli import deadline, settings
+from backprop_cli.compare import random_rational
 from backprop_cli.derivatives import Locals
 from backprop_cli.errors import BackpropError
 from backprop_cli.forward import evaluate_tensor_expression, fold_constants
@@ -36,7 +37,7 @@ from backprop_cli.tensors import EntryWise, TensorValue, unbroadcast
 TENSOR_POINTS = 4  # random points a formula claim is judged at, besides the program's own
 DIAGNOSIS_POINTS = 3  # of those, where a formula claim's diagnosis must hold too
 CLOSE = 1e-9  # exact or 50-digit values: a candidate equals the claim within this, relative
-_POINT_VALUES = [sp.Rational(n, d) for n, d in [(1, 2), (3, 2), (2, 3), (5, 4), (3, 5), (9, 7), (4, 9), (7, 4)]]
+_POINT_VALUES = [(1, 2), (3, 2), (2, 3), (5, 4), (3, 5), (9, 7), (4, 9), (7, 4)]  # n/d: entries of a random point
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class TensorRun:
                     shape = trace.shape(index)
                     entries = np.empty(shape, dtype=object)
                     for entry in np.ndindex(shape):
-                        entries[entry] = rng.choice(_POINT_VALUES) * rng.choice((1, -1))
+                        entries[entry] = random_rational(rng, _POINT_VALUES) * rng.choice((1, -1))
                     point[graph.nodes[index].name] = entries if shape else entries[()]
                 try:
                     self._points.append((point, analyse(graph, point, list(self.report_names()),

@@ -19,7 +19,7 @@ import numpy as np
 
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.lazy import sp
-from backprop_cli.primitives import OWN_VALUE, textbook_partial
+from backprop_cli.primitives import own_value, textbook_partial
 from backprop_cli.shapes import Shapes, broadcast_axes
 
 MATMUL, TRANSPOSE, OUTER = sp.Function("matmul"), sp.Function("T"), sp.Function("outer")
@@ -196,7 +196,7 @@ def _pullback(node, position: int, g, values, tmpl, shapes: Shapes, names: dict)
     which = tmpl.variable_positions.index(position)
     symbolic = tmpl.symbolic
     partial = textbook_partial(symbolic, which).xreplace(
-        {**{v: args[p] for v, p in zip(symbolic.variables, tmpl.variable_positions)}, OWN_VALUE: values[node.index]})
+        {**{v: args[p] for v, p in zip(symbolic.variables, tmpl.variable_positions)}, own_value(): values[node.index]})
     part = g * partial
     if tuple(own) != tuple(up):
         part = _shaped(part, up, "matmul", names)  # summed back over the copies, so it needs all of them

@@ -57,7 +57,7 @@ def notes_lines(report: Report, messages: Messages) -> list[str]:
                               count=settings.MAX_EXACT_EXPRESSION_NODES, exact_digits=f"{limits.MAX_EXACT_DIGITS:,}"))
     if not graph.inputs:
         lines.append(messages("note.no_inputs"))
-    unbound = [graph.nodes[i].name for i in graph.inputs if not bound(trace.values[i])]
+    unbound = [graph.nodes[i].name for i in graph.inputs if not bound(trace.value_of(i))]  # not every node's Value
     if report.symbolic_tensors:  # symbolic tensors: the trace is at a random point; only the check is said
         return [messages("note.no_inputs")] * (not graph.inputs) + [check_description(report, messages)]
     if unbound:  # the first few of 5,000 unbound names say it as well as all of them
