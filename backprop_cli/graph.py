@@ -74,10 +74,17 @@ class Edges:
     consumer: list[int]
     position: list[int]
     into: dict[int, range]
-    out_of: dict[int, list[int]]  # source → its edges, in order
 
     def __len__(self) -> int:
         return len(self.source)
+
+    @cached_property
+    def out_of(self) -> dict[int, list[int]]:
+        """source → its edges, in order (made when first asked for: few runs need it)."""
+        result: dict[int, list[int]] = {}
+        for edge, source in enumerate(self.source):
+            result.setdefault(source, []).append(edge)
+        return result
 
 
 @dataclass
@@ -96,20 +103,24 @@ class Graph:
         consumers: list[int] = []
         positions: list[int] = []
         into: dict[int, range] = {}
-        out_of: dict[int, list[int]] = {}
-        nodes = self.nodes
-        for node in nodes:
-            if node.kind is not NodeKind.OPERATION or not node.depends_on_input:
+        depends = [node.depends_on_input for node in self.nodes]
+        operation = NodeKind.OPERATION
+        for node in self.nodes:
+            if node.kind is not operation or not node.depends_on_input:
                 continue
-            start = len(sources)
-            for position, arg in enumerate(node.args):
-                if nodes[arg].depends_on_input:
-                    out_of.setdefault(arg, []).append(len(sources))
-                    sources.append(arg)
-                    consumers.append(node.index)
-                    positions.append(position)
+            start, args = len(sources), node.args
+            if all(map(depends.__getitem__, args)):  # most nodes: every argument carries a gradient
+                sources.extend(args)
+                consumers.extend([node.index] * len(args))
+                positions.extend(range(len(args)))
+            else:
+                for position, arg in enumerate(args):
+                    if depends[arg]:
+                        sources.append(arg)
+                        consumers.append(node.index)
+                        positions.append(position)
             into[node.index] = range(start, len(sources))
-        return Edges(sources, consumers, positions, into, out_of)
+        return Edges(sources, consumers, positions, into)
 
     @property
     def size(self) -> tuple[int, str]:

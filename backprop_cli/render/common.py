@@ -18,38 +18,34 @@ class EdgeFormulas:
     """Edges' local derivatives as a textbook writes them, in the graph's own names:
     `1 - h1^2` for h1 = tanh(z), `2*(y - t)`.
 
-    One per trace for views that word every edge: each node is worded as an operand once, only
-    where a formula names it, and each partial of a template is cut into parts once for all the
-    edges that share it (not looked up again by its formula and the template's variables, which
-    for a sum of n terms hashes n symbols per edge)."""
+    One per trace for views that word every edge: each template's partial comes cut at its
+    operands (derive.py printed it once), and each node is worded as an operand once, only where
+    a formula names it."""
 
     def __init__(self, trace):
         self._graph = trace.graph
         self._trace = trace
         self._forms: dict[int, tuple[str, str]] = {}  # node -> (as a bracketed operand, as a call's only argument)
 
-    def _form(self, node: int) -> tuple[str, str]:
+    def _operand(self, part: tuple[int, bool], consumer: int) -> str:
+        """Variable i of the consumer's template is one of its arguments; one past them, its own value."""
+        i, alone = part
+        positions = self._trace.template(consumer).variable_positions
+        node = self._graph.nodes[consumer].args[positions[i]] if i < len(positions) else consumer
         forms = self._forms.get(node)
         if forms is None:
             forms = self._forms[node] = _operand_forms(self._graph.nodes[node].label)
-        return forms
+        return forms[alone]
 
     def __call__(self, step) -> str:
         return self.of_edge(step.edge, step.consumer)
 
     def of_edge(self, edge: int, consumer: int) -> str:
-        parts = self._trace.textbook_parts(edge)  # printed once per template, by derive.py
-        if len(parts) == 1 and type(parts[0]) is str:  # a constant such as 1: no operands to word
-            return parts[0]
-        args, positions = self._graph.nodes[consumer].args, self._trace.template(consumer).variable_positions
-
-        def operand(part) -> str:  # variable i is an argument of the consumer; past them, its own value
-            i, alone = part
-            return self._form(args[positions[i]] if i < len(positions) else consumer)[alone]
-
-        if len(parts) == 1:  # one operand alone, as a product's x for ∂(w*x)/∂w
-            return operand(parts[0])
-        return "".join(part if type(part) is str else operand(part) for part in parts)
+        parts = self._trace.textbook_parts(edge)
+        if len(parts) == 1:  # a constant such as a sum's 1, or one operand alone (∂(w*x)/∂w = x)
+            part = parts[0]
+            return part if type(part) is str else self._operand(part, consumer)
+        return "".join(part if type(part) is str else self._operand(part, consumer) for part in parts)
 
 
 def local_formula_text(trace, step) -> str:
