@@ -91,8 +91,9 @@ def split_top_level(text: str) -> list[tuple[str, int]]:
 # A plain decimal literal, the common case (a network's 50,000 weights): read directly.
 _PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")  # ASCII digits only
 _PLAIN_NUMBER_CHARS = 40  # up to this length, within every limit of exact numbers
-# A ratio of two of them (1/2, -3/4): as common in bindings as a decimal, and as plain.
-_PLAIN_RATIO = re.compile(rf"\s*({_PLAIN_NUMBER.pattern})\s*/\s*({_PLAIN_NUMBER.pattern[2:]})\s*")
+# A ratio of two decimals without exponents (1/2, -3/4, 0.5/3): as common in bindings as a decimal,
+# and as plain; within every limit at this length. (Blanks: ASCII only, as the language's.)
+_PLAIN_RATIO = re.compile(r"[ \t]*(-?(?:[0-9]+\.?[0-9]*|\.[0-9]+))[ \t]*/[ \t]*([0-9]+\.?[0-9]*|\.[0-9]+)[ \t]*")
 
 
 def expression_graph(text: str, origin: str, names: Collection[str], one_expression: str,
@@ -123,9 +124,10 @@ def _no_names(name: str) -> tuple[str, str]:
             "values are numbers and constants such as 1/3, -pi/4, sqrt(2), 2e-3")
 
 
-def constant_value(text: str, origin: str, name: str | None = None) -> sp.Expr:
-    """Evaluate a constant expression exactly (or as a 50-digit decimal if it must). An error names
-    the binding (`w = 1/0 is undefined`), not the expression's own bare output `f`."""
+def constant_value(text: str, origin: str, name: str | None = None) -> Fraction | sp.Expr:
+    """Evaluate a constant expression exactly (or as a 50-digit decimal if it must): a plain number
+    or ratio as a Fraction, anything else by SymPy. An error names the binding (`w = 1/0 is
+    undefined`), not the expression's own bare output `f`."""
     if len(text) > limits.MAX_BINDING_CHARS:
         raise BackpropError(f"the value has {len(text):,} characters; the limit is {limits.MAX_BINDING_CHARS:,}")
     if len(text) <= _PLAIN_NUMBER_CHARS and _PLAIN_NUMBER.fullmatch(text):

@@ -108,7 +108,7 @@ def parse_claims(texts: list[str]) -> list[Claim]:
             if equals and value.strip().startswith("@"):  # W1=@dW1.npy
                 from backprop_cli.bindings import read_value_file
                 path = value.strip()[1:]
-                claims.append(Claim(name, f"@{path}", f"--expect {name}", True, read_value_file(path, name)))
+                claims.append(_value_claim(name, f"@{path}", f"--expect {name}", read_value_file(path, name)))
                 continue
             if not equals or not value.strip():
                 raise BackpropError(f"a claim needs the form name=value, got '{piece.strip()[:60]}'",
@@ -125,8 +125,18 @@ def _file_claims(path: str) -> list[Claim]:
     Values from a file are compared within the tolerance (floats saved by numpy are not exact)."""
     from backprop_cli.bindings import read_values_file
 
-    return [Claim(name, f"@{path} ({name})", f"--expect @{path} ({name})", True, value)
+    return [_value_claim(name, f"@{path} ({name})", f"--expect @{path} ({name})", value)
             for name, value, _ in read_values_file(path)]
+
+
+def _value_claim(name: str, text: str, origin: str, value) -> Claim:
+    """A claim read from a file, compared within the tolerance: an array as it is, a single number
+    (`{"w": -6}`, a 0-d .npy) as the number's text, like a claim typed with --expect."""
+    if getattr(value, "shape", None):
+        return Claim(name, text, origin, True, value)
+    if getattr(value, "shape", None) == ():
+        value = value[()]
+    return Claim(name, str(value), origin, True)
 
 
 def _claim_graph(claim: Claim, program: Graph) -> Graph:

@@ -20,7 +20,7 @@ from backprop_cli.primitives import template as symbolic_template
 POWERS = tuple(Fraction(n) for n in range(-4, 9)) + (Fraction(1, 2), Fraction(-1, 2), Fraction(3, 2),
                                                       Fraction(1, 3), Fraction(-3, 2))
 FOLDED = {
-    "pow": [(None, p) for p in POWERS],
+    "pow": [(None, p) for p in POWERS] + [(None, E)],
     "log": [(None, E), (None, Fraction(2)), (None, Fraction(10))],
     "leaky_relu": [(None, Fraction(1, 100)), (None, Fraction(1, 10)), (None, Fraction(1, 5)),
                    (None, Fraction(1, 50))],
@@ -130,21 +130,31 @@ def _parts(formula, variables: tuple) -> tuple:
     return _formula_parts(formula, variables)
 
 
-def from_symbolic(tmpl) -> tuple:
-    """A SymPy template (primitives.Template) as the fields of a templates.Template after its op,
-    constants and signs: positions, value, partials, switches, textbook and plain parts, defined."""
-    index = {v: i for i, v in enumerate(tmpl.variables)}
+def texts(tmpl) -> tuple[tuple, tuple]:
+    """A SymPy template's partials printed once, cut at their operands: (textbook, plain) parts."""
     named = (*tmpl.variables, own_value())
-    if not tmpl.defined:
-        nothing = ((),) * len(tmpl.variables)
-        return (tmpl.variable_positions, ("number", 0, 1), tuple(("number", 0, 1) for _ in tmpl.variables),
-                nothing, nothing, nothing, False)
-    return (tmpl.variable_positions, to_form(tmpl.value, index),
-            tuple(to_form(p, index) for p in tmpl.partials),
-            tuple(_switches(p, index) for p in tmpl.partials),
-            tuple(_parts(textbook_partial(tmpl, k), named) for k in range(len(tmpl.partials))),
-            tuple(_parts(p, named) for p in tmpl.partials),
-            True)
+    return (tuple(_parts(textbook_partial(tmpl, k), named) for k in range(len(tmpl.partials))),
+            tuple(_parts(p, named) for p in tmpl.partials))
+
+
+def from_symbolic(tmpl, with_texts: bool = True) -> tuple:
+    """A SymPy template (primitives.Template) as the fields of a templates.Template after its op,
+    constants and signs: positions, value, partials, switches, textbook and plain parts, defined.
+    Without texts, those two are None (templates.Template derives them when a view asks: the
+    textbook form costs SymPy a solve and a simplify, which a run that shows no formula need not pay)."""
+    index = {v: i for i, v in enumerate(tmpl.variables)}
+    try:
+        if tmpl.defined:
+            return (tmpl.variable_positions, to_form(tmpl.value, index),
+                    tuple(to_form(p, index) for p in tmpl.partials),
+                    tuple(_switches(p, index) for p in tmpl.partials),
+                    *(texts(tmpl) if with_texts else (None, None)),
+                    True)
+    except ValueError:  # a constant that is not real (log(x, -1/2) has log(-1/2) = log(1/2) + iπ)
+        pass
+    nothing = ((),) * len(tmpl.variables)
+    return (tmpl.variable_positions, ("number", 0, 1), tuple(("number", 0, 1) for _ in tmpl.variables),
+            nothing, nothing, nothing, False)
 
 
 def _sympy_constant(constant):
@@ -154,8 +164,8 @@ def _sympy_constant(constant):
 
 
 def derived_template(op: str, constants: tuple, signs) -> tuple:
-    """A template's fields, derived by SymPy now (one not in derived.py)."""
-    return from_symbolic(symbolic_template(op, tuple(_sympy_constant(c) for c in constants), signs))
+    """A template's fields, derived by SymPy now (one not in derived.py); its texts when asked for."""
+    return from_symbolic(symbolic_template(op, tuple(_sympy_constant(c) for c in constants), signs), with_texts=False)
 
 
 def table() -> dict:
@@ -169,7 +179,7 @@ def table() -> dict:
         shapes = [(None,) * max(primitive.arity)] + FOLDED.get(name, [])
         for constants in shapes:
             key = (name, tuple(None if c is None else constant_key(c) for c in constants))
-            entries[key] = derived_template(name, constants, None)
+            entries[key] = from_symbolic(symbolic_template(name, tuple(_sympy_constant(c) for c in constants), None))
     return entries
 
 

@@ -582,7 +582,7 @@ def _undefined_gradient(trace: Trace, undefined: list[int], asked: list[int]) ->
     consumer = graph.nodes[cause.consumer]
     source = graph.nodes[consumer.args[cause.position]]
     tmpl = trace.template(cause.consumer)
-    local = parts_text(tmpl.plain[cause.which], [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
+    local = parts_text(tmpl.plain_of(cause.which), [graph.nodes[consumer.args[p]].label for p in tmpl.variable_positions])
     names = ", ".join(derivative(graph.nodes[trace.output], graph.nodes[i]) for i in undefined)
     if trace.tensor:  # somewhere among the entries: the tensors' shapes say which
         point = "an entry of " + ", ".join(f"{graph.nodes[a].label} {trace.shape(a)}" for a in dict.fromkeys(consumer.args))

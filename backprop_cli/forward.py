@@ -20,7 +20,7 @@ from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.lazy import sp
 from backprop_cli.numbers import Float, Tracked, Value, as_sympy, domain_error, to_mpf
-from backprop_cli.primitives import TENSOR_OPS
+from backprop_cli.primitives import TENSOR_OPS, NamedConstant
 from backprop_cli.templates import Template, template
 from backprop_cli.shapes import Shapes, infer_shapes
 
@@ -67,14 +67,13 @@ _NONE: dict[int, tuple[None, ...]] = {}  # (None,) * n, one tuple per argument c
 
 
 def _fold_rationals(graph: Graph, tensor: bool) -> tuple[list[Template | None], dict[int, Value]] | None:
-    """fold_constants for numeric mode in Fractions; None where a constant is not a small rational
-    (or, in a tensor program, not a scalar: an array literal of constants)."""
+    """fold_constants for numeric mode in Fractions (pi and E as they are); None where a constant
+    operation's value is not a small rational, or a constant is beyond floats (SymPy then folds
+    them, or words the error), or, in a tensor program, a constant is not a scalar (an array literal)."""
     templates: list[Template | None] = [None] * len(graph.nodes)
-    exact: dict[int, Fraction] = {}
+    exact: dict[int, Fraction | NamedConstant] = {}
     for node in graph.nodes:
         if node.kind is NodeKind.CONSTANT:
-            if type(node.constant) is not Fraction:
-                return None  # pi, E: SymPy keeps them exact
             exact[node.index] = node.constant
         elif node.kind is NodeKind.OPERATION:
             if tensor and node.op in TENSOR_OPS:
@@ -90,11 +89,15 @@ def _fold_rationals(graph: Graph, tensor: bool) -> tuple[list[Template | None], 
             if not tmpl.defined:
                 raise domain_error(node, "its constant arguments make it undefined")
             if not node.depends_on_input:
-                value = _rational_value(node, [exact[a] for a in node.args])
+                args = [exact[a] for a in node.args]
+                value = _rational_value(node, args) if all(type(a) is Fraction for a in args) else None
                 if value is None:
-                    return None
+                    return None  # 2*pi, sqrt(2): SymPy keeps them exact
                 exact[node.index] = value
-    constants = {index: Value(value, float(value)) for index, value in exact.items()}
+    try:
+        constants = {index: Value(value, float(value)) for index, value in exact.items()}
+    except OverflowError:  # 1e400: SymPy folds it, and the float pass words the error
+        return None
     if tensor:  # a tensor program's constants are 0-d arrays of entries
         import numpy as np
 

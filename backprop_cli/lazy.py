@@ -9,8 +9,6 @@ so later uses cost a plain attribute lookup.
 
 from __future__ import annotations
 
-import sys
-
 
 class _SymPy:
     def __getattr__(self, name: str):
@@ -22,8 +20,3 @@ class _SymPy:
 
 
 sp = _SymPy()
-
-
-def sympy_loaded() -> bool:
-    """Whether SymPy has been imported (a value made by it may be in hand)."""
-    return "sympy" in sys.modules

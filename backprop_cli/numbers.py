@@ -321,7 +321,8 @@ def compile_form(form: tuple, arity: int, library: str) -> Callable[..., object]
 
 
 def compile_template(expr, variables: tuple, library: str) -> Callable[..., object]:
-    """A SymPy expression over `variables`, compiled (exact mode's switches; tests)."""
+    """A SymPy expression over `variables`, compiled through its expression tree (for tests that
+    hand SymPy's own expressions to the compiler)."""
     from backprop_cli.derive import to_form
 
     return compile_form(to_form(expr, {v: i for i, v in enumerate(variables)}), len(variables), library)

@@ -193,6 +193,15 @@ class Template:
     compiled: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
+def with_defaults(op: str, constants: tuple) -> tuple:
+    """Optional trailing arguments left out take their defaults, as constants (log's base e)."""
+    primitive = PRIMITIVES[op]
+    missing = max(primitive.arity) - len(constants)
+    if missing > 0 and primitive.arity != VARIADIC:
+        constants = constants + primitive.defaults[len(primitive.defaults) - missing:]
+    return constants
+
+
 @lru_cache(maxsize=None)
 def _term_partial(sign: int) -> sp.Expr:
     """∂(sign·a)/∂a, by SymPy: what a sum passes back to one of its terms."""
@@ -209,12 +218,10 @@ def template(op: str, constants: tuple[sp.Expr | None, ...], signs: tuple[int, .
     terms enter with their signs: `a - b` is the sum of a and -b.
     """
     primitive = PRIMITIVES[op]
-    # Optional trailing arguments left out take their defaults, as constants.
-    missing = max(primitive.arity) - len(constants)
-    if missing > 0 and primitive.arity != VARIADIC:
+    if len(constants) < max(primitive.arity) and primitive.arity != VARIADIC:
         from backprop_cli.numbers import as_sympy
 
-        constants = constants + tuple(as_sympy(d) for d in primitive.defaults[len(primitive.defaults) - missing:])
+        constants = tuple(None if c is None else as_sympy(c) for c in with_defaults(op, constants))
     args: list[sp.Expr] = []
     variables: list[sp.Symbol] = []
     positions: list[int] = []

@@ -5,7 +5,7 @@ its value and each partial as an expression tree, where each partial may jump (i
 each partial's textbook text cut at its operands. SymPy derives them from the primitives table
 (derive.py); `python -m backprop_cli.derive` writes the ones most programs meet into derived.py,
 which is checked in (tests/test_derived.py fails when it is stale). A sum or a product of any
-number of terms is built here directly; any other template (x^7, log(x, 3)) is derived by SymPy
+number of terms is built here directly; any other template (x^11, log(x, 3)) is derived by SymPy
 on first use, so SymPy is imported only by a program that needs it.
 
 The expression trees are nested tuples, read by numbers.compile_form for every kind of number:
@@ -29,7 +29,7 @@ from functools import cached_property, lru_cache
 
 import mpmath
 
-from backprop_cli.primitives import PRIMITIVES, VARIADIC, NamedConstant
+from backprop_cli.primitives import PRIMITIVES, NamedConstant, with_defaults
 
 Form = tuple  # an expression tree, as above
 Parts = tuple  # text, cut at operands: str pieces and (variable, alone in a call) pairs
@@ -44,8 +44,10 @@ class Template:
     value: Form
     partials: tuple[Form, ...]  # one per variable
     switches: tuple[tuple[tuple[Form, tuple[Form, ...]], ...], ...]  # per partial: (switch, branches)
-    textbook: tuple[Parts, ...]  # per partial: as a textbook writes it, operands cut out
-    plain: tuple[Parts, ...]  # per partial: SymPy's own form (messages about a partial with no value)
+    # Per partial: as a textbook writes it, and SymPy's own form (messages about a partial with no
+    # value), operands cut out; None until asked for in a template derived at run time (textbook_of).
+    textbook: tuple[Parts, ...] | None
+    plain: tuple[Parts, ...] | None
     defined: bool  # False when the constant parameters leave no value anywhere: log(x, 1)
     # Compiled forms, filled on first use per number kind (numbers.compile_part).
     compiled: dict = field(default_factory=dict, repr=False)
@@ -54,6 +56,21 @@ class Template:
     def arity(self) -> int:
         """How many variables (the arguments that are not folded constants)."""
         return len(self.variable_positions)
+
+    def textbook_of(self, which: int) -> Parts:
+        if self.textbook is None:
+            self._print()
+        return self.textbook[which]
+
+    def plain_of(self, which: int) -> Parts:
+        if self.plain is None:
+            self._print()
+        return self.plain[which]
+
+    def _print(self) -> None:
+        from backprop_cli.derive import texts
+
+        self.textbook, self.plain = texts(self.symbolic)
 
     @cached_property
     def symbolic(self):
@@ -79,22 +96,13 @@ def constant_key(constant) -> str | None:
     return None
 
 
-def _with_defaults(op: str, constants: tuple) -> tuple:
-    """Optional trailing arguments left out take their defaults, as constants (log's base e)."""
-    primitive = PRIMITIVES[op]
-    missing = max(primitive.arity) - len(constants)
-    if missing > 0 and primitive.arity != VARIADIC:
-        constants = constants + primitive.defaults[len(primitive.defaults) - missing:]
-    return constants
-
-
 @lru_cache(maxsize=4096)
 def template(op: str, constants: tuple, signs: tuple[int, ...] | None = None) -> Template:
     """The template of `op` whose argument i is the constant `constants[i]` where not None (folded
     only at the positions the primitive's parameters list; elsewhere a constant stays a variable)."""
     primitive = PRIMITIVES[op]
     constants = tuple(c if i in primitive.parameters else None for i, c in enumerate(constants))
-    constants = _with_defaults(op, constants)
+    constants = with_defaults(op, constants)
     if op == "sum":
         return _sum(constants, signs)
     if op == "product":

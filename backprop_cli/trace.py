@@ -199,7 +199,7 @@ class Trace:
         """The edge's local derivative as a textbook writes it (primitives.textbook_partial), cut
         at its operands: variable i is the consumer's argument at the template's i-th variable
         position, one past the last is the consumer's own value (notation.parts_text fills them)."""
-        return self.template(self.graph.edges.consumer[edge]).textbook[self.locals.variable[edge]]
+        return self.template(self.graph.edges.consumer[edge]).textbook_of(self.locals.variable[edge])
 
     def rule_name(self, step: Step) -> str:
         """Which rule an edge follows, for its sentence: a subtracted term of a sum flips the sign."""

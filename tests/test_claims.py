@@ -338,3 +338,20 @@ def test_an_error_in_a_claim_or_a_binding_says_where_it_is(cli):
     assert code == 2 and "--> --expect w, line 1, column 3" in err
     code, _, err = cli("grad", "L = w*x", "--at", "w=1e999999, x=1")
     assert code == 2 and "--> --at (w), line 1, column 1" in err
+
+
+def test_single_numbers_from_a_file_are_claims_like_typed_ones(tmp_path, cli):
+    """`--expect @grads.json` with numbers, and `--expect w=@g.npy` with a 0-d array, are judged
+    within the tolerance (they crashed before: the claim was taken for an array)."""
+    import json
+
+    import numpy as np
+
+    (tmp_path / "grads.json").write_text(json.dumps({"w": -6, "x": "-9", "b": -4}), encoding="utf-8")
+    np.save(tmp_path / "w.npy", np.array(-6.0))
+    code, out, err = cli("check", "--sample", "linear", "--expect", f"@{tmp_path / 'grads.json'}", "--format", "json")
+    assert code == 1, err
+    verdicts = {c["name"]: c["ok"] for c in json.loads(out)["claims"]}
+    assert verdicts == {"w": True, "x": True, "b": False}
+    code, out, err = cli("check", "--sample", "linear", "--expect", f"w=@{tmp_path / 'w.npy'}")
+    assert code == 0 and "∂L/∂w = -6" in out, err

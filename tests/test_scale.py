@@ -4,6 +4,7 @@ Timing targets live in benchmarks/run.py, not here."""
 import csv
 import io
 import json
+import math
 
 import pytest
 
@@ -160,3 +161,47 @@ def test_a_binding_beyond_floats_is_an_error_in_the_numeric_mode(cli):
     assert "x = -1.00E+400 is beyond the range of floats (about 1.8e308), which the numeric mode uses" in err
     code, out, _ = cli("grad", "f = x*2", "--at", "x=-10^400", "--exact", "--format", "csv")
     assert code == 0 and out.splitlines()[1].startswith("x,")
+
+
+# ---------------------------------------------------------------- numeric mode's own exact numbers (issue 15, item 3)
+
+
+@pytest.mark.parametrize("program", ["1e400*x", "x + 1e400", "max(x, 1e400)", "1e309*x"])
+def test_a_literal_beyond_floats_is_worded_in_numeric_mode(cli, program):
+    code, _, err = cli("grad", program, "--at", "x=1", "--numeric")
+    assert code == 2 and "beyond the range of floats" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("program", ["log(x, -1/2)", "log(x, -1)", "log(x, -E)", "log(x, log(1/2))", "x^(log(1/2, -2))"])
+@pytest.mark.parametrize("mode", ["--numeric", "--exact"])
+def test_a_constant_argument_that_is_not_real_is_an_error_not_a_traceback(cli, program, mode):
+    code, _, err = cli("grad", program, "--at", "x=3/2", mode)
+    assert code == 2 and "undefined at this point: its constant arguments make it undefined" in err
+    assert "Traceback" not in err
+
+
+def test_pi_and_e_stay_exact_constants_in_numeric_mode(cli):
+    code, out, _ = cli("grad", "y = pi*x^2 - E + log(x, E)", "--at", "x=3/2", "--numeric", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["gradients"]["x"]["float"] == pytest.approx(2 * math.pi * 1.5 + 1 / 1.5, rel=1e-15)
+    constants = {n["label"]: n["value"]["exact"] for n in report["nodes"] if n["kind"] == "constant"}
+    assert constants["pi"] == "pi" and constants["E"] == "E"
+
+
+@pytest.mark.parametrize("at,message", [
+    ("x=1e999/1e-999", "x = 1e999/1e-999 is about 10^1,998; values are limited to 10^±1,000"),
+    ("x=1\u00a0/2", "unexpected character 'U+00A0' (NO-BREAK SPACE)"),
+    ("x=1\u3000/2", "unexpected character 'U+3000' (IDEOGRAPHIC SPACE)"),
+])
+def test_a_ratio_in_bindings_is_held_to_the_limits_of_any_value(cli, at, message):
+    code, _, err = cli("grad", "x^2", "--at", at, "--numeric")
+    assert code == 2 and message in err
+
+
+def test_plain_ratios_in_bindings_are_exact(cli):
+    code, out, _ = cli("grad", "x*y*z", "--at", "x=1/3, y= -3 / 4 ,z=0.5/2", "--format", "csv")
+    assert code == 0
+    rows = {row.split(",")[0]: row.split(",") for row in out.splitlines()[1:]}
+    assert rows["x"][1] == "1/3" and rows["y"][1] == "-3/4" and rows["z"][1] == "1/4"
+    assert rows["x"][2] == "-3/16"  # ∂(xyz)/∂x = y*z exactly

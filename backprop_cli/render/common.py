@@ -116,7 +116,7 @@ def _balanced_outer_or_atom(text: str) -> bool:
 def exact_string(value: Value) -> str:
     """The JSON `exact` field: SymPy's plain text, or the 50-digit decimal when not exact."""
     exact = value.exact
-    if type(exact) is Fraction:  # as SymPy writes p/q
+    if type(exact) in (Fraction, int):  # as SymPy writes p/q
         return str(exact)
     if is_rational(exact):  # SymPy's own text for p/q, without its printer's overhead
         return str(exact.p) if exact.q == 1 else f"{exact.p}/{exact.q}"
