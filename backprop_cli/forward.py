@@ -311,10 +311,21 @@ def run_forward(graph: Graph, bindings: dict[str, sp.Expr], numeric: bool = Fals
 
         flat = vectorised.flatten(graph, templates, leaves)
         column = None if flat is None else vectorised.forward_column(flat, leaves)
+        if isinstance(column, vectorised.NotFinite):  # that one node, per node, words the error
+            _word_the_first_failure(graph, templates, domain, column)
+            column = None  # (it did not fail per node after all: the per-node pass decides)
     if column is None:  # the per-node pass: small graphs, and values the columns could not vouch for
         flat = None
         column = forward_values(plan(graph, templates, domain, leaves), domain, leaves, len(graph.nodes))
     return Forward(graph, bindings, domain, column, templates, constants, flat=flat)
+
+
+def _word_the_first_failure(graph: Graph, templates: list, domain, failure) -> None:
+    """Evaluate the first node whose value was not finite over columns, per node, from its
+    arguments' values there: it raises the per-node pass's error, naming the node."""
+    node, tmpl = graph.nodes[failure.first], templates[failure.first]
+    args = [failure.column[node.args[p]] for p in tmpl.variable_positions]
+    domain.function(tmpl, "value")(node, args)
 
 
 def _run_tensor_forward(graph: Graph, bindings, numeric: bool, shapes: Shapes) -> Forward:

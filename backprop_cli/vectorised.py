@@ -9,9 +9,10 @@ per-node float path compiles, so the same IEEE operations in the same order, and
 functions entry by entry where numpy's would differ in the last bit).
 
 The per-node path (forward.forward_values, derivatives.node_locals, sweeps.reverse_sweep) stays
-the reference: it runs whenever this one cannot vouch for its numbers — a non-finite value (an
-error the per-node path words, naming the node), a partial with no value, a switch at zero (a
-possible kink, judged by the per-node code) — and for graphs whose groups are too small to pay.
+the reference: it runs, node by node, where this one cannot vouch for its numbers — the first
+node whose value is not finite (evaluated alone, so the error names it, as the per-node pass
+would), a partial with no value, a switch at zero (a possible kink, judged by the per-node
+code) — and whole for graphs whose groups are too small to pay.
 The reverse sweep adds each node's contributions in the per-node sweep's order (consumers from
 last to first), one addition at a time, so its gradients are the per-node path's to the last bit.
 """
@@ -143,25 +144,40 @@ def _evaluate(tmpl, which, arguments, count: int, library: str = "float-columns"
     return result
 
 
-def forward_column(flat: FlatGraph, leaves: dict[int, float]) -> list | None:
-    """Every node's float value (None for nodes neither leaf nor planned), or None when a value is
-    not a finite number: then the per-node pass runs and names the node."""
+@dataclass
+class NotFinite:
+    """The columns' forward pass met a value that is not a finite number: `first` is the first
+    node in the per-node pass's order whose own evaluation gave one (its arguments are finite), so
+    evaluating that one node per node words the error the per-node pass would."""
+
+    first: int
+    column: list  # every node's float (nan, inf where not finite)
+
+
+def forward_column(flat: FlatGraph, leaves: dict[int, float]) -> list | NotFinite | None:
+    """Every node's float value (None for nodes neither leaf nor planned); NotFinite when a value is
+    not a finite number; None when a group cannot be computed over columns (the per-node pass runs)."""
     values = np.zeros(flat.size)
     known = np.zeros(flat.size, dtype=bool)
     if leaves:
         indices = np.fromiter(leaves.keys(), dtype=np.int64, count=len(leaves))
         values[indices] = np.fromiter(leaves.values(), dtype=np.float64, count=len(leaves))
         known[indices] = True
+    first_bad = None
     with np.errstate(all="ignore"):
         for group in flat.groups:
             try:
                 result = _evaluate(group.template, "value", values[group.args], len(group.nodes))
-            except ARITHMETIC_ERRORS:  # math's log(-1), exp(1000): the per-node pass words it
+            except ARITHMETIC_ERRORS:  # a form the columns cannot compute: the per-node pass runs
                 return None
-            if not np.isfinite(result).all():
-                return None
+            bad = ~np.isfinite(result)
+            if bad.any():  # a node past it is fed a nan, and so comes later in the per-node order
+                first = int(group.nodes[bad].min())
+                first_bad = first if first_bad is None else min(first_bad, first)
             values[group.nodes] = result
             known[group.nodes] = True
+    if first_bad is not None:
+        return NotFinite(first_bad, values.tolist())
     column = values.tolist()
     if not known.all():
         for index in np.flatnonzero(~known).tolist():

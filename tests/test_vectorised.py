@@ -198,3 +198,26 @@ def test_every_primitive_over_columns_is_the_float_path_to_the_bit(name):
                 assert got[k].hex() == expected.hex(), (name, which, point)
             else:
                 assert not math.isfinite(got[k]), (name, which, point)
+
+
+@pytest.mark.parametrize("failure,message", [
+    ("log(w3 - 1)", "'log(w3 - 1)' is undefined at this point: math domain error"),
+    ("1/(w5 - w5)", "'1/(w5 - w5)' is undefined at this point: division by zero"),
+    ("exp(1000*x4)", "'exp(1000*x4)' is undefined at this point"),
+])
+def test_a_value_that_is_not_finite_is_worded_from_its_own_node_only(monkeypatch, failure, message):
+    """Over columns, the first node whose value is not finite is evaluated per node to word the
+    error (issue 15 item 1): the same error as the per-node pass, without running that pass."""
+    from backprop_cli import forward as forward_module
+
+    terms = 40
+    at = ", ".join(f"w{i}={(i % 7 - 3) / 10}, x{i}={(i % 5) / 4}" for i in range(terms))
+    text = "L = " + " + ".join(f"tanh(w{i}*x{i})" for i in range(terms)) + f" + {failure} + sqrt(w5 - 2)"
+    per_node = _run(text, at, False, monkeypatch)[0]
+    calls = []
+    real = forward_module.forward_values
+    monkeypatch.setattr(forward_module, "forward_values", lambda *a: calls.append(1) or real(*a))
+    columns = _run(text, at, True, monkeypatch)[0]
+    assert isinstance(columns, BackpropError) and message in columns.message
+    assert (columns.message, columns.span) == (per_node.message, per_node.span)
+    assert calls == []  # the per-node pass never ran
