@@ -19,7 +19,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from backprop_cli.numbers import LIBRARIES, MODULE_FUNCTIONS, Library
+from backprop_cli.numbers import LIBRARIES, MODULE_FUNCTIONS, Library, as_fraction
 from backprop_cli.templates import constant_mpf
 
 _SPLITTER = 134217729.0  # 2^27 + 1: splits a float64 into two halves of 26 bits
@@ -68,7 +68,7 @@ class DoubleDouble:
     @staticmethod
     def exact(value) -> "DoubleDouble":
         """A rational (Fraction, int or SymPy Rational) rounded to double-double."""
-        fraction = Fraction(int(value.p), int(value.q)) if getattr(value, "is_Rational", False) else Fraction(value)
+        fraction = as_fraction(value)
         return DoubleDouble.rationals([fraction.numerator], [fraction.denominator])[0]
 
     @staticmethod

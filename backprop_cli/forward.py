@@ -19,7 +19,7 @@ from backprop_cli import limits, settings
 from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.lazy import sp
-from backprop_cli.numbers import Float, Tracked, Value, as_sympy, domain_error, to_mpf
+from backprop_cli.numbers import Float, Tracked, Value, as_fraction, as_sympy, domain_error, to_mpf
 from backprop_cli.primitives import TENSOR_OPS, NamedConstant
 from backprop_cli.templates import Template, template
 from backprop_cli.shapes import Shapes, infer_shapes
@@ -261,9 +261,7 @@ class Forward:
 def _float_of(name: str, exact) -> float:
     """A bound value as a float. For a rational, p/q: Python rounds it correctly, and 20 times
     faster than SymPy's float(), which goes through mpmath (33,000 weights in a network)."""
-    rational = exact if type(exact) is Fraction else None
-    if rational is None and getattr(exact, "is_Rational", False):
-        rational = Fraction(int(exact.p), int(exact.q))
+    rational = as_fraction(exact)
     if rational is not None:
         try:
             number = rational.numerator / rational.denominator

@@ -80,14 +80,25 @@ def as_sympy(x):
     return x
 
 
+def as_fraction(x) -> Fraction | None:
+    """An exact rational, Python's (Fraction, int) or SymPy's, as a Fraction; None for anything
+    else. (Asks a SymPy number without importing SymPy for anything that is not one.)"""
+    if type(x) is Fraction:
+        return x
+    if type(x) is int:
+        return Fraction(x)
+    if getattr(x, "is_Rational", False) is True:
+        return Fraction(int(x.p), int(x.q))
+    return None
+
+
 def to_mpf(expr) -> mpmath.mpf:
     """A constant exact number (Fraction, pi, E or SymPy's) as an mpmath number at the current precision."""
-    if isinstance(expr, Fraction) or type(expr) is int:
-        return mpmath.mpf(expr.numerator) / expr.denominator
+    fraction = as_fraction(expr)
+    if fraction is not None:
+        return mpmath.mpf(fraction.numerator) / fraction.denominator
     if isinstance(expr, NamedConstant):
         return +mpmath.pi if expr.name == "pi" else mpmath.e + 0
-    if getattr(expr, "is_Rational", False):
-        return mpmath.mpf(int(expr.p)) / int(expr.q)
     evaluated = sp.N(expr, mpmath.mp.dps + 5)
     if not evaluated.is_real and evaluated.is_real is not None:
         raise ValueError("not real")

@@ -90,8 +90,8 @@ def constant_key(constant) -> str | None:
         return constant.name
     if getattr(constant, "is_Rational", False):  # a SymPy rational (exact mode's constant folding)
         return str(constant)
-    if getattr(constant, "is_NumberSymbol", False) or getattr(constant, "is_Pow", False):
-        text = str(constant)  # SymPy's pi, and E (exp(1)), print as their names
+    if getattr(constant, "is_NumberSymbol", False):
+        text = str(constant)  # SymPy's pi and E print as their names
         return text if text in ("pi", "E") else None
     return None
 

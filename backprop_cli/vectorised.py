@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from itertools import chain
 
 import mpmath
@@ -32,7 +31,7 @@ from backprop_cli.graph import Graph, NodeKind
 from backprop_cli.templates import Template
 from backprop_cli.double_double import DIGITS as DOUBLE_DOUBLE_DIGITS, DoubleDouble
 from backprop_cli.numbers import (FLOAT_LIBRARY, LIBRARIES, MODULE_FUNCTIONS, Float, Library, NotCompilable, compile_part,
-                                  compile_form, float_pow, is_wide, to_mpf)
+                                  as_fraction, compile_form, float_pow, is_wide, to_mpf)
 from backprop_cli.tensors import NUMPY_LIBRARY
 
 
@@ -346,12 +345,13 @@ class DoubleDoublePasses:
             keep = reached[group.nodes]
             if keep.any():
                 self.groups.append((group.template, group.nodes[keep], group.args[:, keep]))
-        rational = [(i, _ratio(v)) for i, v in leaves.items() if _ratio(v) is not None]
-        other = [(i, v) for i, v in leaves.items() if _ratio(v) is None]
+        fractions = {i: as_fraction(v) for i, v in leaves.items()}
+        rational = [(i, f) for i, f in fractions.items() if f is not None]
+        other = [(i, leaves[i]) for i, f in fractions.items() if f is None]
         self.hi, self.lo = np.zeros(flat.size), np.zeros(flat.size)
         if rational:
             indices = np.asarray([i for i, _ in rational], dtype=np.int64)
-            values = DoubleDouble.rationals([p for _, (p, _) in rational], [q for _, (_, q) in rational])
+            values = DoubleDouble.rationals([f.numerator for _, f in rational], [f.denominator for _, f in rational])
             self.hi[indices], self.lo[indices] = values.hi, values.lo
         if other:
             with mpmath.workdps(DOUBLE_DOUBLE_DIGITS):
@@ -403,12 +403,3 @@ def _double_double_sum(tmpl, arguments: DoubleDouble) -> DoubleDouble:
 def _term_signs(tmpl) -> np.ndarray:
     """A sum's ±1 per term, as a column."""
     return np.asarray(tmpl.signs or (1,) * tmpl.arity, dtype=np.float64)[:, None]
-
-
-def _ratio(value) -> tuple[int, int] | None:
-    """A bound value's (numerator, denominator) when it is a rational (Python's or SymPy's)."""
-    if isinstance(value, Fraction) or type(value) is int:
-        return value.numerator, value.denominator
-    if getattr(value, "is_Rational", False):
-        return int(value.p), int(value.q)
-    return None

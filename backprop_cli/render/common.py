@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from backprop_cli.notation import (  # noqa: F401 - the views' shared vocabulary, re-exported
     LABEL_WIDTH, _balanced_outer, _fill, _operand_forms, derivative, exact_text, formula_text, grouped, node_label,
     parts_text, shorten)
-from backprop_cli.numbers import Value, format_decimal, format_exact
+from backprop_cli.numbers import Value, as_fraction, format_decimal, format_exact
 
 # An exact value longer than this is shown as its decimal, marked ≈ (JSON keeps the exact text):
 # `tanh(1) + 2*tanh(3/2)` reads; `(-1 + tanh(1) + 2*tanh(3/2))^2/2 + tanh(1)^2/10` does not.
@@ -92,14 +90,12 @@ def number_text(value: Value, digits: int = 10) -> str:
 
 
 def is_rational(exact) -> bool:
-    """An exact rational: Python's (Fraction, int) or SymPy's (asked without importing SymPy)."""
-    return type(exact) in (Fraction, int) or getattr(exact, "is_Rational", False) is True
+    return as_fraction(exact) is not None
 
 
 def is_integer(exact) -> bool:
-    if type(exact) in (Fraction, int):
-        return exact.denominator == 1
-    return getattr(exact, "is_Integer", False) is True
+    fraction = as_fraction(exact)
+    return fraction is not None and fraction.denominator == 1
 
 
 def operand(text: str) -> str:
@@ -116,10 +112,9 @@ def _balanced_outer_or_atom(text: str) -> bool:
 def exact_string(value: Value) -> str:
     """The JSON `exact` field: SymPy's plain text, or the 50-digit decimal when not exact."""
     exact = value.exact
-    if type(exact) in (Fraction, int):  # as SymPy writes p/q
-        return str(exact)
-    if is_rational(exact):  # SymPy's own text for p/q, without its printer's overhead
-        return str(exact.p) if exact.q == 1 else f"{exact.p}/{exact.q}"
+    fraction = as_fraction(exact)
+    if fraction is not None:  # p/q as SymPy writes it, without its printer's overhead
+        return str(fraction)
     if exact is not None:
         return format_exact(exact)
     if type(value.approx) is float:
