@@ -112,8 +112,9 @@ def _output_at(trace: Trace, domain: Decimal, leaves: dict, overrides: dict[int,
 
 
 def _symbolic(trace: Trace, needed: list[bool]) -> bool:
-    """The numeric check needs a number for every input the output depends on."""
-    return any(needed[i] and trace.value_of(i).approx is None for i in trace.graph.inputs)
+    """The numeric check needs a number for every input the output depends on (the numeric mode
+    has one for every input: it runs only when each is bound)."""
+    return not trace.numeric and any(needed[i] and trace.value_of(i).approx is None for i in trace.graph.inputs)
 
 
 def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], str]:
@@ -138,7 +139,8 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     method = FAST_METHOD.format(n=count, digits=digits)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
-        gradients = [trace.gradient_of(i).approx for i in inputs]
+        values = [trace.gradient_of(i) for i in inputs]  # one Value each, for the checks below too
+        gradients = [value.approx for value in values]
         scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
         directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
         analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
@@ -155,7 +157,7 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
             skipped = [GradientCheck(i, trace.gradient_of(i), None, None, CheckStatus.SKIPPED) for i in inputs]
             return skipped + check_gradients(trace, others), method
     status = _verdict(worst, bool(trace.kinks))
-    checks = [GradientCheck(i, trace.gradient_of(i), None, worst, status) for i in inputs]
+    checks = [GradientCheck(i, value, None, worst, status) for i, value in zip(inputs, values)]
     return checks + check_gradients(trace, others), method
 
 
@@ -163,14 +165,16 @@ def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, an
     """The largest error over the directions, each pass a forward loop in `domain` (None: no step
     stayed inside the functions' domains)."""
     leaves = _leaves(trace, needed)
-    points = {i: leaves[i] for i in inputs}
+    # an input the output does not use has no leaf: moving it would change nothing
+    moved = [(k, i) for k, i in enumerate(inputs) if needed[i]]
+    points = {i: leaves[i] for _, i in moved}
     smallest = min((abs(x) for x in points.values() if x != 0), default=mpmath.mpf(0))
     worst = 0.0
     for signs, along in zip(directions, analytic):
         for step in _steps(h, smallest):  # smaller steps where x ± h leaves a function's domain
             try:
-                up = _output_at(trace, domain, leaves, {i: points[i] + sign * step for i, sign in zip(inputs, signs)})
-                down = _output_at(trace, domain, leaves, {i: points[i] - sign * step for i, sign in zip(inputs, signs)})
+                up = _output_at(trace, domain, leaves, {i: points[i] + signs[k] * step for k, i in moved})
+                down = _output_at(trace, domain, leaves, {i: points[i] - signs[k] * step for k, i in moved})
             except BackpropError:
                 deadline.check()  # the time limit is not a step outside the domain: never swallowed
                 continue
@@ -220,8 +224,8 @@ def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent:
     the size of the largest value on the way (10^m), so its rounding is 10^(m - digits) over a step
     of 10^step_exponent; the precision grows until that stays below 10^-12 (x + sinh(488) ≈ 10^211
     at 80 digits would show no difference at all)."""
-    largest = 0.0
-    for node, value in zip(trace.graph.nodes, trace.forward.column):
+    largest = _largest_float(trace, needed) if trace.forward.flat is not None else 0.0
+    for node, value in zip(trace.graph.nodes, () if trace.forward.flat is not None else trace.forward.column):
         if needed[node.index] and value is not None:
             approx = value.approx if isinstance(value, Value) else value
             # (a float beyond float range, an unused 10^400 in numeric mode, is no magnitude to match)
@@ -231,6 +235,15 @@ def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent:
         return digits
     magnitude = math.ceil(float(mpmath.log10(largest)) if isinstance(largest, mpmath.mpf) else math.log10(largest))
     return max(digits, magnitude - step_exponent + 12)
+
+def _largest_float(trace: Trace, needed: list[bool]) -> float:
+    """working_digits' largest finite magnitude, over a numeric run's columns at once."""
+    import numpy as np
+
+    values = np.abs(np.asarray(trace.forward.column, dtype=np.float64))  # (None reads as nan)
+    values = values[np.asarray(needed, dtype=bool) & np.isfinite(values)]
+    return float(values.max()) if len(values) else 0.0
+
 
 def _sum(terms) -> mpmath.mpf:
     """A sum without rounding error to speak of: floats (numeric mode) by math.fsum, which rounds

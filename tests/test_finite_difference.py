@@ -59,3 +59,18 @@ def test_the_time_limit_is_never_taken_for_a_step_outside_the_domain(monkeypatch
             deadline._clock.expired = True  # as if the limit had passed during the pass
             with pytest.raises(BackpropError, match="gave up after 30 s"):
                 check(trace, [trace.graph.names["x"]])
+
+
+def test_the_directional_check_moves_only_the_inputs_the_output_uses():
+    """--of L, with an input only another statement uses: the decimal passes (exact mode) moved
+    every reported input and met one with no leaf (a traceback). The unused input's gradient is
+    0 and the check passes."""
+    n = 40  # past FULL_CHECK_MAX_INPUTS: the directional check
+    program = "\n".join([f"h{i} = tanh(w{i}*x)" for i in range(n)] + ["z = " + " + ".join(f"h{i}" for i in range(n)),
+                                                                      "q = unused*z", "L = z^2/2"])
+    at = ", ".join([f"w{i}={(i % 7 - 3) / 4}" for i in range(n)] + ["x=1/2", "unused=3"])
+    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")], of="L"))
+    assert report.method.startswith("directional") and "-digit arithmetic" in report.method  # the decimal passes
+    names = {report.trace.graph.nodes[c.node].label: c for c in report.checks}
+    assert names["unused"].gradient.approx == 0 and names["unused"].status.value == "ok"
+    assert all(c.status.value == "ok" for c in report.checks)

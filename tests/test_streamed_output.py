@@ -17,7 +17,7 @@ from backprop_cli import output
 from backprop_cli.engine import NumberMode, Request, run
 from backprop_cli.errors import BackpropError
 from backprop_cli.render import json_view, table, tensor_text
-from backprop_cli.render.common import exact_string
+from backprop_cli.render.common import EdgeFormulas, exact_string
 from backprop_cli.render.json_view import json_pieces, render_json
 from backprop_cli.render.table import csv_pieces, render_csv
 from backprop_cli.source import BindingText, from_sample, from_text, sample_names
@@ -107,6 +107,71 @@ def test_compact_json_streams_the_same_bytes_json_writes(make, small_pieces, mon
     assert text == reference_json(report)
     data = json.loads(text)
     assert len(data["nodes"]) == report.trace.output + 1 and len(data["edges"]) == len(report.trace.steps)
+
+
+def dict_json(report) -> str:
+    """A scalar report as the JSON of SPEC §4 built the plain way, dicts of Values from the trace's
+    accessors and its Steps, encoded by json: what the numeric fast paths (gradients, inputs and
+    node values from the columns, labels, edge formulas) must write byte for byte."""
+    trace = report.trace
+    nodes = trace.graph.nodes
+    formula = EdgeFormulas(trace)
+    gradients = {}
+    for check in report.checks:
+        entry = json_view._number(trace.gradients.get(check.node))
+        entry.update({"fd": json_view._finite(check.estimate), "error": check.error, "ok": check.ok,
+                      "status": check.status.value})
+        gradients[nodes[check.node].label] = entry
+    document = {
+        "of": nodes[trace.output].label,
+        "value": json_view._number(trace.values[trace.output]),
+        "gradients": gradients,
+        "check": {"method": report.method, "ok": report.ok},
+        "inputs": {nodes[i].label: json_view._number(trace.values[i]) for i in trace.graph.inputs},
+        "nodes": [{"id": n.index, "name": n.name, "label": n.text, "kind": n.kind.value, "op": n.op,
+                   "args": list(n.args), "value": json_view._number(trace.values[n.index]),
+                   "gradient": json_view._number(trace.gradients.get(n.index))}
+                  for n in nodes[: trace.output + 1]],
+        "edges": [{"from": step.source, "to": step.consumer, "position": step.position,
+                   "local_formula": formula(step), "local": json_view._number(step.local),
+                   "upstream": json_view._number(step.upstream), "contribution": json_view._number(step.contribution),
+                   "kink": step.kink} for step in trace.steps],
+        "notes": json_view.notes_lines(report, json_view.Messages("en")),
+    }
+    return json.dumps(document, ensure_ascii=False) + "\n"
+
+
+def odd_numeric_report():
+    """Past the pretty size, numeric: kinks at 0 (relu, abs), a dead relu's -0.0, subtracted and
+    repeated terms, labels with doubled blanks, a line break inside brackets, a label past
+    MAX_LABEL_CHARS; a constant-only node and an input the output does not use."""
+    n = 400
+    lines = [f"h{i} = relu(w{i}*x  +  b{i})" if i % 3 else f"h{i} = abs(w{i}*x - (b{i}\n + c))" for i in range(n)]
+    lines.append("z = " + " + ".join(f"h{i}*2" for i in range(n)) + " - (1/4)^2")
+    lines.append("q = unused*z")
+    lines.append("L = (z - t)^2/2 + 0*x + v*x")
+    at = ", ".join([f"w{i}={(i % 7 - 3) / 4}, b{i}={(i % 5 - 2) / 8}" for i in range(n)]
+                   + ["x=0.5, t=1, c=1/4, unused=3, v=-1/3"])
+    return report_of("\n".join(lines), at, mode=NumberMode.NUMERIC, of="L")
+
+
+@pytest.mark.parametrize("make", [big_scalar_report, odd_numeric_report])
+def test_numeric_json_is_the_json_of_plain_dicts(make, small_pieces):
+    report = make()
+    assert report.trace.numeric and report.trace.graph.size[0] > json_view.PRETTY_JSON_MAX_NODES
+    text = "".join(json_pieces(report))
+    assert text == dict_json(report)
+    if make is odd_numeric_report:  # what makes it odd is there
+        data = json.loads(text)
+        assert data["inputs"]["v"] == {"exact": "-1/3", "float": -1 / 3, "is_exact": True}
+        assert {e["kink"] for e in data["edges"]} == {True, False}
+        labels = [node["label"] for node in data["nodes"]]
+        assert "w1*x + b1" in labels and "(b0 + c)" in labels and any(" … " in label for label in labels)
+
+
+def test_numeric_csv_rows_are_the_rows_of_report_entries_for_odd_programs(small_pieces):
+    report = odd_numeric_report()
+    assert "".join(csv_pieces(report)) == reference_csv(report)
 
 
 def test_streamed_matrix_json_on_stdout_equals_the_whole_text(cli, small_pieces):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from backprop_cli.notation import (  # noqa: F401 - the views' shared vocabulary, re-exported
     LABEL_WIDTH, _balanced_outer, _fill, _operand_forms, derivative, exact_text, formula_text, grouped, node_label,
     parts_text, shorten)
@@ -44,6 +46,32 @@ class EdgeFormulas:
             part = parts[0]
             return part if type(part) is str else self._operand(part, consumer)
         return "".join(part if type(part) is str else self._operand(part, consumer) for part in parts)
+
+
+    def of_edges(self, edges) -> Iterator[str]:
+        """of_edge for many edges (every edge of a big graph in a JSON report), its lookups made once."""
+        templates, variables = self._trace.forward.templates, self._trace.locals.variable
+        consumers, nodes, forms = self._graph.edges.consumer, self._graph.nodes, self._forms
+        for edge in edges:
+            consumer = consumers[edge]
+            tmpl = templates[consumer]
+            parts = tmpl.textbook_of(variables[edge])
+            if len(parts) == 1 and type(parts[0]) is str:  # a constant such as a sum's 1
+                yield parts[0]
+                continue
+            positions, args = tmpl.variable_positions, nodes[consumer].args
+            texts = []
+            for part in parts:
+                if type(part) is str:
+                    texts.append(part)
+                    continue
+                i, alone = part
+                node = args[positions[i]] if i < len(positions) else consumer
+                operand = forms.get(node)
+                if operand is None:
+                    operand = forms[node] = _operand_forms(nodes[node].label)
+                texts.append(operand[alone])
+            yield "".join(texts)
 
 
 def local_formula_text(trace, step) -> str:

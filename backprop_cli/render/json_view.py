@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from itertools import islice
 from json.encoder import encode_basestring as _string  # a JSON string literal, non-ASCII kept
 from typing import Iterable, Iterator
 
 from backprop_cli.graph import NodeKind
+from backprop_cli.limits import MAX_LABEL_CHARS
 from backprop_cli.engine import Report
 from backprop_cli.i18n import Messages
 from backprop_cli.settings import EXACT_MODE_MAX_NODES as PRETTY_JSON_MAX_NODES
@@ -175,6 +177,53 @@ def _tensor_edge_records(report: Report) -> Iterator[str]:
                                "kink": step.kink}))
 
 
+def _float_texts(numbers: list) -> list[str]:
+    """Each number of a column as its JSON number record (`_column_number_text`), the finite
+    floats' reprs all written by json's C encoder in one call (it writes a float by its repr):
+    at 100,000 nodes and edges a repr and a format each was a third of the JSON's time."""
+    finite = [x if type(x) is float and x - x == 0.0 else 0.0 for x in numbers]
+    reprs = _encode(finite)[1:-1].split(", ") if finite else []
+    texts = [f'{{"exact": "{r}", "float": {r}, "is_exact": false}}' for r in reprs]
+    for k, x in enumerate(numbers):
+        if type(x) is not float or x - x != 0.0:
+            texts[k] = None  # (not a finite float: written one by one when asked, see _column_text)
+    return texts
+
+
+class _ColumnTexts:
+    """A column's numbers as JSON text by index: the finite floats written at once (_float_texts),
+    any other number (None, undefined, beyond floats) as _column_number_text writes it."""
+
+    __slots__ = ("_trace", "_numbers", "_texts")
+
+    def __init__(self, trace, numbers: list):
+        self._trace, self._numbers, self._texts = trace, numbers, _float_texts(numbers)
+
+    def __getitem__(self, index: int) -> str:
+        text = self._texts[index]
+        if text is None:
+            text = self._texts[index] = _column_number_text(self._trace, self._numbers[index])
+        return text
+
+
+class _NumericGradientTexts(_ColumnTexts):
+    """A numeric scalar run's gradients as JSON text, from its gradient column (the output's seed
+    and any gradient that is not a plain float as trace.gradient_of gives it)."""
+
+    def __init__(self, trace):
+        super().__init__(trace, trace.gradient_column)
+        self._texts[trace.output] = _number_text(trace.gradient_of(trace.output))
+        for index, number in enumerate(self._numbers):
+            if type(number) is not float:
+                self._texts[index] = _number_text(trace.gradient_of(index))
+
+
+def _gradient_texts(trace) -> "_GradientTexts | _NumericGradientTexts":
+    if trace.numeric and not trace.tensor:
+        return _NumericGradientTexts(trace)
+    return _GradientTexts(trace)
+
+
 class _GradientTexts(dict):
     """node -> its gradient as JSON text, written once for its node record and the records of the
     edges into it (their upstream)."""
@@ -182,15 +231,9 @@ class _GradientTexts(dict):
     def __init__(self, trace):
         super().__init__()
         self._trace = trace
-        # a numeric scalar run's gradients are plain floats of its column (the output's seed aside)
-        self._column = trace.gradient_column if trace.numeric and not trace.tensor else None
 
     def __missing__(self, index: int) -> str:
-        trace = self._trace
-        if self._column is not None and index != trace.output and type(self._column[index]) is float:
-            text = self[index] = _column_number_text(trace, self._column[index])
-        else:
-            text = self[index] = _number_text(trace.gradient_of(index))
+        text = self[index] = _number_text(self._trace.gradient_of(index))
         return text
 
 
@@ -199,17 +242,32 @@ def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         yield from _tensor_node_records(report)
         return
     trace = report.trace
-    column, constants, numeric = trace.forward.column, trace.forward.constants, trace.numeric
+    constants, numeric = trace.forward.constants, trace.numeric
+    # a numeric run's operation is a plain float of the column; inputs and constants keep exact values
+    column = _ColumnTexts(trace, trace.forward.column) if numeric else None
+    input_texts = _input_texts(trace) if numeric else {}
+    operation, source = NodeKind.OPERATION, trace.graph.source
+    kinds = {kind: _string(kind.value) for kind in NodeKind}
+    ops: dict = {None: "null"}
     for node in trace.graph.nodes[: trace.output + 1]:
         index = node.index
-        # a numeric run's operation is a plain float of the column; inputs and constants keep exact values
-        value = (_column_number_text(trace, column[index])
-                 if numeric and node.kind is NodeKind.OPERATION and index not in constants
-                 else _number_text(trace.value_of(index)))
-        yield (f'{{"id": {index}, "name": {_null_or_string(node.name)}, "label": {_string(node.text)}, '
-               f'"kind": "{node.kind.value}", "op": {_null_or_string(node.op)}, '
+        if numeric and node.kind is operation and index not in constants:
+            value = column[index]
+        else:
+            value = input_texts.get(index) or _number_text(trace.value_of(index))
+        span = node.span
+        text = source[span.start:span.end]
+        # node.text collapses blanks and shortens: a short text on one line, single-spaced, is as it is
+        label = _string(text if len(text) <= MAX_LABEL_CHARS and text.isprintable() and "  " not in text
+                        and text[:1] != " " and text[-1:] != " " else node.text)
+        op = ops.get(node.op)
+        if op is None:
+            op = ops[node.op] = _string(node.op)
+        yield (f'{{"id": {index}, "name": {"null" if node.name is None else _string(node.name)}, '
+               f'"label": {label}, "kind": {kinds[node.kind]}, "op": {op}, '
                f'"args": [{", ".join(map(str, node.args))}], "value": {value}, '
                f'"gradient": {gradient_texts[index]}}}')
+
 
 
 def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
@@ -217,15 +275,19 @@ def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         yield from _tensor_edge_records(report)
         return
     trace = report.trace
-    local_formula = EdgeFormulas(trace)
     edges = trace.graph.edges
     source, consumer, position = edges.source, edges.consumer, edges.position
-    for edge, local, contribution, kink in trace.edge_numbers():  # upstream: the consumer's gradient
+    locals, contributions = _ColumnTexts(trace, trace.locals.local), _ColumnTexts(trace, trace.contributions)
+    kinks = trace.locals.kink
+    formulas: dict = {}
+    for edge, formula in zip(trace.order, EdgeFormulas(trace).of_edges(trace.order)):  # upstream: the consumer's gradient
         to = consumer[edge]
+        quoted = formulas.get(formula)
+        if quoted is None:
+            quoted = formulas[formula] = _string(formula)
         yield (f'{{"from": {source[edge]}, "to": {to}, "position": {position[edge]}, '
-               f'"local_formula": {_string(local_formula.of_edge(edge, to))}, '
-               f'"local": {_column_number_text(trace, local)}, "upstream": {gradient_texts[to]}, '
-               f'"contribution": {_column_number_text(trace, contribution)}, "kink": {"true" if kink else "false"}}}')
+               f'"local_formula": {quoted}, "local": {locals[edge]}, "upstream": {gradient_texts[to]}, '
+               f'"contribution": {contributions[edge]}, "kink": {"true" if kinks[edge] else "false"}}}')
 
 
 def _column_number_text(trace, number) -> str:
@@ -288,12 +350,12 @@ def _numeric_head(report: Report, messages: Messages, gradient_texts: _GradientT
     (the same text json writes for the dicts _head makes; tests/test_streamed_output.py)."""
     trace = report.trace
     graph = trace.graph
+    verdicts: dict = {}  # one text for the many inputs a directional check gives one verdict
     gradients = ", ".join(
-        f'{_string(graph.nodes[check.node].label)}: {gradient_texts[check.node][:-1]}, '
-        f'"fd": {_json_number(_finite(check.estimate))}, "error": {_json_number(check.error)}, '
-        f'"ok": {_JSON_TRUTH[check.ok]}, "status": {_encode(check.status.value)}}}'
+        f'{_string(graph.nodes[check.node].label)}: {gradient_texts[check.node][:-1]}, {_verdict_text(check, verdicts)}'
         for check in report.checks)
-    inputs = ", ".join(f"{_string(graph.nodes[i].label)}: {_number_text(trace.value_of(i))}" for i in graph.inputs)
+    input_texts = _input_texts(trace)
+    inputs = ", ".join(f"{_string(graph.nodes[i].label)}: {input_texts[i]}" for i in graph.inputs)
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     before = {
         "of": graph.nodes[trace.output].label,
@@ -306,6 +368,30 @@ def _numeric_head(report: Report, messages: Messages, gradient_texts: _GradientT
 
 
 _JSON_TRUTH = {True: "true", False: "false", None: "null"}
+
+
+def _verdict_text(check, verdicts: dict) -> str:
+    """A gradient's `fd`, `error`, `ok` and `status` as JSON text, written once per verdict."""
+    key = (check.estimate, check.error, check.status)
+    text = verdicts.get(key) if check.estimate is None else None
+    if text is None:
+        text = verdicts[key] = (f'"fd": {_json_number(_finite(check.estimate))}, "error": {_json_number(check.error)}, '
+                                f'"ok": {_JSON_TRUTH[check.ok]}, "status": {_encode(check.status.value)}}}')
+    return text
+
+
+def _input_texts(trace) -> dict[int, str]:
+    """A numeric scalar run's inputs as JSON number records: each bound exact number beside its
+    float (_number_text of its Value, without one)."""
+    column, bindings, nodes = trace.forward.column, trace.bindings, trace.graph.nodes
+    texts = {}
+    for index in trace.graph.inputs:
+        bound, x = bindings.get(nodes[index].name), column[index]
+        if type(bound) is Fraction and type(x) is float and x - x == 0.0:
+            texts[index] = f'{{"exact": "{bound}", "float": {x!r}, "is_exact": true}}'
+        else:
+            texts[index] = _number_text(trace.value_of(index))
+    return texts
 
 
 def _json_number(x) -> str:
@@ -367,7 +453,7 @@ def json_pieces(report: Report, messages: Messages | None = None) -> Iterator[st
     trace = report.trace
     pretty = trace.graph.size[0] <= PRETTY_JSON_MAX_NODES and (
         not trace.tensor or trace.forward.shapes.entries <= PRETTY_JSON_MAX_NODES)
-    gradient_texts = _GradientTexts(trace)
+    gradient_texts = _gradient_texts(trace)
     before, after = _head(report, messages, gradient_texts)
     document = {**before, "nodes": _array(_node_records(report, gradient_texts)),
                 "edges": _array(_edge_records(report, gradient_texts)), **after}

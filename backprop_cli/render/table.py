@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import re
+from fractions import Fraction
 from typing import Iterable, Iterator
 
 from rich import box
@@ -15,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.finite_difference import CheckStatus
+from backprop_cli.graph import NodeKind
 from backprop_cli.engine import OmittedEntries, Report
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
@@ -219,7 +221,38 @@ def _csv_rows(report: Report) -> Iterator[tuple]:
     """Report.entries() as CSV rows, a tensor's written a column at a time from the check's arrays
     (and, in numeric mode, from the float64 arrays): not a GradientEntry per entry of a
     100,000-weight layer."""
+    if not report.trace.tensor:
+        return _scalar_rows(report.trace, report.checks)
     return itertools.chain.from_iterable(_check_rows(report.trace, check) for check in report.checks)
+
+
+def _scalar_rows(trace, checks) -> Iterator[tuple]:
+    """A scalar program's rows, one per reported input: 33,250 of them for the 100,000-node MLP,
+    so each is written from the check's own gradient and, for an input of a numeric run, its bound
+    Fraction; a float by its repr, and the check's error and status (one for all the inputs of a
+    directional check) formatted once."""
+    nodes, output = trace.graph.nodes, trace.output
+    bindings = trace.bindings if trace.numeric else {}
+    texts: dict = {}  # (error, status) → their three columns
+    for check in checks:
+        index = check.node
+        gradient = check.gradient
+        if gradient is None or index == output:  # (as _check_rows words them)
+            yield from _check_rows(trace, check)
+            continue
+        node = nodes[index]
+        bound = bindings.get(node.name) if node.kind is NodeKind.INPUT else None
+        value = str(bound) if type(bound) is Fraction else exact_string(trace.value_of(index))
+        approx = gradient.approx
+        if gradient.exact is None and type(approx) is float:
+            exact = floating = repr(approx)
+        else:
+            exact, floating = exact_string(gradient), _float_text(gradient)
+        key = (check.error, check.status)
+        verdict = texts.get(key)
+        if verdict is None:
+            verdict = texts[key] = (_error_text(check.error), _OK_TEXT.get(check.status, ""), check.status.value)
+        yield (node.label, value, exact, floating, _fd_text(check.estimate), *verdict)
 
 
 def _check_rows(trace, check) -> Iterable[tuple]:
