@@ -95,6 +95,20 @@ def test_text_picture_of_the_branch(cli):
     assert "╔═ e (output) ═" in out
 
 
+def test_text_picture_and_dot_in_chinese(cli):
+    """--lang zh words the scalar picture as the tensor one: its kinds, local derivatives and kinks."""
+    code, out, _ = cli("graph", "y = relu(w*x); L = y*y", "--at", "w=1, x=0", "--format", "text", "--lang", "zh")
+    assert code == 0
+    assert "╭─ w (输入) ─" in out and "╔═ L (输出) ═" in out and "局部导数 x = 0" in out
+    assert "⚠ 不可导点：取单侧约定" in out and "y ⚠ 不可导点" in out and "relu'(0) = 0" in out
+    assert not re.search(r"\(input\)|\(output\)|local |kink", out)
+    _, nodes, edges = dot_of(cli, "--sample", "branch", "--lang", "zh")
+    labels = " ".join(nodes.values())
+    assert "值 1" in labels and "value" not in labels
+    _, nodes, _ = dot_of(cli, "y = relu(x)", "--at", "x=0", "--lang", "zh")
+    assert "⚠ 不可导点：取单侧约定" in " ".join(nodes.values())
+
+
 def test_text_picture_of_the_two_layer_network_fits_100_columns(cli):
     code, out, _ = cli("graph", "--sample", "two-layer", "--format", "text")
     assert code == 0

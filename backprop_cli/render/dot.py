@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from backprop_cli.i18n import Messages
 from backprop_cli.trace import Trace
 from backprop_cli.errors import BackpropError
 from backprop_cli.output import visible
@@ -16,7 +17,6 @@ INSTALL_HINT = ("install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubunt
 
 
 KINK_COLOR = "#cf222e"
-KINK_LABEL = "⚠ kink: one-sided convention"
 
 
 def _html(text: str) -> str:
@@ -26,12 +26,12 @@ def _html(text: str) -> str:
             .replace('"', "&quot;").replace("]", "&#93;").replace("[", "&#91;"))
 
 
-def render_dot(trace: Trace, messages=None) -> str:
+def render_dot(trace: Trace, messages: Messages | None = None) -> str:
+    messages = messages or Messages()
     if trace.tensor:  # shapes, nested lists and rules: render/tensor_dot.py
-        from backprop_cli.i18n import Messages
         from backprop_cli.render.tensor_dot import render_tensor_dot
 
-        return render_tensor_dot(trace, messages or Messages())
+        return render_tensor_dot(trace, messages)
     nodes, edges = cards(trace, width=18, digits=4)
     lines = [
         "digraph backprop {",
@@ -44,11 +44,11 @@ def render_dot(trace: Trace, messages=None) -> str:
         if not card.is_input:
             rows.append(f'<FONT POINT-SIZE="9">{_html(card.operation)}</FONT>')
         if card.value:
-            rows.append(f'<FONT COLOR="#1a7f37">value {_html(card.value)}</FONT>')
+            rows.append(f'<FONT COLOR="#1a7f37">{_html(messages("graph.value"))} {_html(card.value)}</FONT>')
         if card.gradient:
             rows.append(f'<FONT COLOR="#cf222e">{_html(card.gradient)}</FONT>')
         if card.kink:
-            rows.append(f'<FONT COLOR="#9a6700" POINT-SIZE="9">{KINK_LABEL}</FONT>')
+            rows.append(f'<FONT COLOR="#9a6700" POINT-SIZE="9">{_html(messages("graph.kink"))}</FONT>')
         attributes = [f"label=<{'<BR/>'.join(rows)}>"]
         if card.kink:
             attributes.append(f'color="{KINK_COLOR}", penwidth=2, fillcolor="#fff1e5"')

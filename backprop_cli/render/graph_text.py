@@ -12,15 +12,14 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from backprop_cli.i18n import Messages
 from backprop_cli.trace import Trace
 from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
 
 BOX_WIDTH = 32  # three boxes side by side in 100 columns
-KINK_LEGEND = ("⚠ kink: a node at a non-differentiable point; its local derivatives (marked ⚠) use the "
-               "one-sided convention (relu'(0) = 0, abs'(0) = 0, a tie in max/min splits evenly).")
 
 
-def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) -> Panel:
+def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str], messages: Messages) -> Panel:
     body = Text()
     if not card.is_input:
         body.append(card.operation + "\n", style="dim")
@@ -28,29 +27,30 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str]) ->
         body.append("= " + card.value + "\n", style="green")
     if card.gradient:
         body.append(card.gradient, style="bold magenta" if card.fan_out > 1 else "magenta")
+    local, kink = messages("graph.local"), messages("graph.kink_edge")
     for i, edge in enumerate(out_edges):
         last = i == len(out_edges) - 1
         body.append(f"\n{'└' if last else '├'}▶ {labels[edge.consumer]}", style="cyan")
-        body.append(f"\n{' ' if last else '│'}  local {edge.local}", style="dim")
+        body.append(f"\n{' ' if last else '│'}  {local} {edge.local}", style="dim")
         if edge.kink:
-            body.append(f"\n{' ' if last else '│'}  ⚠ kink: one-sided", style="bold red")
+            body.append(f"\n{' ' if last else '│'}  {kink}", style="bold red")
         body.append(f"\n{' ' if last else '│'}  {edge.contribution}", style="yellow")
-    kind = "input" if card.is_input else ("output" if card.is_output else "")
+    kind = messages("graph.input") if card.is_input else (messages("graph.output") if card.is_output else "")
     title = Text(card.title, style="bold")
     if kind:
         title.append(f" ({kind})", style="dim")
     if card.kink:
-        title.append(" ⚠ kink", style="bold red")
+        title.append(" " + messages("graph.kink_node"), style="bold red")
     return Panel(body, title=title, title_align="left", box=box.DOUBLE if card.is_output else box.ROUNDED,
                  expand=False, padding=(0, 1), width=BOX_WIDTH, border_style="red" if card.kink else "none")
 
 
-def render_graph_text(trace: Trace, messages=None) -> RenderableType:
+def render_graph_text(trace: Trace, messages: Messages | None = None) -> RenderableType:
+    messages = messages or Messages()
     if trace.tensor:  # shapes, nested lists and rules: render/tensor_graph_text.py
-        from backprop_cli.i18n import Messages
         from backprop_cli.render.tensor_graph_text import render_tensor_graph_text
 
-        return render_tensor_graph_text(trace, messages or Messages())
+        return render_tensor_graph_text(trace, messages)
     nodes, edges = cards(trace, width=20, digits=4)
     labels = {card.index: card.title for card in nodes}
     outgoing: dict[int, list[EdgeCard]] = {}
@@ -59,10 +59,10 @@ def render_graph_text(trace: Trace, messages=None) -> RenderableType:
     rows: list[RenderableType] = []
     grouped = layers(trace, nodes)
     for depth, layer in enumerate(grouped):
-        panels = [_panel(card, outgoing.get(card.index, []), labels) for card in layer]
+        panels = [_panel(card, outgoing.get(card.index, []), labels, messages) for card in layer]
         rows.append(Columns(panels, padding=(0, 1)))
         if depth < len(grouped) - 1:
             rows.append(Text("   ▼", style="dim"))
     if any(card.kink for card in nodes):
-        rows.append(Text(KINK_LEGEND, style="dim"))
+        rows.append(Text(messages("graph.kink_legend"), style="dim"))
     return Group(*rows)
