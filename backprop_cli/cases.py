@@ -8,6 +8,9 @@
     tol = 1e-9                              # optional
     of = "L"                                # optional
 
+`name` may also be a table of languages, `name = { en = "a sign slip", zh = "符号错误" }`: the
+case is called by the --lang one, else by its English, else by its first.
+
 `at` takes vectors and matrices too, `at = { W = [[1, 2], [3, 4]], x = [1, "-1/2"] }`: written
 out as the bindings text `W=[[1, 2], [3, 4]], x=[1, (-1/2)]` and read by bindings.py. `expect`
 is scalar-only for now.
@@ -103,8 +106,8 @@ def load_cases(path: str) -> list[dict]:
     return cases
 
 
-def run_case(raw: dict, number: int) -> CaseResult:
-    name = _name(raw, number)
+def run_case(raw: dict, number: int, language: str = "en") -> CaseResult:
+    name = _name(raw, number, language)
     try:
         unknown = sorted(set(raw) - KNOWN_FIELDS)
         if unknown:
@@ -152,31 +155,34 @@ def run_case(raw: dict, number: int) -> CaseResult:
     return CaseResult(name, outcome=outcome)
 
 
-def _name(raw, number: int) -> str:
+def _name(raw, number: int, language: str = "en") -> str:
     name = raw.get("name") if isinstance(raw, dict) else None
+    if isinstance(name, dict):  # { en = "...", zh = "..." }
+        names = [text for text in (name.get(language), name.get("en"), *name.values()) if isinstance(text, str) and text]
+        name = names[0] if names else None
     return name if isinstance(name, str) and name else f"case {number}"
 
 
-def run_cases(path: str) -> list[CaseResult]:
-    """Every case, in order, within the run's one time limit."""
+def run_cases(path: str, language: str = "en") -> list[CaseResult]:
+    """Every case, in order, within the run's one time limit; each called by its name in `language`."""
     results: list[CaseResult] = []
     raws = load_cases(path)
     for number, raw in enumerate(raws, start=1):
         if results and results[-1].timed_out:
-            results.append(CaseResult(_name(raw, number), not_run=True))
+            results.append(CaseResult(_name(raw, number, language), not_run=True))
             continue
         if not isinstance(raw, dict):
             results.append(CaseResult(f"case {number}", error=BackpropError("not a table"), field="case"))
             continue
         if deadline.expired():  # between two cases
-            results.append(CaseResult(_name(raw, number), error=deadline.settle(), timed_out=True))
+            results.append(CaseResult(_name(raw, number, language), error=deadline.settle(), timed_out=True))
             continue
         try:
-            results.append(run_case(raw, number))
+            results.append(run_case(raw, number, language))
         except BackpropError:
             if not deadline.expired():
                 raise
-            results.append(CaseResult(_name(raw, number), error=deadline.settle(), timed_out=True))
+            results.append(CaseResult(_name(raw, number, language), error=deadline.settle(), timed_out=True))
     return results
 
 

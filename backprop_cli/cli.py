@@ -375,7 +375,7 @@ def check(
                 raise BackpropError("--cases runs a file of cases; give no program, --at or --expect with it")
             from backprop_cli.cases import run_cases
 
-            results = run_cases(cases_file)
+            results = run_cases(cases_file, messages.language)
             for case in results:  # the report lists them too; the messages go to stderr as well
                 if case.timed_out:
                     output.write_error(f"error: case '{case.name}' ran out of time: {case.error.message}\n")

@@ -225,19 +225,21 @@ def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent:
     of 10^step_exponent; the precision grows until that stays below 10^-12 (x + sinh(488) ≈ 10^211
     at 80 digits would show no difference at all)."""
     largest = _largest_float(trace, needed) if trace.forward.flat is not None else 0.0
-    for node, value in zip(trace.graph.nodes, () if trace.forward.flat is not None else trace.forward.column):
-        if needed[node.index] and value is not None:
-            approx = value.approx if isinstance(value, Value) else value
-            # (a float beyond float range, an unused 10^400 in numeric mode, is no magnitude to match)
-            if isinstance(approx, (float, mpmath.mpf)) and abs(approx) > largest and approx - approx == 0:
-                largest = abs(approx)
+    if trace.forward.flat is None:  # (over columns every value is a float: all of them at once)
+        for node, value in zip(trace.graph.nodes, trace.forward.column):
+            if needed[node.index] and value is not None:
+                approx = value.approx if isinstance(value, Value) else value
+                # (a float beyond float range, an unused 10^400 in numeric mode, is no magnitude to match)
+                if isinstance(approx, (float, mpmath.mpf)) and abs(approx) > largest and approx - approx == 0:
+                    largest = abs(approx)
     if largest <= 1:
         return digits
     magnitude = math.ceil(float(mpmath.log10(largest)) if isinstance(largest, mpmath.mpf) else math.log10(largest))
     return max(digits, magnitude - step_exponent + 12)
 
+
 def _largest_float(trace: Trace, needed: list[bool]) -> float:
-    """working_digits' largest finite magnitude, over a numeric run's columns at once."""
+    """working_digits' largest finite magnitude the output depends on, over a numeric run's columns."""
     import numpy as np
 
     values = np.abs(np.asarray(trace.forward.column, dtype=np.float64))  # (None reads as nan)

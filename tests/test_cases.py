@@ -126,3 +126,47 @@ def test_a_shipped_cases_file_runs_by_name(cli):
     code, _, err = cli("explain", "--sample", "seed-formulas")
     assert code == 2 and "'seed-formulas' is a shipped cases file, not a program" in err
     assert "hint: run its cases: backprop check --cases seed-formulas" in err
+
+
+def test_case_names_in_the_lang_language(cli, tmp_path):
+    """A name may be a table of languages: the --lang one, else the English one, else the first;
+    the report, the JUnit file and the JSON all call the case by it."""
+    path = tmp_path / "cases.toml"
+    path.write_text('''
+[[case]]
+name = { en = "branch: forgot one path", zh = "分支：漏了一条路径" }
+program = "c = a + b; d = b + 1; e = c*d"
+at = { a = 2, b = 1 }
+expect = { b = 2 }
+
+[[case]]
+name.fr = "seulement en français"
+program = "f = x*y"
+at = { x = 2, y = 3 }
+expect = { x = 3 }
+
+[[case]]
+name = { zh = 5 }
+program = "f = x*y"
+at = { x = 2, y = 3 }
+expect = { y = 2 }
+''', encoding="utf-8")
+    junit = tmp_path / "report.xml"
+    code, out, _ = cli("check", "--cases", str(path), "--lang", "zh", "--junit", str(junit))
+    assert code == 1
+    assert "✗ 分支：漏了一条路径" in out and "✓ seulement en français" in out and "✓ case 3" in out
+    names = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
+    assert names == ["分支：漏了一条路径", "seulement en français", "case 3"]
+    code, out, _ = cli("check", "--cases", str(path), "--format", "json")
+    assert code == 1
+    assert [case["name"] for case in json.loads(out)["cases"]] == ["branch: forgot one path", "seulement en français",
+                                                                    "case 3"]
+
+
+def test_the_seed_formulas_are_named_in_chinese_under_zh(cli):
+    code, out, _ = cli("check", "--cases", "seed-formulas", "--lang", "zh")
+    assert code == 1
+    assert "✓ ∂J/∂y = -(t - y)：输出的梯度" in out and "✗ ∂J/∂W2 = ∂J/∂h · ∂h/∂x：用输入 x 代替了 h" in out
+    assert "the output's gradient" not in out
+    code, out, _ = cli("check", "--cases", "seed-formulas")
+    assert "✓ ∂J/∂y = -(t - y): the output's gradient" in out

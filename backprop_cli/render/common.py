@@ -38,40 +38,19 @@ class EdgeFormulas:
         return forms[alone]
 
     def __call__(self, step) -> str:
-        return self.of_edge(step.edge, step.consumer)
-
-    def of_edge(self, edge: int, consumer: int) -> str:
-        parts = self._trace.textbook_parts(edge)
-        if len(parts) == 1:  # a constant such as a sum's 1, or one operand alone (∂(w*x)/∂w = x)
-            part = parts[0]
-            return part if type(part) is str else self._operand(part, consumer)
-        return "".join(part if type(part) is str else self._operand(part, consumer) for part in parts)
-
+        return next(self.of_edges((step.edge,)))
 
     def of_edges(self, edges) -> Iterator[str]:
-        """of_edge for many edges (every edge of a big graph in a JSON report), its lookups made once."""
+        """Each edge's formula, for many edges at once (every edge of a big graph in a JSON report)."""
         templates, variables = self._trace.forward.templates, self._trace.locals.variable
-        consumers, nodes, forms = self._graph.edges.consumer, self._graph.nodes, self._forms
+        consumers, operand = self._graph.edges.consumer, self._operand
         for edge in edges:
             consumer = consumers[edge]
-            tmpl = templates[consumer]
-            parts = tmpl.textbook_of(variables[edge])
+            parts = templates[consumer].textbook_of(variables[edge])  # as trace.textbook_parts(edge)
             if len(parts) == 1 and type(parts[0]) is str:  # a constant such as a sum's 1
                 yield parts[0]
-                continue
-            positions, args = tmpl.variable_positions, nodes[consumer].args
-            texts = []
-            for part in parts:
-                if type(part) is str:
-                    texts.append(part)
-                    continue
-                i, alone = part
-                node = args[positions[i]] if i < len(positions) else consumer
-                operand = forms.get(node)
-                if operand is None:
-                    operand = forms[node] = _operand_forms(nodes[node].label)
-                texts.append(operand[alone])
-            yield "".join(texts)
+            else:  # (∂(w*x)/∂w = x: one operand alone)
+                yield "".join(part if type(part) is str else operand(part, consumer) for part in parts)
 
 
 def local_formula_text(trace, step) -> str:
