@@ -95,6 +95,17 @@ def test_text_picture_of_the_branch(cli):
     assert "╔═ e (output) ═" in out
 
 
+def test_pictures_write_sums_and_products_with_their_signs(cli):
+    """n-ary sums and products read as the program wrote them (they showed as `sum(·, ·)`)."""
+    _, nodes, _ = dot_of(cli, "--sample", "branch")
+    parts = {label.split("|")[1]: [part for part in label.split("|") if part] for label in nodes.values()}
+    assert (parts["c"][1], parts["d"][1], parts["e"][1]) == ("· + ·", "· + 1", "· × ·")
+    code, out, _ = cli("graph", "y = a - b + 2*c*d - e; z = x1 + x2 + x3 + x4 + x5 - x6; L = y*z",
+                       "--at", "a=1, b=2, c=3, d=4, e=5, x1=1, x2=1, x3=1, x4=1, x5=1, x6=1", "--format", "text")
+    assert code == 0
+    assert "│ · − · + · − · " in out and "│ 2 × · × · " in out and "│ · + · + … − · " in out
+
+
 def test_text_picture_and_dot_in_chinese(cli):
     """--lang zh words the scalar picture as the tensor one: its kinds, local derivatives and kinks."""
     code, out, _ = cli("graph", "y = relu(w*x); L = y*y", "--at", "w=1, x=0", "--format", "text", "--lang", "zh")

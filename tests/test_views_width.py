@@ -4,8 +4,10 @@ import re
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from backprop_cli import source
+from backprop_cli.cli import app
 from backprop_cli.engine import CheckKind, Request, analyse, load, run
 from backprop_cli.i18n import Messages
 from backprop_cli.numbers import format_decimal
@@ -148,6 +150,20 @@ def test_samples_name_prints_the_text(cli):
     assert "homework         A homework set" in out
     code, _, err = cli("samples", "lineer")
     assert code == 2 and "did you mean 'linear'?" in err
+
+
+def test_samples_list_wraps_to_the_terminal():
+    # COLUMNS=80 backprop samples: descriptions wrap under themselves, never inside `x = y`
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "BACKPROP_LANG": None}).invoke(app, ["samples"])
+    code, out = result.exit_code, result.stdout
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "two-layer-matrix The seed tutorial's two-layer tanh network in matrix form:" in lines
+    assert "                 h = tanh(W1 @ x + b1), y = tanh(W2 @ h + b2)" in lines
+    seed = out[out.index("seed-formulas "):]
+    assert " ".join(seed.split()) == ("seed-formulas The seed tutorial's six backward formulas (section 4.3, a "
+                                      "two-layer tanh network), one case each.")
 
 
 def test_printer_names_are_refused(cli):

@@ -8,6 +8,7 @@ from backprop_cli.trace import Trace
 from backprop_cli.graph import NodeKind
 from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, path_terms, shorten
 
+MAX_OPERATION_TERMS = 5  # a longer sum or product is shown as its first two terms, "…" and its last
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "copy": "="}
 
 
@@ -45,6 +46,14 @@ def operation_text(trace: Trace, index: int) -> str:
         parts.append("·" if arg_node.depends_on_input else shorten(arg_node.text, 12))
     if node.op in ("add", "sub", "mul", "div"):
         return f"{parts[0]} {_SYMBOLS[node.op]} {parts[1]}"
+    if node.op in ("sum", "product"):  # `a - b + c` is one sum of three signed terms: · − · + ·
+        signs = node.signs or (1,) * len(parts)
+        symbols = [("+" if sign > 0 else "−") if node.op == "sum" else "×" for sign in signs]
+        terms = list(zip(symbols, parts))
+        if len(terms) > MAX_OPERATION_TERMS:  # a 96-term sum: its first terms and its last
+            terms = terms[:2] + [(terms[2][0], "…"), terms[-1]]
+        first_symbol, first = terms[0]
+        return ("−" if first_symbol == "−" else "") + first + "".join(f" {symbol} {part}" for symbol, part in terms[1:])
     if node.op == "pow":
         base = parts[0] if parts[0] == "·" else f"({parts[0]})"
         return f"{base}^{parts[1]}"
