@@ -93,9 +93,10 @@ class GradientTable:
         mark = check_mark(status, self.messages) if status is not None else ""
         return [label if status is None else shorten(label, LABEL_WIDTH), value, exact, decimal, estimate, error, mark]
 
-    def _table(self, exact_width: int | None, header_widths: list[int] | None = None) -> Table:
+    def _table(self, exact_width: int | None, header_widths: list[int] | None = None,
+               value_width: int | None = None) -> Table:
         """The table; exact forms longer than `exact_width` (None: any length) are marked ↓, headers
-        wrapped between words to `header_widths`."""
+        wrapped between words to `header_widths`, the value column at least `value_width` wide."""
         table = Table(title=self.messages("heading.gradients", out=node_label(self.out)), title_justify="left",
                       title_style="bold", box=box.SIMPLE_HEAD)
         for i, header in enumerate(self._headers()):
@@ -103,7 +104,7 @@ class GradientTable:
                 header = "\n".join(wrap_prose(header, header_widths[i]))
             # Only the value column wraps (between words: `-1/4 =` over `-0.25`); numbers never do.
             table.add_column(header, justify="right" if 3 <= i <= 5 else ("center" if i == 6 else "left"),
-                             no_wrap=i != 1)
+                             no_wrap=i != 1, min_width=value_width if i == 1 else None)
         for row in self.rows:
             table.add_row(*self._cells(row, exact_width))
         return table
@@ -155,12 +156,14 @@ class GradientTable:
         cells = [max([cell_len(c) for c in col], default=0) for col in columns]
         words = [max((cell_len(w) for w in h.split()), default=0) for h in headers]
         header_widths = [max(c, w) for c, w in zip(cells, words)]
-        value_min = max([words[1]] + [cell_len(w) for c in columns[1] for w in c.split()])
+        # a value wraps after its `=` at most: `-1/4 =` over `-0.25`, never `=` on a line of its own
+        value_min = max([words[1]] + [cell_len(w) for c in columns[1] for w in c.split()]
+                        + [cell_len(c.partition(" = ")[0]) + 2 for c in columns[1] if " = " in c])
         fixed = sum(header_widths[i] for i in (0, 3, 4, 5, 6)) + value_min + overhead
         exact_width = width - fixed
         if exact_width >= max(marker, words[2]):
             header_widths[2] = exact_width
-            yield self._table(exact_width, header_widths)
+            yield self._table(exact_width, header_widths, value_min)
             yield from self._below(exact_width, width)
             return
         yield from self._records(width)
