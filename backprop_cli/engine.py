@@ -208,7 +208,8 @@ def choose_numeric(graph: Graph, bindings: dict[str, sp.Expr], mode: NumberMode,
     binary floats from .npy — or when asked; never with unbound inputs."""
     if mode is NumberMode.EXACT:
         return False
-    unbound = graph.unbound_inputs(bindings)
+    # floats for every input, those the output does not use too (their statements still have values)
+    unbound = [graph.nodes[i].name for i in graph.inputs if graph.nodes[i].name not in bindings]
     if unbound:
         if mode is NumberMode.NUMERIC:
             raise BackpropError(f"--numeric needs a value for every input; unbound: {', '.join(unbound[:10])}")
@@ -563,7 +564,8 @@ def _reported_nodes(trace: Trace, names: list[str] | None) -> list[int]:
             index = graph.names[name]
             if not graph.nodes[index].depends_on_input:
                 raise BackpropError(f"--wrt {name}: '{name}' is a constant; it has no gradient to report")
-            indices.append(index)
+            if index not in indices:  # (--wrt w,w: w once; a repeated input would count twice in the check)
+                indices.append(index)
     undefined = [i for i in indices if i in trace.undefined]
     if undefined:
         raise _undefined_gradient(trace, undefined, indices)

@@ -113,7 +113,7 @@ def _output_at(trace: Trace, domain: Decimal, leaves: dict, overrides: dict[int,
 
 def _symbolic(trace: Trace, needed: list[bool]) -> bool:
     """The numeric check needs a number for every input the output depends on (the numeric mode
-    has one for every input: it runs only when each is bound)."""
+    has one for every input: it runs only when each is bound, engine.choose_numeric)."""
     return not trace.numeric and any(needed[i] and trace.value_of(i).approx is None for i in trace.graph.inputs)
 
 
@@ -224,8 +224,10 @@ def working_digits(trace: Trace, needed: list[bool], digits: int, step_exponent:
     the size of the largest value on the way (10^m), so its rounding is 10^(m - digits) over a step
     of 10^step_exponent; the precision grows until that stays below 10^-12 (x + sinh(488) ≈ 10^211
     at 80 digits would show no difference at all)."""
-    largest = _largest_float(trace, needed) if trace.forward.flat is not None else 0.0
-    if trace.forward.flat is None:  # (over columns every value is a float: all of them at once)
+    if trace.forward.flat is not None:  # over columns every value is a float: all of them at once
+        largest = _largest_float(trace, needed)
+    else:
+        largest = 0.0
         for node, value in zip(trace.graph.nodes, trace.forward.column):
             if needed[node.index] and value is not None:
                 approx = value.approx if isinstance(value, Value) else value
@@ -286,12 +288,16 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
 def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict) -> mpmath.mpf | None:
     """Run at the domain's precision, with `leaves` computed at that precision.
 
-    The step is 10**FD_STEP_EXPONENT·max(1, |x|); where x ± h leaves a function's domain (log(x)
-    at x = 1e-30), it shrinks with |x| until both sides are inside, and None says it could not."""
+    The step is 10**FD_STEP_EXPONENT·max(1, |x|), or, for an x nearer 0 than that, a step relative
+    to |x| (so that x ± h stay on one side of 0); where x ± h leaves a function's domain (log(x) at
+    x = 1e-30), it shrinks with |x| until both sides are inside, and None says it could not."""
     if not trace.graph.ancestors_of(trace.output)[index]:
         return mpmath.mpf(0)  # the output does not depend on it: every difference is exactly 0
     x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
-    for h in _steps(mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x)):
+    steps = _steps(mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x))
+    if 0 < abs(x) <= steps[0]:  # x ± h would straddle 0, and 1/x's pole there (x = 1e-200): steps under |x|
+        steps = steps[1:]
+    for h in steps:
         try:
             up = _output_at(trace, domain, leaves, {index: x + h})
             down = _output_at(trace, domain, leaves, {index: x - h})

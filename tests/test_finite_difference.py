@@ -1,5 +1,6 @@
 """The tensor check's long double passes: the big products' shortcut changes no verdict."""
 
+import mpmath
 import numpy as np
 
 from backprop_cli import finite_difference
@@ -74,3 +75,23 @@ def test_the_directional_check_moves_only_the_inputs_the_output_uses():
     names = {report.trace.graph.nodes[c.node].label: c for c in report.checks}
     assert names["unused"].gradient.approx == 0 and names["unused"].status.value == "ok"
     assert all(c.status.value == "ok" for c in report.checks)
+
+
+def test_the_per_input_step_never_straddles_zero():
+    """1/x at x = 1e-200: a step of 1e-25 would reach across the pole at 0 (a mismatch of 1e+50
+    against -1e+400); the step is then relative to |x|, and the check passes."""
+    report = run(Request(source=from_text("L = 1/x"), at=[BindingText("x=1e-200", "--at")]))
+    check = report.checks[0]
+    assert check.status.value == "ok" and check.error < 1e-15
+    assert abs(check.estimate / mpmath.mpf("-1e400") - 1) < 1e-15
+    far = run(Request(source=from_text("L = 1/x"), at=[BindingText("x=1/2", "--at")])).checks[0]
+    assert far.status.value == "ok" and far.error < 1e-40  # (the step 1e-25: as before)
+
+
+def test_a_repeated_wrt_name_is_reported_and_checked_once():
+    """--wrt w,w,… (33 times, past the per-input check): w counted once in ∇f·v (a false mismatch)."""
+    terms = " + ".join(f"a{i}" for i in range(32))
+    at = ", ".join(["w=1, x=2"] + [f"a{i}=1" for i in range(32)])
+    report = run(Request(source=from_text(f"L = w*x + {terms}"), at=[BindingText(at, "--at")], wrt=["w"] * 33))
+    assert [report.trace.graph.nodes[c.node].name for c in report.checks] == ["w"]
+    assert report.checks[0].status.value == "ok" and report.ok

@@ -111,13 +111,15 @@ def test_text_picture_and_dot_in_chinese(cli):
     code, out, _ = cli("graph", "y = relu(w*x); L = y*y", "--at", "w=1, x=0", "--format", "text", "--lang", "zh")
     assert code == 0
     assert "╭─ w (输入) ─" in out and "╔═ L (输出) ═" in out and "局部导数 x = 0" in out
-    assert "⚠ 不可导点：取单侧约定" in out and "y ⚠ 不可导点" in out and "relu'(0) = 0" in out
+    assert "⚠ 不可导点：单侧约定" in out and "y ⚠ 不可导点" in out and "relu'(0) = 0" in out
     assert not re.search(r"\(input\)|\(output\)|local |kink", out)
     _, nodes, edges = dot_of(cli, "--sample", "branch", "--lang", "zh")
     labels = " ".join(nodes.values())
     assert "值 1" in labels and "value" not in labels
     _, nodes, _ = dot_of(cli, "y = relu(x)", "--at", "x=0", "--lang", "zh")
     assert "⚠ 不可导点：取单侧约定" in " ".join(nodes.values())
+    code, out, _ = cli("graph", "y = x; L = y*2", "--at", "x=1", "--format", "text", "--lang", "zh")
+    assert "│ · 的副本 " in out and "copy" not in out
 
 
 def test_text_picture_of_the_two_layer_network_fits_100_columns(cli):

@@ -61,6 +61,14 @@ def test_numeric_gradients_have_no_negative_zero():
 def test_numeric_needs_every_input():
     with pytest.raises(BackpropError, match="--numeric needs a value for every input; unbound: w, b, t"):
         run(Request(from_text("y = w*x + b; L = (y - t)^2/2"), [BindingText("x=2", "--at")], mode=NumberMode.NUMERIC))
+    # the output not needing one is no exception (a traceback in numeric mode before); automatic
+    # mode leaves it a symbol in exact mode, as any unbound input
+    with pytest.raises(BackpropError, match="--numeric needs a value for every input; unbound: z$"):
+        run(Request(from_text("a = z*2; L = x*3"), [BindingText("x=1", "--at")], mode=NumberMode.NUMERIC))
+    lines = [f"h{i} = tanh(w{i}*x)" for i in range(800)] + ["a = z*2", "L = " + " + ".join(f"h{i}" for i in range(800))]
+    at = ", ".join([f"w{i}={i % 5 - 2}" for i in range(800)] + ["x=1/2"])
+    report = run(Request(from_text("\n".join(lines)), [BindingText(at, "--at")]))
+    assert not report.trace.numeric and report.ok  # past 2,000 nodes, with z unbound: exact
 
 
 def test_the_fast_check_is_chosen_for_many_inputs_and_catches_a_wrong_gradient():

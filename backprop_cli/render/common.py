@@ -49,7 +49,7 @@ class EdgeFormulas:
             parts = templates[consumer].textbook_of(variables[edge])  # as trace.textbook_parts(edge)
             if len(parts) == 1 and type(parts[0]) is str:  # a constant such as a sum's 1
                 yield parts[0]
-            else:  # (∂(w*x)/∂w = x: one operand alone)
+            else:  # its operands filled in (∂(w*x)/∂w = x, ∂(x^2)/∂x = 2*x)
                 yield "".join(part if type(part) is str else operand(part, consumer) for part in parts)
 
 

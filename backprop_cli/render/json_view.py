@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import islice
 from json.encoder import encode_basestring as _string  # a JSON string literal, non-ASCII kept
@@ -212,10 +213,20 @@ class _NumericGradientTexts(_ColumnTexts):
                 self._texts[index] = _number_text(trace.gradient_of(index))
 
 
-def _gradient_texts(trace) -> "_GradientTexts | _NumericGradientTexts":
+@dataclass
+class _Texts:
+    """What several parts of a report write alike, made once: each node's gradient (for its node
+    record, the records of the edges into it, the head's gradients) and, for a numeric scalar run,
+    each input's value (the head's inputs, the inputs' node records)."""
+
+    gradients: "_GradientTexts | _NumericGradientTexts"
+    inputs: dict[int, str]
+
+
+def _texts(trace) -> _Texts:
     if trace.numeric and not trace.tensor:
-        return _NumericGradientTexts(trace)
-    return _GradientTexts(trace)
+        return _Texts(_NumericGradientTexts(trace), _input_texts(trace))
+    return _Texts(_GradientTexts(trace), {})
 
 
 class _GradientTexts(dict):
@@ -231,7 +242,7 @@ class _GradientTexts(dict):
         return text
 
 
-def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
+def _node_records(report: Report, texts: _Texts) -> Iterator[str]:
     if report.trace.tensor:
         yield from _tensor_node_records(report)
         return
@@ -239,7 +250,6 @@ def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
     constants, numeric = trace.forward.constants, trace.numeric
     # a numeric run's operation is a plain float of the column; inputs and constants keep exact values
     column = _ColumnTexts(trace, trace.forward.column) if numeric else None
-    input_texts = _input_texts(trace) if numeric else {}
     operation, source = NodeKind.OPERATION, trace.graph.source
     kinds = {kind: _string(kind.value) for kind in NodeKind}
     ops: dict = {None: "null"}
@@ -248,7 +258,7 @@ def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         if numeric and node.kind is operation and index not in constants:
             value = column[index]
         else:
-            value = input_texts.get(index) or _number_text(trace.value_of(index))
+            value = texts.inputs.get(index) or _number_text(trace.value_of(index))
         span = node.span
         text = source[span.start:span.end]
         # node.text collapses blanks and shortens: a short text on one line, single-spaced, is as it is
@@ -260,18 +270,18 @@ def _node_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         yield (f'{{"id": {index}, "name": {"null" if node.name is None else _string(node.name)}, '
                f'"label": {label}, "kind": {kinds[node.kind]}, "op": {op}, '
                f'"args": [{", ".join(map(str, node.args))}], "value": {value}, '
-               f'"gradient": {gradient_texts[index]}}}')
+               f'"gradient": {texts.gradients[index]}}}')
 
 
 
-def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[str]:
+def _edge_records(report: Report, texts: _Texts) -> Iterator[str]:
     if report.trace.tensor:
         yield from _tensor_edge_records(report)
         return
     trace = report.trace
     edges = trace.graph.edges
     source, consumer, position = edges.source, edges.consumer, edges.position
-    locals, contributions = _ColumnTexts(trace, trace.locals.local), _ColumnTexts(trace, trace.contributions)
+    local_texts, contributions = _ColumnTexts(trace, trace.locals.local), _ColumnTexts(trace, trace.contributions)
     kinks = trace.locals.kink
     formulas: dict = {}
     for edge, formula in zip(trace.order, EdgeFormulas(trace).of_edges(trace.order)):
@@ -280,7 +290,7 @@ def _edge_records(report: Report, gradient_texts: _GradientTexts) -> Iterator[st
         if quoted is None:
             quoted = formulas[formula] = _string(formula)
         yield (f'{{"from": {source[edge]}, "to": {to}, "position": {position[edge]}, '
-               f'"local_formula": {quoted}, "local": {locals[edge]}, "upstream": {gradient_texts[to]}, '
+               f'"local_formula": {quoted}, "local": {local_texts[edge]}, "upstream": {texts.gradients[to]}, '
                f'"contribution": {contributions[edge]}, "kink": {"true" if kinks[edge] else "false"}}}')
 
 
@@ -292,12 +302,12 @@ def _column_number_text(trace, number) -> str:
     return _number_text(trace.as_value(number))
 
 
-def _head(report: Report, messages: Messages, gradient_texts: _GradientTexts) -> tuple[dict, dict]:
+def _head(report: Report, messages: Messages, texts: _Texts) -> tuple[dict, dict]:
     """The keys before the node and edge records, and those after them."""
     trace = report.trace
     graph = trace.graph
     if trace.numeric and not trace.tensor and trace.named is None:  # 33,250 gradients: as text, not dicts
-        return _numeric_head(report, messages, gradient_texts)
+        return _numeric_head(report, messages, texts)
     gradients = {}
     for check in report.checks:
         if trace.tensor:
@@ -339,17 +349,16 @@ def _tail(report: Report, messages: Messages) -> dict:
     return after
 
 
-def _numeric_head(report: Report, messages: Messages, gradient_texts: _GradientTexts) -> tuple[dict, dict]:
+def _numeric_head(report: Report, messages: Messages, texts: _Texts) -> tuple[dict, dict]:
     """_head for a numeric scalar run: the gradients and inputs written as text from the columns
     (the same text json writes for the dicts _head makes; tests/test_streamed_output.py)."""
     trace = report.trace
     graph = trace.graph
     verdicts: dict = {}  # one text for the many inputs a directional check gives one verdict
     gradients = ", ".join(
-        f'{_string(graph.nodes[check.node].label)}: {gradient_texts[check.node][:-1]}, {_verdict_text(check, verdicts)}'
+        f'{_string(graph.nodes[check.node].label)}: {texts.gradients[check.node][:-1]}, {_verdict_text(check, verdicts)}'
         for check in report.checks)
-    input_texts = _input_texts(trace)
-    inputs = ", ".join(f"{_string(graph.nodes[i].label)}: {input_texts[i]}" for i in graph.inputs)
+    inputs = ", ".join(f"{_string(graph.nodes[i].label)}: {texts.inputs[i]}" for i in graph.inputs)
     skipped = all(c.ok is None and c.status.value == "skipped" for c in report.checks)
     before = {
         "of": graph.nodes[trace.output].label,
@@ -447,10 +456,10 @@ def json_pieces(report: Report, messages: Messages | None = None) -> Iterator[st
     trace = report.trace
     pretty = trace.graph.size[0] <= PRETTY_JSON_MAX_NODES and (
         not trace.tensor or trace.forward.shapes.entries <= PRETTY_JSON_MAX_NODES)
-    gradient_texts = _gradient_texts(trace)
-    before, after = _head(report, messages, gradient_texts)
-    document = {**before, "nodes": _array(_node_records(report, gradient_texts)),
-                "edges": _array(_edge_records(report, gradient_texts)), **after}
+    texts = _texts(trace)
+    before, after = _head(report, messages, texts)
+    document = {**before, "nodes": _array(_node_records(report, texts)),
+                "edges": _array(_edge_records(report, texts)), **after}
     if pretty:
         yield json.dumps(json.loads("".join(_members(document))), indent=2, ensure_ascii=False) + "\n"
         return

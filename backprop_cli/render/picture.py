@@ -34,7 +34,7 @@ class EdgeCard:
     kink: bool = False  # into a node at a non-differentiable point: the local derivative is a convention
 
 
-def operation_text(trace: Trace, index: int) -> str:
+def operation_text(trace: Trace, index: int, copy: str = "copy of ·") -> str:
     """The operation with constant arguments written in: `(·)^2`, `· ÷ 2`, `tanh(·)`."""
     graph = trace.graph
     node = graph.nodes[index]
@@ -60,7 +60,7 @@ def operation_text(trace: Trace, index: int) -> str:
     if node.op == "neg":
         return "−·"
     if node.op == "copy":
-        return "copy of ·"
+        return copy
     return f"{node.op}({', '.join(parts)})"
 
 
@@ -70,8 +70,10 @@ def _value(value, node, digits: int, width: int) -> str:
     return "" if text == node.label else shorten(text, width * 2)
 
 
-def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard], list[EdgeCard]]:
-    """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters."""
+def cards(trace: Trace, width: int = 28, digits: int = 6, copy: str = "copy of ·"
+          ) -> tuple[list[NodeCard], list[EdgeCard]]:
+    """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters;
+    `copy` words a named copy (`y = x`) in the view's language."""
     graph = trace.graph
     out = graph.nodes[trace.output]
     reached = graph.ancestors_of(trace.output)
@@ -98,7 +100,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6) -> tuple[list[NodeCard
         nodes.append(NodeCard(
             index=node.index,
             title=shorten(node.name, width) if node.name else shorten(node.text, width),
-            operation=operation_text(trace, node.index),
+            operation=operation_text(trace, node.index, copy),
             value=_value(trace.values[node.index], node, digits, width),
             gradient=shorten(gradient_text, width * 3),
             is_input=node.kind is NodeKind.INPUT,
