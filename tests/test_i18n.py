@@ -1,5 +1,6 @@
 """Every sentence exists in every language, with the same placeholders."""
 
+import json
 import re
 import string
 from pathlib import Path
@@ -72,3 +73,22 @@ def test_numbers_and_json_do_not_change_with_the_language(cli):
     a.pop("notes"), b.pop("notes")
     assert a == b
     assert re.search(r"-6", zh)
+
+
+def test_piecewise_local_derivatives_are_worded_in_the_language(cli):
+    # backprop explain "y = relu(w*x); L = y*y" --at w=1,x=2 --lang zh (also --format markdown, --forward)
+    program, at = "y = relu(w*x); L = y*y", "w=1,x=2"
+    code, out, _ = cli("explain", program, "--at", at, "--lang", "zh")
+    assert code == 0 and "局部梯度 ∂y/∂(w*x) = (1 当 (w*x) > 0，否则 0) = 1" in out and " if " not in out
+    code, out, _ = cli("explain", program, "--at", at, "--lang", "zh", "--format", "markdown")
+    assert "`∂y/∂(w*x) = (1 当 (w*x) > 0，否则 0)`" in out
+    code, out, _ = cli("explain", program, "--at", at, "--lang", "zh", "--forward", "--wrt", "x")
+    assert "(1 当 (w*x) > 0，否则 0)·" in out
+    code, out, _ = cli("explain", program, "--at", at)
+    assert "local ∂y/∂(w*x) = (1 if (w*x) > 0, else 0) = 1" in out
+    # JSON is data: the textbook formula as SPEC §4 has it, whatever the language
+    code, out, _ = cli("explain", program, "--at", at, "--lang", "zh", "--format", "json")
+    assert "(1 if (w*x) > 0, else 0)" in {edge["local_formula"] for edge in json.loads(out)["edges"]}
+    # only the printer's words change: a user's name is an operand, never translated
+    code, out, _ = cli("explain", "y = relu(iff); L = y", "--at", "iff=1", "--lang", "zh")
+    assert "(1 当 iff > 0，否则 0)" in out

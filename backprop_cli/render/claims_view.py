@@ -52,7 +52,7 @@ def diagnosis_text(diagnosis: Diagnosis, result: ClaimResult, report, messages: 
                   tol=f"{10.0 ** -diagnosis.digits / 2:g}" if diagnosis.digits else "")
     if diagnosis.step is not None:
         step = trace.steps[diagnosis.step]
-        formula, value = local_formula_text(trace, step), number_text(step.local)
+        formula, value = local_formula_text(trace, step, messages), number_text(step.local)
         fields.update(consumer=label(step.consumer), at=label(step.source), value=value, formula=formula,
                       factor=value if formula == value else f"{formula} = {value}")  # never `1/2 = 1/2`
     return messages(f"diagnosis.{diagnosis.kind}", **fields)

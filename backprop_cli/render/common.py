@@ -20,12 +20,15 @@ class EdgeFormulas:
 
     One per trace for views that word every edge: each template's partial comes cut at its
     operands (derive.py printed it once), and each node is worded as an operand once, only where
-    a formula names it."""
+    a formula names it. Given a view's messages, a piecewise derivative's words are in its
+    language, `(1 当 x > 0，否则 0)` (only the printer's own text: the user's names are operands)."""
 
-    def __init__(self, trace):
+    def __init__(self, trace, messages=None):
         self._graph = trace.graph
         self._trace = trace
         self._forms: dict[int, tuple[str, str]] = {}  # node -> (as a bracketed operand, as a call's only argument)
+        self._words = None if messages is None or messages.language == "en" else (
+            (" if ", messages("formula.if")), (", else ", messages("formula.else")))
 
     def _operand(self, part: tuple[int, bool], consumer: int) -> str:
         """Variable i of the consumer's template is one of its arguments; one past them, its own value."""
@@ -47,15 +50,24 @@ class EdgeFormulas:
         for edge in edges:
             consumer = consumers[edge]
             parts = templates[consumer].textbook_of(variables[edge])  # as trace.textbook_parts(edge)
+            if self._words is not None:
+                parts = tuple(self._in_words(part) if type(part) is str else part for part in parts)
             if len(parts) == 1 and type(parts[0]) is str:  # a constant such as a sum's 1
                 yield parts[0]
             else:  # its operands filled in (∂(w*x)/∂w = x, ∂(x^2)/∂x = 2*x)
                 yield "".join(part if type(part) is str else operand(part, consumer) for part in parts)
 
 
-def local_formula_text(trace, step) -> str:
-    """One edge's local derivative in the consumer's own operands (EdgeFormulas for many)."""
-    return EdgeFormulas(trace)(step)
+    def _in_words(self, text: str) -> str:
+        for english, word in self._words:
+            text = text.replace(english, word)
+        return text
+
+
+def local_formula_text(trace, step, messages=None) -> str:
+    """One edge's local derivative in the consumer's own operands (EdgeFormulas for many); its
+    piecewise words in the language of `messages`, if given."""
+    return EdgeFormulas(trace, messages)(step)
 
 
 def path_terms(trace, steps, digits: int = 10) -> str:

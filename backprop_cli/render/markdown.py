@@ -65,7 +65,7 @@ def render_markdown(report: Report, messages: Messages) -> str:
     for step_index, step in enumerate(trace.steps):  # reverse-pass order: a node after its consumers
         node = graph.nodes[step.source]
         consumer = graph.nodes[step.consumer]
-        local = local_formula_text(trace, step)
+        local = local_formula_text(trace, step, messages)
         product = messages("tree.product", upstream=operand(number_text(step.upstream)),
                            local=operand(number_text(step.local)), contribution=number_text(step.contribution))
         lines.append(f"- {_code(derivative(consumer, node) + ' = ' + local)} — {messages.rule(trace.rule_name(step), step.position)}; "

@@ -70,10 +70,10 @@ def _value(value, node, digits: int, width: int) -> str:
     return "" if text == node.label else shorten(text, width * 2)
 
 
-def cards(trace: Trace, width: int = 28, digits: int = 6, copy: str = "copy of ·"
-          ) -> tuple[list[NodeCard], list[EdgeCard]]:
+def cards(trace: Trace, width: int = 28, digits: int = 6, messages=None) -> tuple[list[NodeCard], list[EdgeCard]]:
     """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters;
-    `copy` words a named copy (`y = x`) in the view's language."""
+    a named copy (`y = x`) and a piecewise local derivative in the language of `messages`."""
+    copy = messages("graph.copy") if messages is not None else "copy of ·"
     graph = trace.graph
     out = graph.nodes[trace.output]
     reached = graph.ancestors_of(trace.output)
@@ -110,7 +110,7 @@ def cards(trace: Trace, width: int = 28, digits: int = 6, copy: str = "copy of �
         ))
     edges = []
     for step in sorted(trace.steps, key=lambda s: (s.source, s.consumer, s.position)):
-        formula = local_formula_text(trace, step)
+        formula = local_formula_text(trace, step, messages)
         local = number_text(step.local, digits)
         local_text = shorten(formula, width) + ("" if local == formula else f" = {shorten(local, width)}")
         edges.append(EdgeCard(step.source, step.consumer, local_text,

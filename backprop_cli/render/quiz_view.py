@@ -81,7 +81,7 @@ class Words:
         if q.kind == "value":
             return value_text(q.expected)
         if q.formula:
-            return local_formula_text(self.trace, self.trace.steps[q.step])
+            return local_formula_text(self.trace, self.trace.steps[q.step], self.m)
         return number_text(q.expected)
 
     def hint(self, q: Question, trap: Trap | None = None) -> str:
@@ -120,7 +120,7 @@ class Words:
             return m("quiz.closer_product", upstream=operand(number_text(step.upstream)),
                      local=operand(number_text(step.local)))
         return m("quiz.reason_local_formula", rule=m.rule(self.trace.rule_name(step), step.position),
-                 derivative=derivative(self.trace.node(step.consumer), node), formula=local_formula_text(self.trace, step))
+                 derivative=derivative(self.trace.node(step.consumer), node), formula=local_formula_text(self.trace, step, self.m))
 
     def reason(self, q: Question) -> str:
         m, node = self.m, self.trace.node(q.node)
@@ -135,7 +135,7 @@ class Words:
                      answer=number_text(q.expected))
         rule = m.rule(self.trace.rule_name(step), step.position)
         name = derivative(self.trace.node(step.consumer), node)
-        formula = local_formula_text(self.trace, step)
+        formula = local_formula_text(self.trace, step, self.m)
         if q.formula:
             return m("quiz.reason_local_formula", rule=rule, derivative=name, formula=formula)
         working = formula if formula == local else f"{formula} = {local}"

@@ -84,10 +84,10 @@ def _push_text(trace, step, source_name: str) -> str:
     return f"{dot} at [{step.position}]"
 
 
-def tangent_rows(report: Report, tangent_pass: TangentPass) -> list[TangentRow]:
+def tangent_rows(report: Report, tangent_pass: TangentPass, messages: Messages | None = None) -> list[TangentRow]:
     trace = report.trace
     graph = trace.graph
-    formulas = EdgeFormulas(trace)
+    formulas = EdgeFormulas(trace, messages)
     rows = []
     for node in graph.nodes[: trace.output + 1]:
         index = node.index
@@ -198,7 +198,7 @@ def tangent_section(report: Report, messages: Messages) -> RenderableType:
         parts += [Notes([messages("forward_mode.heading", direction=direction_text(report, tangent_pass))], "bold"),
                   Notes([messages("forward_mode.intro")])]
         text = Text()
-        for k, row in enumerate(tangent_rows(report, tangent_pass)):
+        for k, row in enumerate(tangent_rows(report, tangent_pass, messages)):
             if k:
                 text.append("\n")
             text.append(row.label, style="bold cyan")
@@ -220,7 +220,7 @@ def tangent_markdown(report: Report, messages: Messages) -> list[str]:
         heading = messages("forward_mode.heading", direction=direction_text(report, tangent_pass))
         lines += [f"## {heading}", "", messages("forward_mode.intro"), "",
                   "| " + " | ".join(columns) + " |", "|---|---|---|---|"]
-        for row in tangent_rows(report, tangent_pass):
+        for row in tangent_rows(report, tangent_pass, messages):
             lines.append(f"| {_code(row.label)} | {_code(row.value)} | {_code(rule_text(row))} "
                          f"| {_code(row.tangent)} |")
         lines += [""] + [f"- {line}" for line in check_text(report, tangent_pass, messages)] + [""]

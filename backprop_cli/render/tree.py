@@ -186,7 +186,7 @@ def _step_text(report: Report, step_index: int, k: int, n: int, summed: list[int
     text = Text()
     text.append(node_label(node), style="bold cyan")
     text.append(" " + assign_text(trace.values[step.source], node.label), style="green")
-    local_formula = local_formula_text(trace, step)
+    local_formula = local_formula_text(trace, step, messages)
     local_line = messages("tree.local", derivative=derivative(consumer, node), formula=local_formula)
     local_number = number_text(step.local)
     if local_number != local_formula:
