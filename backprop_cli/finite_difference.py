@@ -31,6 +31,10 @@ FAST_METHOD = ("directional: ∇f·v against a central difference along {n} rand
                f"tolerance {settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
 FAST_METHOD_DOUBLE_DOUBLE = FAST_METHOD.replace("in {digits}-digit arithmetic",
                                                "in double-double arithmetic (about 32 significant digits)")
+FAST_METHOD_KINKS = "; the inputs whose gradients pass through a kink along directions of their own"
+BEND_PROBE = 1000  # a difference failing the directional check is tried again at a step this many times smaller
+FAST_METHOD_BENDS = ("; where a difference failed, the output bent within the step (the same difference "
+                     f"at a step {BEND_PROBE} times smaller differed): a kink near the point, not a wrong gradient")
 SKIPPED_METHOD = "none (--check none)"
 
 
@@ -123,6 +127,9 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     Two high-precision passes per direction instead of two per input: what makes
     the check affordable for 50,000 inputs. Intermediate names in --wrt are
     checked one by one (perturbing one would cut the paths of the others).
+    Where the point has kinks, the inputs whose gradients pass through one are
+    checked along directions of their own: one relu at exactly 0 in a network
+    leaves the other inputs' verdict ok or mismatch, not all of them "kink".
     """
     graph = trace.graph
     needed = graph.ancestors_of(trace.output)
@@ -135,57 +142,86 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
     digits = working_digits(trace, needed, settings.FAST_CHECK_DIGITS, settings.FAST_CHECK_STEP_EXPONENT)
+    groups = [(inputs, bool(trace.kinks))]
+    if trace.kinks:
+        reaches_kink = _depends_on_kink(trace)
+        groups = [(group, near) for group, near in (([i for i in inputs if not reaches_kink[i]], False),
+                                                    ([i for i in inputs if reaches_kink[i]], True)) if group]
+    checks: list[GradientCheck] = []
+    arithmetics, bent = set(), False
+    for group, near_kink in groups:
+        values = [trace.gradient_of(i) for i in group]  # one Value each, for the checks too
+        found, arithmetic = _directional_worst(trace, group, values, rng, count, digits, needed)
+        if found is None:  # no step stayed inside the domain: the check could not be made
+            checks += [GradientCheck(i, value, None, None, CheckStatus.SKIPPED) for i, value in zip(group, values)]
+            continue
+        worst, bends = found
+        arithmetics.add(arithmetic)
+        bent |= bends and not near_kink
+        status = _verdict(worst, near_kink or bends)
+        checks += [GradientCheck(i, value, None, worst, status) for i, value in zip(group, values)]
+    order = {index: k for k, index in enumerate(inputs)}
+    checks.sort(key=lambda check: order[check.node])  # (the groups in the reported order again)
+    method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count) if arithmetics == {"double-double"} else \
+        FAST_METHOD.format(n=count, digits=digits)
+    method += (FAST_METHOD_KINKS if len(groups) > 1 else "") + (FAST_METHOD_BENDS if bent else "")
+    return checks + check_gradients(trace, others), method
+
+
+def _directional_worst(trace: Trace, inputs: list[int], values: list[Value], rng: random.Random, count: int,
+                       digits: int, needed: list[bool]) -> tuple[tuple[float, bool] | None, str]:
+    """The largest error of ∇f·v along `count` random directions over `inputs` and whether the
+    output bends within the step there, or None where no step stayed inside the domain; and the
+    arithmetic it was found in ("double-double" or "decimal")."""
     domain = Decimal(digits)
-    method = FAST_METHOD.format(n=count, digits=digits)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
-        values = [trace.gradient_of(i) for i in inputs]  # one Value each, for the checks below too
         gradients = [value.approx for value in values]
         scale = max(mpmath.mpf(1), _sum(abs(g) for g in gradients))
         directions = [[rng.choice((1, -1)) for _ in inputs] for _ in range(count)]
         analytic = [_sum(g if sign > 0 else -g for g, sign in zip(gradients, signs)) for signs in directions]
-        worst = None
         # over columns the passes run in double-double (about 32 digits), trusted while the precision
         # the check needs stays at its own FAST_CHECK_DIGITS
         if trace.forward.flat is not None and digits == settings.FAST_CHECK_DIGITS:
-            worst = _double_double_worst(trace, inputs, directions, analytic, scale, h)
-            if worst is not None:
-                method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count)
-        if worst is None:
-            worst = _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h)
-        if worst is None:  # no step stayed inside the domain: the check could not be made
-            skipped = [GradientCheck(i, trace.gradient_of(i), None, None, CheckStatus.SKIPPED) for i in inputs]
-            return skipped + check_gradients(trace, others), method
-    status = _verdict(worst, bool(trace.kinks))
-    checks = [GradientCheck(i, value, None, worst, status) for i, value in zip(inputs, values)]
-    return checks + check_gradients(trace, others), method
+            found = _double_double_worst(trace, inputs, directions, analytic, scale, h)
+            if found is not None:
+                return found, "double-double"
+        return _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h), "decimal"
 
 
-def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, analytic, scale, h) -> float | None:
-    """The largest error over the directions, each pass a forward loop in `domain` (None: no step
-    stayed inside the functions' domains)."""
+def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, analytic, scale, h
+                   ) -> tuple[float, bool] | None:
+    """The largest error over the directions, each pass a forward loop in `domain`, and whether the
+    output bends within the step along the worst direction (`_bends`); None where no step stayed
+    inside the functions' domains."""
     leaves = _leaves(trace, needed)
     # an input the output does not use has no leaf: moving it would change nothing
     moved = [(k, i) for k, i in enumerate(inputs) if needed[i]]
     points = {i: leaves[i] for _, i in moved}
     smallest = min((abs(x) for x in points.values() if x != 0), default=mpmath.mpf(0))
-    worst = 0.0
+
+    def outputs(signs, step):
+        return (_output_at(trace, domain, leaves, {i: points[i] + signs[k] * step for k, i in moved}),
+                _output_at(trace, domain, leaves, {i: points[i] - signs[k] * step for k, i in moved}))
+
+    worst, worst_at = 0.0, None
     for signs, along in zip(directions, analytic):
         for step in _steps(h, smallest):  # smaller steps where x ± h leaves a function's domain
             try:
-                up = _output_at(trace, domain, leaves, {i: points[i] + signs[k] * step for k, i in moved})
-                down = _output_at(trace, domain, leaves, {i: points[i] - signs[k] * step for k, i in moved})
+                up, down = outputs(signs, step)
             except BackpropError:
                 deadline.check()  # the time limit is not a step outside the domain: never swallowed
                 continue
-            worst = max(worst, float(abs(along - (up - down) / (2 * step)) / scale))
+            error = float(abs(along - (up - down) / (2 * step)) / scale)
+            if error >= worst:
+                worst, worst_at = error, (signs, step, up, down)
             break
         else:
             return None
-    return worst
+    return worst, _bends(worst, worst_at, outputs, lambda: _output_at(trace, domain, leaves, {}), scale)
 
 
-def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -> float | None:
+def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -> tuple[float, bool] | None:
     """The same passes over the groups of the numeric mode in double-double (vectorised.py); None
     when a value is not finite there (the decimal passes then decide, step by step, as before)."""
     import numpy as np
@@ -202,14 +238,47 @@ def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -
         passes = DoubleDoublePasses(forward.flat, leaves, inputs, trace.output, needed)
     except (OverflowError, ValueError):  # a leaf past float's range: the decimal passes take it
         return None
-    worst = 0.0
+
+    def outputs(signs, step):
+        up, down = passes.output_along(signs, step), passes.output_along(signs, -step)
+        if up is None or down is None:
+            raise BackpropError("a value is not finite")  # (no difference: see _bends)
+        return up, down
+
+    worst, worst_at = 0.0, None
     for signs, along in zip(directions, analytic):
         signs = np.asarray(signs, dtype=np.int64)
-        up, down = passes.output_along(signs, h), passes.output_along(signs, -h)
-        if up is None or down is None:
+        try:
+            up, down = outputs(signs, h)
+        except BackpropError:
             return None
-        worst = max(worst, float(abs(along - (up - down) / (2 * h)) / scale))
-    return worst
+        error = float(abs(along - (up - down) / (2 * h)) / scale)
+        if error >= worst:
+            worst, worst_at = error, (signs, h, up, down)
+    return worst, _bends(worst, worst_at, outputs, lambda: outputs(signs, 0 * h)[0], scale)
+
+
+def _bends(worst: float, worst_at, outputs, center, scale) -> bool:
+    """Whether a failing difference is the output bending within the step, not a wrong gradient.
+    Along the worst direction, at the step and at one BEND_PROBE times smaller: a kink between
+    the two steps makes the central differences differ; a kink at the point (a relu's input 0 in
+    exact numbers but 5.6e-17 in floats, so no kink to the float pass) keeps the two one-sided
+    slopes apart by the same amount at both steps, where a smooth output's gap shrinks with the
+    step. (`outputs(signs, step)` gives f(x ± step·v), `center()` f(x).)"""
+    if worst <= settings.FD_TOLERANCE or worst_at is None or worst_at[1] is None:
+        return False
+    signs, step, up, down = worst_at
+    small = step / BEND_PROBE
+    try:
+        up_small, down_small = outputs(signs, small)
+        middle = center()
+    except BackpropError:
+        deadline.check()
+        return False
+    if abs((up - down) / (2 * step) - (up_small - down_small) / (2 * small)) / scale > settings.FD_TOLERANCE:
+        return True
+    gap, gap_small = abs(up + down - 2 * middle) / step, abs(up_small + down_small - 2 * middle) / small
+    return gap / scale > settings.FD_TOLERANCE and gap_small > gap / 10
 
 
 def _full_check_digits(trace: Trace) -> int:
@@ -275,24 +344,39 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
             checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
             continue
         with domain.precision():
-            estimate = _central_difference(trace, domain, index, leaves)
-        if estimate is None:  # every step left the domain: the check could not be made
-            checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
-            continue
-        error = abs(gradient.approx - estimate) / max(mpmath.mpf(1), abs(gradient.approx))
-        status = _verdict(error, near_kink[index])
+            found = _central_difference(trace, domain, index, leaves)
+            if found is None:  # every step left the domain: the check could not be made
+                checks.append(GradientCheck(index, gradient, None, None, CheckStatus.SKIPPED))
+                continue
+            estimate, step, up, down = found
+            scale = max(mpmath.mpf(1), abs(gradient.approx))
+            error = abs(gradient.approx - estimate) / scale
+            bends = not near_kink[index] and _bends(float(error), (None, step, up, down),
+                                                    _along_input(trace, domain, leaves, index),
+                                                    lambda: _output_at(trace, domain, leaves, {}), scale)
+        status = _verdict(error, near_kink[index] or bends)
         checks.append(GradientCheck(index, gradient, estimate, float(error), status))
     return checks
 
 
-def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict) -> mpmath.mpf | None:
-    """Run at the domain's precision, with `leaves` computed at that precision.
+def _along_input(trace: Trace, domain: Decimal, leaves: dict, index: int):
+    """f(x ± step) for one input or node (the `outputs` of _bends)."""
+    def outputs(_, step):
+        x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
+        return (_output_at(trace, domain, leaves, {index: x + step}),
+                _output_at(trace, domain, leaves, {index: x - step}))
+    return outputs
+
+
+def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict) -> tuple | None:
+    """(the difference, its step, f(x + step), f(x - step)), at the domain's precision, with
+    `leaves` computed at that precision.
 
     The step is 10**FD_STEP_EXPONENT·max(1, |x|), or, for an x nearer 0 than that, a step relative
     to |x| (so that x ± h stay on one side of 0); where x ± h leaves a function's domain (log(x) at
     x = 1e-30), it shrinks with |x| until both sides are inside, and None says it could not."""
     if not trace.graph.ancestors_of(trace.output)[index]:
-        return mpmath.mpf(0)  # the output does not depend on it: every difference is exactly 0
+        return mpmath.mpf(0), None, None, None  # the output does not depend on it: every difference is 0
     x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
     steps = _steps(mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x))
     if 0 < abs(x) <= steps[0]:  # x ± h would straddle 0, and 1/x's pole there (x = 1e-200): steps under |x|
@@ -304,7 +388,7 @@ def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict)
         except BackpropError:
             deadline.check()
             continue
-        return (up - down) / (2 * h)
+        return (up - down) / (2 * h), h, up, down
     return None
 
 

@@ -525,6 +525,16 @@ class Decimal:
 SHADOW = Decimal(settings.DECIMAL_DIGITS)
 
 
+def _as_exact_says(exact, approx):
+    """The decimal beside an exact rational is the rational's own: the two tracks may take
+    different branches (at a kink the exact track sees 0.1 + 0.2 - 0.3 = 0 and relu' = 0 by
+    convention, while its 50-digit decimals make 6.7e-52 and take relu' = 1), and a rational's
+    decimal is exact to the last digit this way."""
+    if approx is None or not isinstance(exact, sp.Rational):
+        return approx
+    return mpmath.mpf(int(exact.p)) / int(exact.q)
+
+
 class Tracked:
     """Exact SymPy numbers with a DECIMAL_DIGITS-digit decimal beside (the exact mode); past a
     size, a symbolic formula in the inputs is dropped (numbers.Named writes it in names)."""
@@ -566,7 +576,7 @@ class Tracked:
                 approx = check_decimal(node, to_mpf(exact))
             else:
                 exact = self._abbreviate(node, exact)
-        return Value(exact, approx)
+        return Value(exact, _as_exact_says(exact, approx))
 
     def _partial(self, node, tmpl, which: int, args: list[Value]) -> Value:
         exact = None
@@ -589,7 +599,7 @@ class Tracked:
         elif exact is not None and not exact.free_symbols:
             approx = (mpmath.mpf(int(exact.p)) / int(exact.q) if isinstance(exact, sp.Rational)
                       else check_decimal(node, exact.evalf(settings.DECIMAL_DIGITS)))
-        return Value(exact, approx)
+        return Value(exact, _as_exact_says(exact, approx))
 
     def switch(self, form, arity: int) -> Callable:
         from backprop_cli.derive import from_form

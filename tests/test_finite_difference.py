@@ -4,7 +4,7 @@ import mpmath
 import numpy as np
 
 from backprop_cli import finite_difference
-from backprop_cli.engine import Request, run
+from backprop_cli.engine import NumberMode, Request, run
 from backprop_cli.source import BindingText, from_text
 
 
@@ -95,3 +95,75 @@ def test_a_repeated_wrt_name_is_reported_and_checked_once():
     report = run(Request(source=from_text(f"L = w*x + {terms}"), at=[BindingText(at, "--at")], wrt=["w"] * 33))
     assert [report.trace.graph.nodes[c.node].name for c in report.checks] == ["w"]
     assert report.checks[0].status.value == "ok" and report.ok
+
+
+def test_a_kink_decides_only_the_verdicts_of_the_inputs_it_reaches():
+    """One relu at exactly 0 among 40 neurons (the directional check, past 32 inputs): the
+    inputs upstream of it are checked apart and marked kink; every other input keeps a verdict of
+    its own, ok, with an error of its own (they all read "kink" before)."""
+    lines = [f"h{j} = relu(w{j}*x + b{j})" for j in range(40)] + ["L = (" + " + ".join(f"h{j}" for j in range(40)) + ")^2/2"]
+    at = ", ".join([f"w{j}={j % 3 + 1}, b{j}={j % 2 + 1}" for j in range(1, 40)] + ["w0=1, b0=-2, x=2"])  # h0 at 0
+    report = run(Request(source=from_text("\n".join(lines)), at=[BindingText(at, "--at")]))
+    assert report.method.startswith("directional") and report.method.endswith(finite_difference.FAST_METHOD_KINKS)
+    by_name = {report.trace.graph.nodes[c.node].name: c for c in report.checks}
+    assert list(by_name) == [report.trace.graph.nodes[i].name for i in report.trace.graph.inputs]  # the order kept
+    reached = {"w0", "x", "b0"}  # h0's inputs: x feeds every neuron, so it is upstream of the kink too
+    assert {name for name, c in by_name.items() if c.status.value == "kink"} == reached
+    assert all(c.status.value == "ok" for name, c in by_name.items() if name not in reached)
+    smooth_error = {c.error for name, c in by_name.items() if name not in reached}
+    assert len(smooth_error) == 1 and smooth_error.pop() < 1e-20
+    assert by_name["x"].error > 1e-9  # the kinked group's own (one-sided) error
+
+
+def _near_kink_program(z: str) -> tuple[str, str]:
+    """h = relu(z) and 33 smooth inputs besides (past the per-input check)."""
+    terms = " + ".join(f"u{i}*v" for i in range(33))
+    at = ", ".join([f"u{i}={(i % 5 + 1) / 4}" for i in range(33)] + ["v=2, x=1, y=1"])
+    return f"h = relu({z}); L = h*h + h + {terms}", at
+
+
+def test_a_relu_input_zero_in_exact_numbers_but_not_in_floats_is_a_kink_not_a_mismatch():
+    """0.1*x + 0.2*y - 0.3 is 5.6e-17 in floats (no kink to the float pass) and 0 in the check's
+    exact leaves: every step straddles the kink. The verdict was mismatch (exit 1) for every input;
+    the one-sided slopes stay apart at a step 1,000 times smaller, so it is a kink near the point."""
+    program, at = _near_kink_program("0.1*x + 0.2*y - 0.3")
+    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")], mode=NumberMode.NUMERIC))
+    assert not report.trace.kinks  # the float pass saw none
+    assert report.method.endswith(finite_difference.FAST_METHOD_BENDS)
+    assert {c.status.value for c in report.checks} == {"kink"} and report.ok is not False
+
+
+def test_a_kink_just_inside_the_step_is_a_kink_and_a_wrong_gradient_still_a_mismatch():
+    # relu's input 1e-12, inside the step of 1e-10 but outside one 1,000 times smaller (exact mode)
+    program, at = _near_kink_program("x - y + 1/1000000000000")
+    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
+    assert not report.trace.kinks and report.method.endswith(finite_difference.FAST_METHOD_BENDS)
+    assert {c.status.value for c in report.checks} == {"kink"}
+    # far from the kink, a wrong gradient is a mismatch: a smooth output bends at no step
+    program, at = _near_kink_program("x - y/2")
+    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
+    assert {c.status.value for c in report.checks} == {"ok"} and not report.method.endswith("gradient")
+    trace = report.trace
+    victim = trace.graph.names["u3"]
+    trace.gradients[victim] = type(trace.gradients[victim])(None, trace.gradients[victim].approx * 1.001)
+    checks, method = finite_difference.directional_check(trace, report.wrt)
+    assert {c.status.value for c in checks} == {"mismatch"} and not method.endswith("gradient")
+
+
+def test_the_per_input_check_also_tells_a_bend_from_a_wrong_gradient():
+    # --numeric: the float pass sees relu(5.6e-17); the check's exact leaves see relu(0)
+    program = "h = relu(0.1*x + 0.2*y - 0.3); L = h*h + h"
+    report = run(Request(source=from_text(program), at=[BindingText("x=1, y=1", "--at")], mode=NumberMode.NUMERIC))
+    assert report.method.startswith("central difference") and not report.trace.kinks
+    assert [c.status.value for c in report.checks] == ["kink", "kink"]
+
+
+def test_an_exact_kink_gives_its_decimal_the_exact_branch():
+    """At 0.1*x + 0.2*y - 0.3 = 0 the exact track takes relu'(0) = 0; the 50-digit decimals beside
+    it make 1e-51 and took relu' = 1, so `exact` said 0 and `float` 0.1 for the same gradient."""
+    report = run(Request(source=from_text("h = relu(0.1*x + 0.2*y - 0.3); L = h*h + h"),
+                         at=[BindingText("x=1, y=1", "--at")]))
+    for check in report.checks:
+        assert check.gradient.exact == 0 and check.gradient.approx == 0 and check.status.value == "kink"
+    h = report.trace.values[report.trace.graph.names["h"]]
+    assert h.exact == 0 and h.approx == 0

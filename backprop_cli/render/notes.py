@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from backprop_cli import limits, settings
 from backprop_cli.engine import Report
-from backprop_cli.finite_difference import FAST_METHOD, FAST_METHOD_DOUBLE_DOUBLE, SKIPPED_METHOD
+from backprop_cli.finite_difference import (FAST_METHOD, FAST_METHOD_BENDS, FAST_METHOD_DOUBLE_DOUBLE, FAST_METHOD_KINKS,
+                                           SKIPPED_METHOD)
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, node_label
 from backprop_cli.render.tensor_text import float_array
@@ -34,12 +35,22 @@ def check_description(report: Report, messages: Messages) -> str:
                         tol=f"{settings.FD_TOLERANCE:g}")
     # the working precision the method names: more digits where values are huge (finite_difference)
     digits = int(re.search(r"in (\d+)-digit arithmetic", method).group(1)) if "-digit" in method else None
+    # what the directional check added: the inputs a kink reaches along directions of their own, a bend
+    bent = method.endswith(FAST_METHOD_BENDS)
+    method = method.removesuffix(FAST_METHOD_BENDS)
+    split = method.endswith(FAST_METHOD_KINKS)
+    method = method.removesuffix(FAST_METHOD_KINKS)
     for n in (1, 2):
         if method in (FAST_METHOD.format(n=n, digits=digits), FAST_METHOD_DOUBLE_DOUBLE.format(n=n)):
             arithmetic = (messages("note.double_double") if digits is None
                           else messages("note.digits", digits=digits))
-            return messages("note.check_fast", n=n, arithmetic=arithmetic,
+            text = messages("note.check_fast", n=n, arithmetic=arithmetic,
                             exponent=settings.FAST_CHECK_STEP_EXPONENT, tol=f"{settings.FD_TOLERANCE:g}")
+            if split:
+                text += " " + messages("note.check_fast_kinks")
+            if bent:
+                text += " " + messages("note.check_fast_bends")
+            return text
     return messages("note.check_method", digits=digits or settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
                     tol=f"{settings.FD_TOLERANCE:g}")
 
