@@ -31,10 +31,13 @@ FAST_METHOD = ("directional: ∇f·v against a central difference along {n} rand
                f"tolerance {settings.FD_TOLERANCE:g} relative to max(1, Σ|gradient|)")
 FAST_METHOD_DOUBLE_DOUBLE = FAST_METHOD.replace("in {digits}-digit arithmetic",
                                                "in double-double arithmetic (about 32 significant digits)")
-FAST_METHOD_KINKS = "; the inputs whose gradients pass through a kink along directions of their own"
-BEND_PROBE = 1000  # a difference failing the directional check is tried again at a step this many times smaller
-FAST_METHOD_BENDS = ("; where a difference failed, the output bent within the step (the same difference "
-                     f"at a step {BEND_PROBE} times smaller differed): a kink near the point, not a wrong gradient")
+FAST_METHOD_KINKS = ("; the inputs whose gradients pass through a kink (or a switch within 1e-8 of 0 in floats) "
+                     "along directions of their own")
+BEND_PROBE = 1000  # a failing difference is taken again at a step this many times smaller
+METHOD_FINER = (f"; where a difference failed, it was taken again at a step {BEND_PROBE} times smaller, "
+                "which agreed with the gradient (the first step was too coarse for the output's curvature)")
+METHOD_BENDS = (f"; where a difference failed at both steps, the one-sided slopes stayed apart at a step {BEND_PROBE} "
+                "times smaller too: a kink at the point that the float pass does not see, not a wrong gradient")
 SKIPPED_METHOD = "none (--check none)"
 
 
@@ -86,7 +89,9 @@ def run_check(kind: CheckKind, trace: Trace, nodes: list[int]) -> tuple[list[Gra
         return [GradientCheck(i, trace.gradients.get(i), None, None, CheckStatus.SKIPPED) for i in nodes], SKIPPED_METHOD
     if kind is CheckKind.FAST:
         return directional_check(trace, nodes)
-    return check_gradients(trace, nodes), METHOD.format(digits=_full_check_digits(trace))
+    checks, bent, finer = _check_each(trace, nodes)
+    return checks, (METHOD.format(digits=_full_check_digits(trace)) + (METHOD_FINER if finer else "")
+                    + (METHOD_BENDS if bent else ""))
 
 
 def _leaves(trace: Trace, needed: list[bool]) -> dict[int, mpmath.mpf]:
@@ -142,37 +147,50 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
         return skipped + check_gradients(trace, others), method
     rng = random.Random(len(graph.nodes) * 7919 + len(inputs))
     digits = working_digits(trace, needed, settings.FAST_CHECK_DIGITS, settings.FAST_CHECK_STEP_EXPONENT)
-    groups = [(inputs, bool(trace.kinks))]
-    if trace.kinks:
-        reaches_kink = _depends_on_kink(trace)
-        groups = [(group, near) for group, near in (([i for i in inputs if not reaches_kink[i]], False),
-                                                    ([i for i in inputs if reaches_kink[i]], True)) if group]
-    checks: list[GradientCheck] = []
-    arithmetics, bent = set(), False
-    for group, near_kink in groups:
-        values = [trace.gradient_of(i) for i in group]  # one Value each, for the checks too
-        found, arithmetic = _directional_worst(trace, group, values, rng, count, digits, needed)
-        if found is None:  # no step stayed inside the domain: the check could not be made
-            checks += [GradientCheck(i, value, None, None, CheckStatus.SKIPPED) for i, value in zip(group, values)]
-            continue
-        worst, bends = found
-        arithmetics.add(arithmetic)
-        bent |= bends and not near_kink
-        status = _verdict(worst, near_kink or bends)
-        checks += [GradientCheck(i, value, None, worst, status) for i, value in zip(group, values)]
+    kinks = list(trace.kinks)
+    while True:
+        groups = [(inputs, False)]
+        if kinks:
+            reaches_kink = _upstream_of(graph, kinks)
+            groups = [(group, near) for group, near in (([i for i in inputs if not reaches_kink[i]], False),
+                                                        ([i for i in inputs if reaches_kink[i]], True)) if group]
+        checks: list[GradientCheck] = []
+        arithmetics, finer, bent = set(), False, False
+        for group, near_kink in groups:
+            values = [trace.gradient_of(i) for i in group]  # one Value each, for the checks too
+            found, arithmetic = _directional_worst(trace, group, values, rng, count, digits, needed, not near_kink)
+            if found is None:  # no step stayed inside the domain: the check could not be made
+                checks += [GradientCheck(i, value, None, None, CheckStatus.SKIPPED) for i, value in zip(group, values)]
+                continue
+            worst, settled, bends = found
+            arithmetics.add(arithmetic)
+            finer |= settled
+            bent |= bends
+            status = _verdict(worst, near_kink or bends)
+            checks += [GradientCheck(i, value, None, worst, status) for i, value in zip(group, values)]
+        # A bend the float pass saw no kink for: a switch within NEAR_KINK of 0 in floats is one
+        # (0.1 + 0.2 - 0.3 = 5.6e-17); the inputs it reaches are checked apart, once more.
+        near = [i for i in _near_kinks(trace) if i not in kinks] if bent and trace.numeric else []
+        if not near:
+            break
+        kinks += near
     order = {index: k for k, index in enumerate(inputs)}
     checks.sort(key=lambda check: order[check.node])  # (the groups in the reported order again)
     method = FAST_METHOD_DOUBLE_DOUBLE.format(n=count) if arithmetics == {"double-double"} else \
         FAST_METHOD.format(n=count, digits=digits)
-    method += (FAST_METHOD_KINKS if len(groups) > 1 else "") + (FAST_METHOD_BENDS if bent else "")
-    return checks + check_gradients(trace, others), method
+    other_checks, other_bent, other_finer = _check_each(trace, others)
+    method += ((FAST_METHOD_KINKS if len(groups) > 1 else "") + (METHOD_FINER if finer or other_finer else "")
+               + (METHOD_BENDS if bent or other_bent else ""))
+    return checks + other_checks, method
 
 
 def _directional_worst(trace: Trace, inputs: list[int], values: list[Value], rng: random.Random, count: int,
-                       digits: int, needed: list[bool]) -> tuple[tuple[float, bool] | None, str]:
-    """The largest error of ∇f·v along `count` random directions over `inputs` and whether the
-    output bends within the step there, or None where no step stayed inside the domain; and the
-    arithmetic it was found in ("double-double" or "decimal")."""
+                       digits: int, needed: list[bool], probe: bool = True
+                       ) -> tuple[tuple[float, bool, bool] | None, str]:
+    """The largest error of ∇f·v along `count` random directions over `inputs` (with `probe`, a
+    failing difference taken again at a smaller step: _second_look), whether a smaller step
+    settled one and whether the output bends there; None where no step stayed inside the domain.
+    And the arithmetic it was found in ("double-double" or "decimal")."""
     domain = Decimal(digits)
     with domain.precision():
         h = mpmath.mpf(10) ** settings.FAST_CHECK_STEP_EXPONENT
@@ -183,17 +201,16 @@ def _directional_worst(trace: Trace, inputs: list[int], values: list[Value], rng
         # over columns the passes run in double-double (about 32 digits), trusted while the precision
         # the check needs stays at its own FAST_CHECK_DIGITS
         if trace.forward.flat is not None and digits == settings.FAST_CHECK_DIGITS:
-            found = _double_double_worst(trace, inputs, directions, analytic, scale, h)
+            found = _double_double_worst(trace, inputs, directions, analytic, scale, h, probe)
             if found is not None:
                 return found, "double-double"
-        return _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h), "decimal"
+        return _decimal_worst(trace, domain, needed, inputs, directions, analytic, scale, h, probe), "decimal"
 
 
-def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, analytic, scale, h
-                   ) -> tuple[float, bool] | None:
-    """The largest error over the directions, each pass a forward loop in `domain`, and whether the
-    output bends within the step along the worst direction (`_bends`); None where no step stayed
-    inside the functions' domains."""
+def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, analytic, scale, h, probe: bool = True
+                   ) -> tuple[float, bool, bool] | None:
+    """The largest error over the directions, each pass a forward loop in `domain`, as
+    _worst_along finds it; None where no step stayed inside the functions' domains."""
     leaves = _leaves(trace, needed)
     # an input the output does not use has no leaf: moving it would change nothing
     moved = [(k, i) for k, i in enumerate(inputs) if needed[i]]
@@ -204,24 +221,22 @@ def _decimal_worst(trace: Trace, domain: Decimal, needed, inputs, directions, an
         return (_output_at(trace, domain, leaves, {i: points[i] + signs[k] * step for k, i in moved}),
                 _output_at(trace, domain, leaves, {i: points[i] - signs[k] * step for k, i in moved}))
 
-    worst, worst_at = 0.0, None
+    differences = []
     for signs, along in zip(directions, analytic):
         for step in _steps(h, smallest):  # smaller steps where x ± h leaves a function's domain
             try:
-                up, down = outputs(signs, step)
+                differences.append((signs, along, step, *outputs(signs, step)))
             except BackpropError:
                 deadline.check()  # the time limit is not a step outside the domain: never swallowed
                 continue
-            error = float(abs(along - (up - down) / (2 * step)) / scale)
-            if error >= worst:
-                worst, worst_at = error, (signs, step, up, down)
             break
         else:
             return None
-    return worst, _bends(worst, worst_at, outputs, lambda: _output_at(trace, domain, leaves, {}), scale)
+    return _worst_along(differences, outputs, lambda: _output_at(trace, domain, leaves, {}), scale, probe)
 
 
-def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -> tuple[float, bool] | None:
+def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h, probe: bool = True
+                         ) -> tuple[float, bool, bool] | None:
     """The same passes over the groups of the numeric mode in double-double (vectorised.py); None
     when a value is not finite there (the decimal passes then decide, step by step, as before)."""
     import numpy as np
@@ -242,43 +257,63 @@ def _double_double_worst(trace: Trace, inputs, directions, analytic, scale, h) -
     def outputs(signs, step):
         up, down = passes.output_along(signs, step), passes.output_along(signs, -step)
         if up is None or down is None:
-            raise BackpropError("a value is not finite")  # (no difference: see _bends)
+            raise BackpropError("a value is not finite")  # (no difference: see _second_look)
         return up, down
 
-    worst, worst_at = 0.0, None
+    differences = []
     for signs, along in zip(directions, analytic):
         signs = np.asarray(signs, dtype=np.int64)
         try:
-            up, down = outputs(signs, h)
+            differences.append((signs, along, h, *outputs(signs, h)))
         except BackpropError:
             return None
-        error = float(abs(along - (up - down) / (2 * h)) / scale)
-        if error >= worst:
-            worst, worst_at = error, (signs, h, up, down)
-    return worst, _bends(worst, worst_at, outputs, lambda: outputs(signs, 0 * h)[0], scale)
+    center = lambda: outputs(differences[0][0], 0 * h)[0]  # noqa: E731 - f(x), the one point of no step
+    return _worst_along(differences, outputs, center, scale, probe)
 
 
-def _bends(worst: float, worst_at, outputs, center, scale) -> bool:
-    """Whether a failing difference is the output bending within the step, not a wrong gradient.
-    Along the worst direction, at the step and at one BEND_PROBE times smaller: a kink between
-    the two steps makes the central differences differ; a kink at the point (a relu's input 0 in
-    exact numbers but 5.6e-17 in floats, so no kink to the float pass) keeps the two one-sided
-    slopes apart by the same amount at both steps, where a smooth output's gap shrinks with the
-    step. (`outputs(signs, step)` gives f(x ± step·v), `center()` f(x).)"""
-    if worst <= settings.FD_TOLERANCE or worst_at is None or worst_at[1] is None:
-        return False
-    signs, step, up, down = worst_at
+def _worst_along(differences: list, outputs, center, scale, probe: bool) -> tuple[float, bool, bool]:
+    """(the largest error, whether a smaller step settled a difference, whether the output bends) over the
+    directions' (signs, ∇f·v, step, f(x + step·v), f(x − step·v)); each failing difference is taken
+    again at a smaller step (_second_look) where `probe`."""
+    worst, settled, bends = 0.0, False, False
+    for signs, along, step, up, down in differences:
+        error = float(abs(along - (up - down) / (2 * step)) / scale)
+        if error > settings.FD_TOLERANCE and probe:
+            finer, _, bent = _second_look(along, step, up, down, lambda h, signs=signs: outputs(signs, h), center,
+                                          scale)
+            bends = bends or bent
+            if finer is not None and finer <= settings.FD_TOLERANCE:  # the first step was too coarse
+                error, settled = finer, True
+        worst = max(worst, error)
+    return worst, settled, bends
+
+
+def _second_look(along, step, up, down, outputs, center, scale) -> tuple[float | None, object, bool]:
+    """A failing difference taken again at a step BEND_PROBE times smaller: (its error, whether the
+    output bends at the point). A smaller step that agrees with the gradient settles it: the first
+    was too coarse for the output's curvature (1/x at 1e-6). One that fails too is a wrong gradient,
+    unless the one-sided slopes stay apart by the same amount at both steps — a kink at the point
+    (a relu's input 0 in exact numbers but 5.6e-17 in floats, which the float pass saw as no kink),
+    where a smooth output's gap shrinks with the step a thousandfold. (`outputs(step)` gives
+    f(x ± step·v), `center()` f(x).) Returned: the smaller step's error and difference, None where
+    it left a function's domain, and whether the output bends."""
     small = step / BEND_PROBE
     try:
-        up_small, down_small = outputs(signs, small)
+        up_small, down_small = outputs(small)
+    except BackpropError:
+        deadline.check()
+        return None, None, False
+    estimate = (up_small - down_small) / (2 * small)
+    finer = float(abs(along - estimate) / scale)
+    if finer <= settings.FD_TOLERANCE:
+        return finer, estimate, False
+    try:
         middle = center()
     except BackpropError:
         deadline.check()
-        return False
-    if abs((up - down) / (2 * step) - (up_small - down_small) / (2 * small)) / scale > settings.FD_TOLERANCE:
-        return True
+        return finer, estimate, False
     gap, gap_small = abs(up + down - 2 * middle) / step, abs(up_small + down_small - 2 * middle) / small
-    return gap / scale > settings.FD_TOLERANCE and gap_small > gap / 10
+    return finer, estimate, bool(gap / scale > settings.FD_TOLERANCE and gap_small > gap / 10)
 
 
 def _full_check_digits(trace: Trace) -> int:
@@ -329,12 +364,18 @@ def _sum(terms) -> mpmath.mpf:
 
 def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
     """A central difference for each gradient (two high-precision passes each)."""
+    return _check_each(trace, nodes)[0]
+
+
+def _check_each(trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], bool, bool]:
+    """check_gradients; whether a failing difference was a kink the float pass did not see, and
+    whether one agreed at a smaller step."""
     if not nodes:
-        return []
+        return [], False, False
     near_kink = _depends_on_kink(trace)
     needed = trace.graph.ancestors_of(trace.output)
     symbolic = _symbolic(trace, needed)
-    checks = []
+    checks, bent, settled = [], False, False
     domain = Decimal(_full_check_digits(trace))
     with domain.precision():
         leaves = _leaves(trace, needed) if not symbolic else {}
@@ -351,17 +392,22 @@ def check_gradients(trace: Trace, nodes: list[int]) -> list[GradientCheck]:
             estimate, step, up, down = found
             scale = max(mpmath.mpf(1), abs(gradient.approx))
             error = abs(gradient.approx - estimate) / scale
-            bends = not near_kink[index] and _bends(float(error), (None, step, up, down),
-                                                    _along_input(trace, domain, leaves, index),
-                                                    lambda: _output_at(trace, domain, leaves, {}), scale)
+            bends = False
+            if error > settings.FD_TOLERANCE and not near_kink[index] and step is not None:
+                finer, finer_estimate, bends = _second_look(
+                    gradient.approx, step, up, down, _along_input(trace, domain, leaves, index),
+                    lambda: _output_at(trace, domain, leaves, {}), scale)
+                if finer is not None and finer <= settings.FD_TOLERANCE:  # the first step was too coarse
+                    error, estimate, settled = finer, finer_estimate, True
+                bent |= bends
         status = _verdict(error, near_kink[index] or bends)
         checks.append(GradientCheck(index, gradient, estimate, float(error), status))
-    return checks
+    return checks, bent, settled
 
 
 def _along_input(trace: Trace, domain: Decimal, leaves: dict, index: int):
-    """f(x ± step) for one input or node (the `outputs` of _bends)."""
-    def outputs(_, step):
+    """f(x ± step) for one input or node (the `outputs` of _second_look)."""
+    def outputs(step):
         x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
         return (_output_at(trace, domain, leaves, {index: x + step}),
                 _output_at(trace, domain, leaves, {index: x - step}))
@@ -400,15 +446,44 @@ def _steps(h: mpmath.mpf, size: mpmath.mpf) -> list[mpmath.mpf]:
 
 def _depends_on_kink(trace: Trace) -> list[bool]:
     """Nodes whose gradient passes through a node evaluated at a kink."""
-    graph = trace.graph
+    return _upstream_of(trace.graph, trace.kinks)
+
+
+def _upstream_of(graph, nodes) -> list[bool]:
+    """The nodes themselves and every node they depend on."""
     mark = [False] * len(graph.nodes)
-    for index in trace.kinks:
+    for index in nodes:
         mark[index] = True
     for node in reversed(graph.nodes):
         if mark[node.index]:
             for arg in node.args:
                 mark[arg] = True
     return mark
+
+
+NEAR_KINK = 1e-8  # a switch this near 0 (relative to its arguments), in floats, is a kink to the check
+
+
+def _near_kinks(trace: Trace) -> list[int]:
+    """A numeric run's operations whose partials may jump within NEAR_KINK of their point: a
+    relu whose input is 5.6e-17 in floats and 0 in exact numbers, which the float pass took for
+    no kink. (Only looked for once a failing difference bends.)"""
+    from backprop_cli.derivatives import switch_functions
+    from backprop_cli.numbers import Float
+
+    domain, forward, found = Float(), trace.forward, []
+    for node in trace.graph.nodes[: trace.output + 1]:
+        tmpl = forward.templates[node.index]
+        if tmpl is None or not any(tmpl.switches or ()):
+            continue
+        args = [forward.column[node.args[p]] for p in tmpl.variable_positions]
+        if not all(type(a) is float for a in args):
+            continue
+        size = max([1.0] + [abs(a) for a in args])
+        if any(abs(switch(*args)) <= NEAR_KINK * size for which in range(len(tmpl.partials))
+               for switch, _ in switch_functions(tmpl, which, domain)):
+            found.append(node.index)
+    return found
 
 
 def along_direction(trace: Trace, direction: dict[int, object], result) -> tuple[mpmath.mpf | None, float | None, str]:

@@ -124,30 +124,47 @@ def _near_kink_program(z: str) -> tuple[str, str]:
 
 def test_a_relu_input_zero_in_exact_numbers_but_not_in_floats_is_a_kink_not_a_mismatch():
     """0.1*x + 0.2*y - 0.3 is 5.6e-17 in floats (no kink to the float pass) and 0 in the check's
-    exact leaves: every step straddles the kink. The verdict was mismatch (exit 1) for every input;
-    the one-sided slopes stay apart at a step 1,000 times smaller, so it is a kink near the point."""
+    exact leaves: every step straddles the kink. The verdict was mismatch (exit 1) for every input.
+    The one-sided slopes stay apart at a step 1,000 times smaller: a bend; the relu within 1e-8 of
+    0 in floats is found, and the inputs it reaches (x, y) are checked apart, marked kink, while
+    the others keep a verdict of their own — a wrong gradient among them is still a mismatch."""
     program, at = _near_kink_program("0.1*x + 0.2*y - 0.3")
     report = run(Request(source=from_text(program), at=[BindingText(at, "--at")], mode=NumberMode.NUMERIC))
     assert not report.trace.kinks  # the float pass saw none
-    assert report.method.endswith(finite_difference.FAST_METHOD_BENDS)
-    assert {c.status.value for c in report.checks} == {"kink"} and report.ok is not False
-
-
-def test_a_kink_just_inside_the_step_is_a_kink_and_a_wrong_gradient_still_a_mismatch():
-    # relu's input 1e-12, inside the step of 1e-10 but outside one 1,000 times smaller (exact mode)
-    program, at = _near_kink_program("x - y + 1/1000000000000")
-    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
-    assert not report.trace.kinks and report.method.endswith(finite_difference.FAST_METHOD_BENDS)
-    assert {c.status.value for c in report.checks} == {"kink"}
-    # far from the kink, a wrong gradient is a mismatch: a smooth output bends at no step
-    program, at = _near_kink_program("x - y/2")
-    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
-    assert {c.status.value for c in report.checks} == {"ok"} and not report.method.endswith("gradient")
+    assert report.method.endswith(finite_difference.FAST_METHOD_KINKS)  # (the bend led to the split)
+    by_name = {report.trace.graph.nodes[c.node].name: c.status.value for c in report.checks}
+    assert {name for name, status in by_name.items() if status == "kink"} == {"x", "y"}
+    assert {status for name, status in by_name.items() if name not in "xy"} == {"ok"} and report.ok is not False
     trace = report.trace
     victim = trace.graph.names["u3"]
     trace.gradients[victim] = type(trace.gradients[victim])(None, trace.gradients[victim].approx * 1.001)
-    checks, method = finite_difference.directional_check(trace, report.wrt)
-    assert {c.status.value for c in checks} == {"mismatch"} and not method.endswith("gradient")
+    checks, _ = finite_difference.directional_check(trace, report.wrt)
+    assert {trace.graph.nodes[c.node].name: c.status.value for c in checks}["u3"] == "mismatch"
+
+
+def test_a_step_too_coarse_for_the_curvature_is_taken_again_and_a_wrong_gradient_still_fails():
+    # relu's input 1e-12: inside the step of 1e-10, not inside one 1,000 times smaller (exact mode);
+    # then 1/z at z = 1e-6, where a step of 1e-10 is too coarse for the curvature (a false mismatch before)
+    for z in ("x - y + 1/1000000000000", "1/(x - 1 + 1/1000000) + 0*y"):
+        program, at = _near_kink_program(z)
+        report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
+        assert {c.status.value for c in report.checks} == {"ok"}, z
+        assert report.method.endswith(finite_difference.METHOD_FINER), z
+        trace = report.trace
+        # wrong gradients fail at both steps (v's only shows beside the first z: the directional check's
+        # scale is Σ|gradient|, and beside 1/z at 1e-6 that is 10^12)
+        for victim, factor in (("x", -1), ("x", 2)) + ((("v", 10),) if z.startswith("x - y") else ()):
+            index = trace.graph.names[victim]
+            right = trace.gradients[index]
+            trace.gradients[index] = type(right)(None, right.approx * factor)
+            checks, method = finite_difference.directional_check(trace, report.wrt)
+            assert {c.status.value for c in checks} == {"mismatch"}, (z, victim)
+            assert finite_difference.METHOD_BENDS not in method
+            trace.gradients[index] = right
+    # far from any kink, with a smooth output: nothing to take again
+    program, at = _near_kink_program("x - y/2")
+    report = run(Request(source=from_text(program), at=[BindingText(at, "--at")]))
+    assert {c.status.value for c in report.checks} == {"ok"} and report.method.endswith("|gradient|)")
 
 
 def test_the_per_input_check_also_tells_a_bend_from_a_wrong_gradient():

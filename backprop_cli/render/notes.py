@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from backprop_cli import limits, settings
 from backprop_cli.engine import Report
-from backprop_cli.finite_difference import (FAST_METHOD, FAST_METHOD_BENDS, FAST_METHOD_DOUBLE_DOUBLE, FAST_METHOD_KINKS,
-                                           SKIPPED_METHOD)
+from backprop_cli.finite_difference import (FAST_METHOD, FAST_METHOD_DOUBLE_DOUBLE, FAST_METHOD_KINKS, METHOD_BENDS,
+                                           METHOD_FINER, SKIPPED_METHOD)
 from backprop_cli.i18n import Messages
 from backprop_cli.render.common import TABLE_ENTRIES_PER_TENSOR, node_label
 from backprop_cli.render.tensor_text import float_array
@@ -19,9 +19,20 @@ from backprop_cli.render.wrap import formula_lines, wrap_prose
 
 def check_description(report: Report, messages: Messages) -> str:
     """The check that actually ran, in the reader's language: the full per-input central
-    difference, the directional (fast) one, or none. The big-graph summary and the notes both
-    word it from here, so they cannot disagree."""
-    method = report.method
+    difference, the directional (fast) one, or none, and what it found on its way (kinks checked
+    apart, a second look at a smaller step). The big-graph summary and the notes both word it from
+    here, so they cannot disagree."""
+    method, added = report.method, []
+    for suffix, key in ((METHOD_BENDS, "note.check_bends"), (METHOD_FINER, "note.check_finer"),
+                        (FAST_METHOD_KINKS, "note.check_fast_kinks")):
+        if method.endswith(suffix):  # (appended in this order's reverse: finite_difference)
+            method = method.removesuffix(suffix)
+            added.insert(0, messages(key))
+    text = _check_text(method, messages)
+    return " ".join([text, *added])
+
+
+def _check_text(method: str, messages: Messages) -> str:
     if method == SKIPPED_METHOD:
         return messages("note.check_none")
     if method.startswith("each formula evaluated at"):
@@ -35,22 +46,12 @@ def check_description(report: Report, messages: Messages) -> str:
                         tol=f"{settings.FD_TOLERANCE:g}")
     # the working precision the method names: more digits where values are huge (finite_difference)
     digits = int(re.search(r"in (\d+)-digit arithmetic", method).group(1)) if "-digit" in method else None
-    # what the directional check added: the inputs a kink reaches along directions of their own, a bend
-    bent = method.endswith(FAST_METHOD_BENDS)
-    method = method.removesuffix(FAST_METHOD_BENDS)
-    split = method.endswith(FAST_METHOD_KINKS)
-    method = method.removesuffix(FAST_METHOD_KINKS)
     for n in (1, 2):
         if method in (FAST_METHOD.format(n=n, digits=digits), FAST_METHOD_DOUBLE_DOUBLE.format(n=n)):
             arithmetic = (messages("note.double_double") if digits is None
                           else messages("note.digits", digits=digits))
-            text = messages("note.check_fast", n=n, arithmetic=arithmetic,
+            return messages("note.check_fast", n=n, arithmetic=arithmetic,
                             exponent=settings.FAST_CHECK_STEP_EXPONENT, tol=f"{settings.FD_TOLERANCE:g}")
-            if split:
-                text += " " + messages("note.check_fast_kinks")
-            if bent:
-                text += " " + messages("note.check_fast_bends")
-            return text
     return messages("note.check_method", digits=digits or settings.FD_DIGITS, exponent=settings.FD_STEP_EXPONENT,
                     tol=f"{settings.FD_TOLERANCE:g}")
 
