@@ -134,7 +134,9 @@ def directional_check(trace: Trace, nodes: list[int]) -> tuple[list[GradientChec
     checked one by one (perturbing one would cut the paths of the others).
     Where the point has kinks, the inputs whose gradients pass through one are
     checked along directions of their own: one relu at exactly 0 in a network
-    leaves the other inputs' verdict ok or mismatch, not all of them "kink".
+    leaves the other inputs' verdict ok or mismatch, not all of them "kink". A
+    failing difference gets a second look at a smaller step (_second_look); a
+    bend found there splits the inputs the same way by the switches near 0.
     """
     graph = trace.graph
     needed = graph.ancestors_of(trace.output)
