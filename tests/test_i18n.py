@@ -92,3 +92,9 @@ def test_piecewise_local_derivatives_are_worded_in_the_language(cli):
     # only the printer's words change: a user's name is an operand, never translated
     code, out, _ = cli("explain", "y = relu(iff); L = y", "--at", "iff=1", "--lang", "zh")
     assert "(1 当 iff > 0，否则 0)" in out
+
+
+def test_numeric_mode_names_its_unbound_inputs_in_chinese(cli):
+    # backprop grad "y = w*x + b" --at x=1 --numeric --lang zh
+    code, _, err = cli("grad", "y = w*x + b", "--at", "x=1", "--numeric", "--lang", "zh")
+    assert code == 2 and err == "error: --numeric 需要每个输入都有值；没有值的输入：w, b\n"
