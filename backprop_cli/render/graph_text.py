@@ -15,6 +15,7 @@ from rich.text import Text
 from backprop_cli.i18n import Messages
 from backprop_cli.trace import Trace
 from backprop_cli.render.picture import EdgeCard, NodeCard, cards, layers
+from backprop_cli.render.wrap import wrap_prose
 
 BOX_WIDTH = 32  # three boxes side by side in 100 columns
 
@@ -30,11 +31,12 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str], me
     local, kink = messages("graph.local"), messages("graph.kink_edge")
     for i, edge in enumerate(out_edges):
         last = i == len(out_edges) - 1
+        gutter = "   " if last else "│  "  # on every line of the edge's text, wrapped ones too
         body.append(f"\n{'└' if last else '├'}▶ {labels[edge.consumer]}", style="cyan")
-        body.append(f"\n{' ' if last else '│'}  {local} {edge.local}", style="dim")
+        body.append(_under(gutter, f"{local} {edge.local}"), style="dim")
         if edge.kink:
-            body.append(f"\n{' ' if last else '│'}  {kink}", style="bold red")
-        body.append(f"\n{' ' if last else '│'}  {edge.contribution}", style="yellow")
+            body.append(_under(gutter, kink), style="bold red")
+        body.append(_under(gutter, edge.contribution), style="yellow")
     kind = messages("graph.input") if card.is_input else (messages("graph.output") if card.is_output else "")
     title = Text(card.title, style="bold")
     if kind:
@@ -43,6 +45,12 @@ def _panel(card: NodeCard, out_edges: list[EdgeCard], labels: dict[int, str], me
         title.append(" " + messages("graph.kink_node"), style="bold red")
     return Panel(body, title=title, title_align="left", box=box.DOUBLE if card.is_output else box.ROUNDED,
                  expand=False, padding=(0, 1), width=BOX_WIDTH, border_style="red" if card.kink else "none")
+
+
+def _under(gutter: str, text: str) -> str:
+    """Lines of an edge's text in its box, each after the tree's gutter (`│  `)."""
+    width = BOX_WIDTH - 4 - len(gutter)  # the box's borders and padding, then the gutter
+    return "".join(f"\n{gutter}{line}" for line in wrap_prose(text, width))
 
 
 def render_graph_text(trace: Trace, messages: Messages | None = None) -> RenderableType:
