@@ -124,7 +124,8 @@ def test_pictures_mark_kinks_and_name_unnamed_nodes():
     console = Console(color_system=None, width=80, record=True, file=open("/dev/null", "w"))
     console.print(render_graph_text(trace))
     text = console.export_text()
-    assert "╭─ relu(a) ⚠ kink ──╮" in text and "│    ⚠ kink: one-sided         │" in text
+    assert "╭─ relu(a) ⚠ kink ──╮" in text and "│    ⚠ kink: one-sided       │" in text
+    assert "│    local (1 if a > 0, else │" in text and "│    0) = 0                  │" in text  # (under its gutter)
     assert "∂L/∂(relu(a)) = 2" in text
 
 
