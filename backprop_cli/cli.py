@@ -521,27 +521,12 @@ def samples(
         if name is not None:
             output.write_text(source.sample_text(name))
             return _exit_code(None)
-        import re
-        import textwrap
+        from backprop_cli.render.samples_list import samples_text
 
-        width = max(_stdout().width, 40)  # the terminal's (80 when piped): descriptions wrap under themselves
-
-        def line(label: str, description: str | None) -> str:
-            # a formula's operators keep their operands (`h = tanh(...)` is never split at its `=`)
-            text = re.sub(r" (?=[=+\-*/@^] )|(?<= [=+\-*/@^]) ", "\xa0", f"{label:<16} {description or ''}")
-            lines = textwrap.wrap(text, width, subsequent_indent=" " * 17, break_long_words=False,
-                                  break_on_hyphens=False)
-            return "\n".join(lines).replace("\xa0", " ") + "\n"
-
-        for sample in source.samples():
-            output.write_human(line(sample.origin.removeprefix("sample "), sample.description))
-        cases = source.cases_names()
-        if cases:
-            output.write_human("\n" + textwrap.fill(
-                "Cases files (print one with: backprop samples NAME > NAME.toml; then: backprop check --cases "
-                "NAME.toml):", width, break_long_words=False, break_on_hyphens=False) + "\n")
-            for case_name in cases:
-                output.write_human(line(case_name, source.cases_description(case_name)))
+        programs = [(sample.origin.removeprefix("sample "), sample.description) for sample in source.samples()]
+        cases = [(case_name, source.cases_description(case_name)) for case_name in source.cases_names()]
+        # the terminal's width (80 when piped): descriptions wrap under themselves
+        output.write_human(samples_text(programs, cases, max(_stdout().width, 40)))
         return _exit_code(None)
 
     _guarded(action)

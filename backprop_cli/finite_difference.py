@@ -407,10 +407,16 @@ def _check_each(trace: Trace, nodes: list[int]) -> tuple[list[GradientCheck], bo
     return checks, bent, settled
 
 
+def _point(trace: Trace, leaves: dict, index: int) -> mpmath.mpf:
+    """An input's or a node's value, where the check's differences are taken."""
+    return leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
+
+
 def _along_input(trace: Trace, domain: Decimal, leaves: dict, index: int):
     """f(x ± step) for one input or node (the `outputs` of _second_look)."""
+    x = _point(trace, leaves, index)
+
     def outputs(step):
-        x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
         return (_output_at(trace, domain, leaves, {index: x + step}),
                 _output_at(trace, domain, leaves, {index: x - step}))
     return outputs
@@ -425,14 +431,14 @@ def _central_difference(trace: Trace, domain: Decimal, index: int, leaves: dict)
     x = 1e-30), it shrinks with |x| until both sides are inside, and None says it could not."""
     if not trace.graph.ancestors_of(trace.output)[index]:
         return mpmath.mpf(0), None, None, None  # the output does not depend on it: every difference is 0
-    x = leaves[index] if index in leaves else mpmath.mpf(trace.values[index].approx)
+    x = _point(trace, leaves, index)
     steps = _steps(mpmath.mpf(10) ** settings.FD_STEP_EXPONENT * max(mpmath.mpf(1), abs(x)), abs(x))
     if 0 < abs(x) <= steps[0]:  # x ± h would straddle 0, and 1/x's pole there (x = 1e-200): steps under |x|
         steps = steps[1:]
+    outputs = _along_input(trace, domain, leaves, index)
     for h in steps:
         try:
-            up = _output_at(trace, domain, leaves, {index: x + h})
-            down = _output_at(trace, domain, leaves, {index: x - h})
+            up, down = outputs(h)
         except BackpropError:
             deadline.check()
             continue

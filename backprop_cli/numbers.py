@@ -530,7 +530,7 @@ def _as_exact_says(exact, approx):
     different branches (at a kink the exact track sees 0.1 + 0.2 - 0.3 = 0 and relu' = 0 by
     convention, while its 50-digit decimals make 6.7e-52 and take relu' = 1), and a rational's
     decimal is exact to the last digit this way."""
-    if approx is None or not isinstance(exact, sp.Rational):
+    if not isinstance(exact, sp.Rational):
         return approx
     return mpmath.mpf(int(exact.p)) / int(exact.q)
 
@@ -596,10 +596,9 @@ class Tracked:
                 deadline.check()
                 raise infinite_derivative(node) from None
             exact = self.keep(exact, approx)
-        elif exact is not None and not exact.free_symbols:
-            approx = (mpmath.mpf(int(exact.p)) / int(exact.q) if isinstance(exact, sp.Rational)
-                      else check_decimal(node, exact.evalf(settings.DECIMAL_DIGITS)))
-        return Value(exact, _as_exact_says(exact, approx))
+        elif exact is not None and not exact.free_symbols and not isinstance(exact, sp.Rational):
+            approx = check_decimal(node, exact.evalf(settings.DECIMAL_DIGITS))
+        return Value(exact, _as_exact_says(exact, approx))  # (a rational's decimal: its own)
 
     def switch(self, form, arity: int) -> Callable:
         from backprop_cli.derive import from_form

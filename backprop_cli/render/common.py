@@ -57,7 +57,6 @@ class EdgeFormulas:
             else:  # its operands filled in (∂(w*x)/∂w = x, ∂(x^2)/∂x = 2*x)
                 yield "".join(part if type(part) is str else operand(part, consumer) for part in parts)
 
-
     def _in_words(self, text: str) -> str:
         for english, word in self._words:
             text = text.replace(english, word)

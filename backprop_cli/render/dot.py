@@ -32,7 +32,7 @@ def render_dot(trace: Trace, messages: Messages | None = None) -> str:
         from backprop_cli.render.tensor_dot import render_tensor_dot
 
         return render_tensor_dot(trace, messages)
-    nodes, edges = cards(trace, width=18, digits=4, messages=messages)
+    nodes, edges = cards(trace, messages, width=18, digits=4)
     lines = [
         "digraph backprop {",
         '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.25, ranksep=0.45];',

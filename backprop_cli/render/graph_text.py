@@ -59,7 +59,7 @@ def render_graph_text(trace: Trace, messages: Messages | None = None) -> Rendera
         from backprop_cli.render.tensor_graph_text import render_tensor_graph_text
 
         return render_tensor_graph_text(trace, messages)
-    nodes, edges = cards(trace, width=20, digits=4, messages=messages)
+    nodes, edges = cards(trace, messages, width=20, digits=4)
     labels = {card.index: card.title for card in nodes}
     outgoing: dict[int, list[EdgeCard]] = {}
     for edge in edges:

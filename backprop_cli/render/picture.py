@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backprop_cli.i18n import Messages
 from backprop_cli.trace import Trace
 from backprop_cli.graph import NodeKind
 from backprop_cli.render.common import derivative, local_formula_text, number_text, operand, path_terms, shorten
@@ -34,8 +35,9 @@ class EdgeCard:
     kink: bool = False  # into a node at a non-differentiable point: the local derivative is a convention
 
 
-def operation_text(trace: Trace, index: int, copy: str = "copy of ·") -> str:
-    """The operation with constant arguments written in: `(·)^2`, `· ÷ 2`, `tanh(·)`."""
+def operation_text(trace: Trace, index: int, copy: str) -> str:
+    """The operation with constant arguments written in: `(·)^2`, `· ÷ 2`, `tanh(·)`; `copy` is a
+    named copy's (`y = x`), in the view's language."""
     graph = trace.graph
     node = graph.nodes[index]
     if node.kind is NodeKind.INPUT:
@@ -70,10 +72,10 @@ def _value(value, node, digits: int, width: int) -> str:
     return "" if text == node.label else shorten(text, width * 2)
 
 
-def cards(trace: Trace, width: int = 28, digits: int = 6, messages=None) -> tuple[list[NodeCard], list[EdgeCard]]:
+def cards(trace: Trace, messages: Messages, width: int = 28, digits: int = 6) -> tuple[list[NodeCard], list[EdgeCard]]:
     """Node and edge texts; numbers to `digits` significant digits, labels to `width` characters;
     a named copy (`y = x`) and a piecewise local derivative in the language of `messages`."""
-    copy = messages("graph.copy") if messages is not None else "copy of ·"
+    copy = messages("graph.copy")
     graph = trace.graph
     out = graph.nodes[trace.output]
     reached = graph.ancestors_of(trace.output)

@@ -226,7 +226,7 @@ def _csv_rows(report: Report) -> Iterator[tuple]:
     100,000-weight layer."""
     if not report.trace.tensor:
         return _scalar_rows(report.trace, report.checks)
-    return itertools.chain.from_iterable(_check_rows(report.trace, check) for check in report.checks)
+    return itertools.chain.from_iterable(_tensor_rows(report.trace, check) for check in report.checks)
 
 
 def _scalar_rows(trace, checks) -> Iterator[tuple]:
@@ -239,10 +239,8 @@ def _scalar_rows(trace, checks) -> Iterator[tuple]:
     texts: dict = {}  # (error, status) → their three columns
     for check in checks:
         index = check.node
-        gradient = check.gradient
-        if gradient is None or index == output:  # (as _check_rows words them)
-            yield from _check_rows(trace, check)
-            continue
+        # the check's own Value; the output's seed (exactly 1) and a gradient not reached from the trace
+        gradient = check.gradient if check.gradient is not None and index != output else trace.gradient_of(index)
         node = nodes[index]
         bound = bindings.get(node.name) if node.kind is NodeKind.INPUT else None
         value = str(bound) if type(bound) is Fraction else exact_string(trace.value_of(index))
@@ -258,14 +256,10 @@ def _scalar_rows(trace, checks) -> Iterator[tuple]:
         yield (node.label, value, exact, floating, _fd_text(check.estimate), *verdict)
 
 
-def _check_rows(trace, check) -> Iterable[tuple]:
-    """One reported input's rows: one, or a tensor's entry by entry, row-major."""
+def _tensor_rows(trace, check) -> Iterable[tuple]:
+    """One reported tensor's rows, entry by entry, row-major."""
     node = trace.graph.nodes[check.node]
     value, gradient = trace.value_of(check.node), trace.gradient_of(check.node)
-    if not trace.tensor:
-        return [(node.label, exact_string(value), exact_string(gradient), _float_text(gradient),
-                 _fd_text(check.estimate), _error_text(check.error), _OK_TEXT.get(check.status, ""),
-                 check.status.value)]
     exact = _exact_texts(gradient)
     size = len(exact)
     statuses = [check.status] * size if check.entry_status is None else \
