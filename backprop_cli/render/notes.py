@@ -29,7 +29,9 @@ def check_description(report: Report, messages: Messages) -> str:
             method = method.removesuffix(suffix)
             added.insert(0, messages(key))
     text = _check_text(method, messages)
-    return " ".join([text, *added])
+    for sentence in added:  # (Chinese sentences follow one another without a blank)
+        text += ("" if text.endswith("。") else " ") + sentence
+    return text
 
 
 def _check_text(method: str, messages: Messages) -> str:
